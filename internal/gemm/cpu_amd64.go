@@ -1,0 +1,47 @@
+//go:build amd64
+
+package gemm
+
+import "golang.org/x/sys/cpu"
+
+//go:generate go run gen_asm.go
+
+//go:noescape
+func microAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func microAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+//go:noescape
+func peakFMA512(n int)
+
+//go:noescape
+func peakFMA256(n int)
+
+var avx512Kernel = &kernel{
+	name: "avx512",
+	mr:   8, nr: 48,
+	kc: 256, mcb: 512, ncb: 480,
+	micro: microAVX512,
+}
+
+var avx2Kernel = &kernel{
+	name: "avx2",
+	mr:   6, nr: 16,
+	kc: 256, mcb: 516, ncb: 512,
+	micro: microAVX2,
+}
+
+// archKernels lists the kernels this CPU and OS can run, best first.
+// x/sys/cpu reports AVX-512F only when XGETBV shows the OS saves the
+// opmask and ZMM state, and AVX2/FMA only when it saves the YMM state.
+func archKernels() []*kernel {
+	var ks []*kernel
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, avx512Kernel)
+	}
+	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
+		ks = append(ks, avx2Kernel)
+	}
+	return ks
+}

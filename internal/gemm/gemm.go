@@ -1,0 +1,409 @@
+package gemm
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+)
+
+// microKernel computes the MR×NR tile
+//
+//	acc[i][j] = Σ_{p<k} a[p*MR+i] * b[p*NR+j]
+//	c[i*ldc+j] = alpha*acc[i][j] + beta*c[i*ldc+j]   (beta == 0: c is not read)
+//
+// from an A sliver (k×MR, k-major) and a B sliver (k×NR, k-major). k ≥ 1.
+type microKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32)
+
+// kernel describes one micro-kernel and the blocking that suits it.
+type kernel struct {
+	name  string
+	mr    int // rows of C per micro-tile (broadcast operand, A)
+	nr    int // columns of C per micro-tile (vector operand, B)
+	kc    int // depth of a packed block
+	mcb   int // rows of op(A) packed at once (multiple of mr)
+	ncb   int // columns of op(B) packed at once (multiple of nr); KC×NCB lives in L2
+	micro microKernel
+}
+
+var (
+	// kernels available on this machine, best first; filled by the
+	// architecture-specific init and always ending with the generic one.
+	available []*kernel
+	active    atomic.Pointer[kernel]
+	threads   atomic.Int32
+)
+
+func init() {
+	threads.Store(1)
+	available = append(archKernels(), genericKernel)
+	k := available[0]
+	if want := os.Getenv("LGM_GEMM_KERNEL"); want != "" {
+		if kk := lookupKernel(want); kk != nil {
+			k = kk
+		}
+	}
+	active.Store(k)
+}
+
+// lookupKernel returns the named kernel if this machine supports it; a name
+// the machine cannot run (or an unknown name) yields nil.
+func lookupKernel(name string) *kernel {
+	for _, k := range available {
+		if k.name == name {
+			return k
+		}
+	}
+	return nil
+}
+
+// setKernel selects the named kernel (tests and benchmarks); it reports
+// whether the machine supports it.
+func setKernel(name string) bool {
+	k := lookupKernel(name)
+	if k == nil {
+		return false
+	}
+	active.Store(k)
+	return true
+}
+
+// Kernel names the micro-kernel in use: "avx512", "avx2", or "generic".
+func Kernel() string { return active.Load().name }
+
+// SetThreads bounds the goroutines one Sgemm call may use (default 1;
+// callers that parallelise over the batch keep 1). n < 1 means 1.
+func SetThreads(n int) {
+	if n < 1 {
+		n = 1
+	}
+	if n > 256 {
+		n = 256
+	}
+	threads.Store(int32(n))
+	if n > 1 {
+		startWorkers(n - 1)
+	}
+}
+
+// Threads reports the current bound set by SetThreads.
+func Threads() int { return int(threads.Load()) }
+
+// call holds the arguments of one Sgemm call, shared by its workers.
+type call struct {
+	kr             *kernel
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	c              []float32
+	ldc            int
+	wg             sync.WaitGroup
+}
+
+var callPool = sync.Pool{New: func() any { return new(call) }}
+
+// Sgemm computes C = alpha*op(A)*op(B) + beta*C, row-major, where op(A) is
+// m×k, op(B) is k×n, C is m×n. lda, ldb, ldc are row strides (elements).
+// transA/transB: the stored matrix is the transpose. beta == 0 means C is
+// overwritten without being read.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	checkMatrix("C", false, m, n, c, ldc)
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	checkMatrix("A", transA, m, k, a, lda)
+	checkMatrix("B", transB, k, n, b, ldb)
+
+	kr := active.Load()
+	cl := callPool.Get().(*call)
+	*cl = call{kr: kr, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
+
+	t := int(threads.Load())
+	// Below ~1 MFLOP a second goroutine costs more than it saves.
+	if t > 1 && 2*m*n*k < 1<<20 {
+		t = 1
+	}
+	if t == 1 {
+		ws := getWorkspace(kr)
+		ws.run(cl, 0, m, 0, n)
+		putWorkspace(ws)
+	} else {
+		parallel(cl, t)
+	}
+	cl.a, cl.b, cl.c = nil, nil, nil
+	callPool.Put(cl)
+}
+
+// parallel splits the larger of the M and N ranges, in whole micro-tiles,
+// across t goroutines (the caller runs the first part).
+func parallel(cl *call, t int) {
+	kr := cl.kr
+	splitN := cl.n >= cl.m
+	size, unit := cl.m, kr.mr
+	if splitN {
+		size, unit = cl.n, kr.nr
+	}
+	tiles := (size + unit - 1) / unit
+	if t > tiles {
+		t = tiles
+	}
+	bounds := func(i int) int {
+		b := (tiles * i / t) * unit
+		if b > size {
+			b = size
+		}
+		return b
+	}
+	cl.wg.Add(t - 1)
+	for i := 1; i < t; i++ {
+		j := job{cl: cl, lo: bounds(i), hi: bounds(i + 1), splitN: splitN}
+		select {
+		case jobs <- j:
+		default:
+			// Pool busy (nested or concurrent calls): run it inline.
+			j.do()
+		}
+	}
+	j := job{cl: cl, lo: 0, hi: bounds(1), splitN: splitN}
+	cl.wg.Add(1)
+	j.do()
+	cl.wg.Wait()
+}
+
+type job struct {
+	cl     *call
+	lo, hi int
+	splitN bool
+}
+
+func (j job) do() {
+	ws := getWorkspace(j.cl.kr)
+	if j.splitN {
+		ws.run(j.cl, 0, j.cl.m, j.lo, j.hi)
+	} else {
+		ws.run(j.cl, j.lo, j.hi, 0, j.cl.n)
+	}
+	putWorkspace(ws)
+	j.cl.wg.Done()
+}
+
+var (
+	jobs        = make(chan job, 256)
+	workersMu   sync.Mutex
+	workerCount int
+)
+
+func startWorkers(n int) {
+	workersMu.Lock()
+	defer workersMu.Unlock()
+	for ; workerCount < n; workerCount++ {
+		go func() {
+			for j := range jobs {
+				j.do()
+			}
+		}()
+	}
+}
+
+// checkMatrix panics unless s holds a rows×cols matrix (or its transpose
+// when trans) with row stride ld.
+func checkMatrix(name string, trans bool, rows, cols int, s []float32, ld int) {
+	if trans {
+		rows, cols = cols, rows
+	}
+	if ld < cols || ld < 1 {
+		panic(fmt.Sprintf("gemm: ld%s=%d < %d", name, ld, cols))
+	}
+	if need := (rows-1)*ld + cols; len(s) < need {
+		panic(fmt.Sprintf("gemm: len(%s)=%d < %d", name, len(s), need))
+	}
+}
+
+// scaleC sets C = beta*C (beta == 0: C = 0 without reading it).
+func scaleC(m, n int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// workspace holds one goroutine's packing buffers, 64-byte aligned.
+type workspace struct {
+	kr    *kernel
+	bufA  []float32 // MCB×KC, MR-row slivers
+	bufB  []float32 // KC×NCB, NR-column slivers
+	tile  []float32 // MR×NR edge tile
+	store [3][]float32
+}
+
+var wsPool sync.Pool
+
+func getWorkspace(kr *kernel) *workspace {
+	ws, _ := wsPool.Get().(*workspace)
+	if ws == nil || ws.kr != kr {
+		ws = newWorkspace(kr)
+	}
+	return ws
+}
+
+func putWorkspace(ws *workspace) { wsPool.Put(ws) }
+
+func newWorkspace(kr *kernel) *workspace {
+	ws := &workspace{kr: kr}
+	ws.bufA = alignedFloats(&ws.store[0], kr.mcb*kr.kc)
+	ws.bufB = alignedFloats(&ws.store[1], kr.kc*kr.ncb)
+	ws.tile = alignedFloats(&ws.store[2], kr.mr*kr.nr)
+	return ws
+}
+
+// alignedFloats returns n floats starting on a 64-byte boundary; *backing
+// keeps the allocation.
+func alignedFloats(backing *[]float32, n int) []float32 {
+	s := make([]float32, n+16)
+	*backing = s
+	off := 0
+	if r := uintptr(unsafe.Pointer(&s[0])) & 63; r != 0 {
+		off = int((64 - r) / 4)
+	}
+	return s[off : off+n : off+n]
+}
+
+// run computes rows [m0,m1) × columns [n0,n1) of C for cl.
+//
+// Loop order (outer to inner): MCB rows of A; KC slice of the depth (pack
+// A's MCB×KC block); NCB columns of B (pack B's KC×NCB block, L2-resident);
+// MR-row A sliver (L1-resident across the next loop); NR-column B sliver
+// streamed from L2 through the micro-kernel.
+func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
+	kr := ws.kr
+	mr, nr := kr.mr, kr.nr
+	micro := kr.micro
+	c := cl.c
+	ldc := cl.ldc
+	for im := m0; im < m1; im += kr.mcb {
+		mb := min(kr.mcb, m1-im)
+		for pc := 0; pc < cl.k; pc += kr.kc {
+			kb := min(kr.kc, cl.k-pc)
+			beta := cl.beta
+			if pc > 0 {
+				beta = 1
+			}
+			packA(ws.bufA, mr, cl.a, cl.lda, cl.transA, im, mb, pc, kb)
+			for jn := n0; jn < n1; jn += kr.ncb {
+				nb := min(kr.ncb, n1-jn)
+				packB(ws.bufB, nr, cl.b, cl.ldb, cl.transB, pc, kb, jn, nb)
+				for ir := 0; ir < mb; ir += mr {
+					pa := &ws.bufA[ir*kb]
+					rows := min(mr, mb-ir)
+					for jr := 0; jr < nb; jr += nr {
+						pb := &ws.bufB[jr*kb]
+						cols := min(nr, nb-jr)
+						off := (im+ir)*ldc + jn + jr
+						if rows == mr && cols == nr {
+							micro(kb, pa, pb, &c[off], ldc, cl.alpha, beta)
+							continue
+						}
+						t := ws.tile
+						micro(kb, pa, pb, &t[0], nr, 1, 0)
+						mergeTile(c[off:], ldc, t, nr, rows, cols, cl.alpha, beta)
+					}
+				}
+			}
+		}
+	}
+}
+
+// mergeTile writes C = alpha*T + beta*C for a rows×cols corner.
+func mergeTile(c []float32, ldc int, t []float32, ldt, rows, cols int, alpha, beta float32) {
+	for i := 0; i < rows; i++ {
+		cr := c[i*ldc : i*ldc+cols]
+		tr := t[i*ldt : i*ldt+cols]
+		if beta == 0 {
+			for j := range cr {
+				cr[j] = alpha * tr[j]
+			}
+		} else {
+			for j := range cr {
+				cr[j] = alpha*tr[j] + beta*cr[j]
+			}
+		}
+	}
+}
+
+// packA packs op(A)[i0:i0+mb, p0:p0+kb] into MR-row slivers: sliver s holds
+// dst[s*MR*kb + p*MR + i] = op(A)[i0+s*MR+i, p0+p], rows past mb zero.
+func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, mb, p0, kb int) {
+	for s := 0; s < mb; s += mr {
+		d := dst[s*kb : (s+mr)*kb]
+		rows := min(mr, mb-s)
+		if trans {
+			// op(A)[i,p] = a[p*lda+i]: each depth step is a contiguous run.
+			for p := 0; p < kb; p++ {
+				src := a[(p0+p)*lda+i0+s:]
+				dd := d[p*mr : p*mr+mr]
+				copy(dd, src[:rows])
+				clear(dd[rows:])
+			}
+			continue
+		}
+		// op(A)[i,p] = a[i*lda+p]: gather MR rows.
+		if rows < mr {
+			clear(d)
+		}
+		for i := 0; i < rows; i++ {
+			src := a[(i0+s+i)*lda+p0 : (i0+s+i)*lda+p0+kb]
+			for p, v := range src {
+				d[p*mr+i] = v
+			}
+		}
+	}
+}
+
+// packB packs op(B)[p0:p0+kb, j0:j0+nb] into NR-column slivers: sliver s
+// holds dst[s*kb + p*NR + j] = op(B)[p0+p, j0+s+j], columns past nb zero.
+func packB(dst []float32, nr int, b []float32, ldb int, trans bool, p0, kb, j0, nb int) {
+	for s := 0; s < nb; s += nr {
+		d := dst[s*kb : (s+nr)*kb]
+		cols := min(nr, nb-s)
+		if !trans {
+			for p := 0; p < kb; p++ {
+				src := b[(p0+p)*ldb+j0+s:]
+				dd := d[p*nr : p*nr+nr]
+				copy(dd, src[:cols])
+				clear(dd[cols:])
+			}
+			continue
+		}
+		// op(B)[p,j] = b[j*ldb+p]: gather NR rows of the stored matrix.
+		if cols < nr {
+			clear(d)
+		}
+		for j := 0; j < cols; j++ {
+			src := b[(j0+s+j)*ldb+p0 : (j0+s+j)*ldb+p0+kb]
+			for p, v := range src {
+				d[p*nr+j] = v
+			}
+		}
+	}
+}

@@ -1,0 +1,234 @@
+package gemm
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// kernelsToTest lists every kernel this machine can run.
+func kernelsToTest(t testing.TB) []string {
+	var names []string
+	for _, k := range available {
+		names = append(names, k.name)
+	}
+	return names
+}
+
+// withKernel runs f with the named kernel active and restores the previous one.
+func withKernel(t testing.TB, name string, f func()) {
+	prev := active.Load()
+	if !setKernel(name) {
+		t.Fatalf("kernel %q not available", name)
+	}
+	defer active.Store(prev)
+	f()
+}
+
+type shape struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	pad            int // extra elements on every leading dimension
+}
+
+func (s shape) String() string {
+	return fmt.Sprintf("tA=%v tB=%v m=%d n=%d k=%d alpha=%g beta=%g pad=%d",
+		s.transA, s.transB, s.m, s.n, s.k, s.alpha, s.beta, s.pad)
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.Float64()*2 - 1)
+	}
+	return s
+}
+
+// check runs Sgemm on random data for shape s and compares with a float64
+// triple-loop reference.
+func check(t *testing.T, r *rand.Rand, s shape) {
+	t.Helper()
+	ar, ac := s.m, s.k
+	if s.transA {
+		ar, ac = ac, ar
+	}
+	br, bc := s.k, s.n
+	if s.transB {
+		br, bc = bc, br
+	}
+	lda, ldb, ldc := ac+s.pad, bc+s.pad, s.n+s.pad
+	a := randSlice(r, max(0, (ar-1)*lda+ac))
+	b := randSlice(r, max(0, (br-1)*ldb+bc))
+	c := randSlice(r, max(0, (s.m-1)*ldc+s.n)+s.pad)
+	if s.beta == 0 {
+		for i := range c {
+			c[i] = float32(math.NaN())
+		}
+	}
+	c0 := append([]float32(nil), c...)
+	Sgemm(s.transA, s.transB, s.m, s.n, s.k, s.alpha, a, lda, b, ldb, s.beta, c, ldc)
+
+	tol := 1e-5 * float64(max(s.k, 1))
+	for i := 0; i < s.m; i++ {
+		for j := 0; j < s.n; j++ {
+			var sum, mag float64
+			for p := 0; p < s.k; p++ {
+				var av, bv float64
+				if s.transA {
+					av = float64(a[p*lda+i])
+				} else {
+					av = float64(a[i*lda+p])
+				}
+				if s.transB {
+					bv = float64(b[j*ldb+p])
+				} else {
+					bv = float64(b[p*ldb+j])
+				}
+				sum += av * bv
+				mag += math.Abs(av * bv)
+			}
+			want := float64(s.alpha) * sum
+			wmag := math.Abs(float64(s.alpha)) * mag
+			if s.beta != 0 {
+				want += float64(s.beta) * float64(c0[i*ldc+j])
+				wmag += math.Abs(float64(s.beta) * float64(c0[i*ldc+j]))
+			}
+			got := float64(c[i*ldc+j])
+			if !(math.Abs(got-want) <= tol*(wmag+1e-3)) {
+				t.Fatalf("%v [%s]: C[%d,%d] = %v, want %v", s, Kernel(), i, j, got, want)
+			}
+		}
+	}
+	// Padding between and after rows must be untouched.
+	for i := 0; i < len(c); i++ {
+		if i/ldc < s.m && i%ldc < s.n {
+			continue
+		}
+		if math.Float32bits(c[i]) != math.Float32bits(c0[i]) {
+			t.Fatalf("%v [%s]: padding C[%d] changed", s, Kernel(), i)
+		}
+	}
+}
+
+var dims = [][3]int{
+	{1, 1, 1}, {7, 13, 17}, {31, 37, 41}, {1, 50, 33}, {50, 1, 33}, {20, 30, 1},
+	{8, 48, 256}, {9, 49, 257}, {6, 16, 8}, {5, 15, 3}, {13, 97, 300},
+	{97, 13, 513}, {17, 481, 20}, {520, 50, 10}, {300, 200, 500}, {64, 196, 800},
+}
+
+func TestSgemmShapes(t *testing.T) {
+	for _, name := range kernelsToTest(t) {
+		t.Run(name, func(t *testing.T) {
+			withKernel(t, name, func() {
+				r := rand.New(rand.NewPCG(1, 2))
+				for _, d := range dims {
+					for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+						for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {-2, 0.5}, {1, -2}, {0, 0.5}, {0, 0}} {
+							pad := 0
+							if (d[0]+d[1]+d[2])%2 == 1 {
+								pad = 3
+							}
+							big := d[0]*d[1]*d[2] > 1<<20
+							if big && (ab[0] != 1 && ab[0] != -2) {
+								continue // keep the big shape to a few cases
+							}
+							check(t, r, shape{tr[0], tr[1], d[0], d[1], d[2], ab[0], ab[1], pad})
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestSgemmRandom(t *testing.T) {
+	alphas := []float32{0, 1, 0.5, -2}
+	for _, name := range kernelsToTest(t) {
+		t.Run(name, func(t *testing.T) {
+			withKernel(t, name, func() {
+				r := rand.New(rand.NewPCG(42, uint64(len(name))))
+				for it := 0; it < 150; it++ {
+					s := shape{
+						transA: r.IntN(2) == 1, transB: r.IntN(2) == 1,
+						m: 1 + r.IntN(70), n: 1 + r.IntN(130), k: 1 + r.IntN(300),
+						alpha: alphas[r.IntN(4)], beta: alphas[r.IntN(4)],
+						pad: r.IntN(5),
+					}
+					check(t, r, s)
+				}
+			})
+		})
+	}
+}
+
+func TestSgemmThreads(t *testing.T) {
+	defer SetThreads(1)
+	for _, name := range kernelsToTest(t) {
+		t.Run(name, func(t *testing.T) {
+			withKernel(t, name, func() {
+				r := rand.New(rand.NewPCG(7, 7))
+				for _, th := range []int{2, 3} {
+					SetThreads(th)
+					for _, d := range [][3]int{{300, 200, 100}, {40, 700, 64}, {700, 40, 64}, {3, 1000, 200}, {129, 130, 131}} {
+						for _, tr := range [][2]bool{{false, false}, {true, true}} {
+							check(t, r, shape{tr[0], tr[1], d[0], d[1], d[2], 0.5, 0.5, 1})
+							check(t, r, shape{tr[0], tr[1], d[0], d[1], d[2], 1, 0, 0})
+						}
+					}
+				}
+			})
+		})
+	}
+}
+
+func TestZeroSizes(t *testing.T) {
+	c := []float32{1, 2, 3, 4}
+	Sgemm(false, false, 2, 2, 0, 1, nil, 1, nil, 2, 0.5, c, 2)
+	if c[0] != 0.5 || c[3] != 2 {
+		t.Fatalf("k=0: C=%v", c)
+	}
+	nan := float32(math.NaN())
+	c = []float32{nan, nan, nan, nan}
+	Sgemm(false, false, 2, 2, 0, 1, nil, 1, nil, 2, 0, c, 2)
+	for _, v := range c {
+		if v != 0 {
+			t.Fatalf("k=0, beta=0: C=%v", c)
+		}
+	}
+	Sgemm(false, false, 0, 5, 5, 1, nil, 5, nil, 5, 0, nil, 5)
+}
+
+func TestBadArgsPanic(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatal("short A did not panic")
+		}
+	}()
+	Sgemm(false, false, 4, 4, 4, 1, make([]float32, 15), 4, make([]float32, 16), 4, 0, make([]float32, 16), 4)
+}
+
+func TestNoAllocs(t *testing.T) {
+	m, n, k := 64, 196, 800
+	a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+	for _, name := range kernelsToTest(t) {
+		withKernel(t, name, func() {
+			Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+			allocs := testing.AllocsPerRun(20, func() {
+				Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+				Sgemm(true, true, m, n, k, 1, a, m, b, k, 1, c, n)
+			})
+			if allocs != 0 {
+				t.Errorf("%s: %v allocations per call", name, allocs)
+			}
+		})
+	}
+}
+
+func TestKernelName(t *testing.T) {
+	if len(available) == 0 || available[len(available)-1].name != "generic" {
+		t.Fatal("generic kernel missing")
+	}
+	t.Logf("kernel %s, available %d", Kernel(), len(available))
+}
