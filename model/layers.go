@@ -1,0 +1,103 @@
+package model
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// conv is a 2-D convolution with a bias per output channel.
+type conv struct {
+	w *G.Node // (Cout, Cin, K, K)
+	b *G.Node // (1, Cout, 1, 1)
+	k, pad int
+}
+
+func newConv(g *G.ExprGraph, name string, rng *rand.Rand, cin, cout, k, pad int) *conv {
+	lim := FanInLimit(cin * k * k)
+	return &conv{
+		w:   param(g, name+".W", Uniform(rng, cout*cin*k*k, lim), cout, cin, k, k),
+		b:   param(g, name+".b", Uniform(rng, cout, lim), 1, cout, 1, 1),
+		k:   k,
+		pad: pad,
+	}
+}
+
+// forward maps (B, Cin, H, W) to (B, Cout, H', W') with stride 1.
+func (c *conv) forward(x *G.Node) (*G.Node, error) {
+	y, err := G.Conv2d(x, c.w, tensor.Shape{c.k, c.k}, []int{c.pad, c.pad}, []int{1, 1}, []int{1, 1})
+	if err != nil {
+		return nil, fmt.Errorf("conv %v: %w", c.w.Name(), err)
+	}
+	return G.BroadcastAdd(y, c.b, nil, []byte{0, 2, 3})
+}
+
+func (c *conv) learnables() G.Nodes { return G.Nodes{c.w, c.b} }
+
+// prelu is the parametric ReLU of He et al. (2015) with one slope per channel,
+// as in the center-loss LeNet++: y = max(0, x) + a·min(0, x).
+type prelu struct {
+	a *G.Node // (1, C, 1, 1)
+}
+
+// preluInit is the initial slope, PyTorch's and Caffe's default.
+const preluInit = 0.25
+
+func newPReLU(g *G.ExprGraph, name string, c int) *prelu {
+	return &prelu{a: param(g, name+".a", Filled(c, preluInit), 1, c, 1, 1)}
+}
+
+// forward maps (B, C, H, W) to (B, C, H, W).
+func (p *prelu) forward(x *G.Node) (*G.Node, error) {
+	pos, err := G.Rectify(x) // (B, C, H, W)
+	if err != nil {
+		return nil, err
+	}
+	neg, err := G.Sub(x, pos) // (B, C, H, W): min(0, x)
+	if err != nil {
+		return nil, err
+	}
+	scaled, err := G.BroadcastHadamardProd(neg, p.a, nil, []byte{0, 2, 3})
+	if err != nil {
+		return nil, err
+	}
+	return G.Add(pos, scaled)
+}
+
+// linear is a fully connected layer y = x·W + b.
+type linear struct {
+	w *G.Node // (In, Out)
+	b *G.Node // (Out)
+}
+
+func newLinear(g *G.ExprGraph, name string, rng *rand.Rand, in, out int) *linear {
+	lim := FanInLimit(in)
+	return &linear{
+		w: param(g, name+".W", Uniform(rng, in*out, lim), in, out),
+		b: param(g, name+".b", Uniform(rng, out, lim), out),
+	}
+}
+
+// forward maps (B, In) to (B, Out).
+func (l *linear) forward(x *G.Node) (*G.Node, error) {
+	y, err := G.Mul(x, l.w)
+	if err != nil {
+		return nil, fmt.Errorf("linear %v: %w", l.w.Name(), err)
+	}
+	return G.BroadcastAdd(y, l.b, nil, []byte{0})
+}
+
+func (l *linear) learnables() G.Nodes { return G.Nodes{l.w, l.b} }
+
+// maxPool2 is a 2×2 max-pooling with stride 2; odd sizes are floored (7 → 3).
+func maxPool2(x *G.Node) (*G.Node, error) {
+	return G.MaxPool2D(x, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2})
+}
+
+// flatten maps (B, C, H, W) to (B, C·H·W).
+func flatten(x *G.Node) (*G.Node, error) {
+	s := x.Shape()
+	return G.Reshape(x, tensor.Shape{s[0], s[1] * s[2] * s[3]})
+}
