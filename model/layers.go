@@ -10,8 +10,8 @@ import (
 
 // conv is a 2-D convolution with a bias per output channel.
 type conv struct {
-	w *G.Node // (Cout, Cin, K, K)
-	b *G.Node // (1, Cout, 1, 1)
+	w      *G.Node // (Cout, Cin, K, K)
+	b      *G.Node // (1, Cout, 1, 1)
 	k, pad int
 }
 
