@@ -261,7 +261,7 @@ var wsPool sync.Pool
 
 func getWorkspace(kr *kernel) *workspace {
 	ws, _ := wsPool.Get().(*workspace)
-	if ws == nil || ws.kr != kr {
+	if ws == nil || ws.kr != kr || len(ws.bufA) < kr.mcb*kr.kc || len(ws.bufB) < kr.kc*kr.ncb {
 		ws = newWorkspace(kr)
 	}
 	return ws
@@ -368,6 +368,10 @@ func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, mb, p0, 
 			continue
 		}
 		// op(A)[i,p] = a[i*lda+p]: gather MR rows.
+		if rows == 8 && mr == 8 {
+			packA8(d, a, lda, i0+s, p0, kb)
+			continue
+		}
 		if rows < mr {
 			clear(d)
 		}
@@ -377,6 +381,25 @@ func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, mb, p0, 
 				d[p*mr+i] = v
 			}
 		}
+	}
+}
+
+// packA8 interleaves 8 full rows of A (kb long) into d: d[p*8+i] = row_i[p].
+func packA8(d []float32, a []float32, lda, r0, p0, kb int) {
+	base := r0*lda + p0
+	a0 := a[base : base+kb]
+	a1 := a[base+lda : base+lda+kb]
+	a2 := a[base+2*lda : base+2*lda+kb]
+	a3 := a[base+3*lda : base+3*lda+kb]
+	a4 := a[base+4*lda : base+4*lda+kb]
+	a5 := a[base+5*lda : base+5*lda+kb]
+	a6 := a[base+6*lda : base+6*lda+kb]
+	a7 := a[base+7*lda : base+7*lda+kb]
+	d = d[:8*kb]
+	for p := range a0 {
+		dd := d[8*p : 8*p+8 : 8*p+8]
+		dd[0], dd[1], dd[2], dd[3] = a0[p], a1[p], a2[p], a3[p]
+		dd[4], dd[5], dd[6], dd[7] = a4[p], a5[p], a6[p], a7[p]
 	}
 }
 
