@@ -194,21 +194,29 @@ func (r *rig) run(t testing.TB, in input) result {
 	if r.out.LogLik != nil {
 		res.LogLik = toFloats(t, r.value(t, r.out.LogLik))
 	}
-	res.GradFeat = grad(t, r.feat)
+	res.GradFeat = takeGrad(t, r.feat)
 	for _, p := range r.params {
-		res.Grads[p.Name()] = grad(t, p)
+		res.Grads[p.Name()] = takeGrad(t, p)
 	}
 	return res
 }
 
-// grad returns n's gradient after a run.
-func grad(t testing.TB, n *G.Node) []float64 {
+// takeGrad returns n's gradient after a run and zeroes it. The tape machine adds each
+// run's gradient to the node's dual value and Reset does not clear it (Gorgonia's solvers
+// zero it in Step), so without this every run would add to the last.
+func takeGrad(t testing.TB, n *G.Node) []float64 {
 	t.Helper()
 	d, err := n.Grad()
 	if err != nil {
 		t.Fatalf("gradient of %s: %v", n.Name(), err)
 	}
-	return toFloats(t, d)
+	g := toFloats(t, d)
+	dt, ok := d.(tensor.Tensor)
+	if !ok {
+		t.Fatalf("gradient of %s is a %T, want a tensor", n.Name(), d)
+	}
+	dt.Zero()
+	return g
 }
 
 // toFloats copies a float32 or float64 value into a new []float64.
@@ -352,6 +360,16 @@ func checkGradients(t *testing.T, r *rig, in input, tol float64) {
 		in.Params = r.paramValues(t)
 	}
 	res := r.run(t, in)
+	again := r.run(t, in)
+	if !slices.Equal(res.GradFeat, again.GradFeat) || res.Loss != again.Loss {
+		t.Fatalf("two runs on the same input differ: loss %v then %v, ∂loss/∂feat %v then %v",
+			res.Loss, again.Loss, res.GradFeat, again.GradFeat)
+	}
+	for name, g := range res.Grads {
+		if !slices.Equal(g, again.Grads[name]) {
+			t.Fatalf("two runs on the same input differ: ∂loss/∂%s %v then %v", name, g, again.Grads[name])
+		}
+	}
 	lossAt := func(in input) float64 { return r.run(t, in).Loss }
 	numeric := func(x []float64) []float64 { // perturbs x in place, restoring it
 		g := make([]float64, len(x))
@@ -421,4 +439,27 @@ func checkSeededInit(t *testing.T, cfg Config) {
 // caseName names a config in subtest names.
 func caseName(cfg Config) string {
 	return fmt.Sprintf("%s/K=%d/D=%d/bias=%v/%v", cfg.Name, cfg.Classes, cfg.Dim, cfg.Bias, cfg.dtype())
+}
+
+// checkDtypesAgree builds cfg in float32 and float64 from the same seed, runs both on the
+// same batch and fails t unless loss, logits, loglik and every gradient agree to tol.
+// It checks the float32 path, which training uses, against the float64 one that
+// checkGradients verified.
+func checkDtypesAgree(t *testing.T, cfg Config, b int, seed uint64, tol float64) {
+	t.Helper()
+	cfg32, cfg64 := cfg, cfg
+	cfg32.Dtype, cfg64.Dtype = tensor.Float32, tensor.Float64
+	r32, r64 := newRig(t, cfg32, b, seed), newRig(t, cfg64, b, seed)
+	in := randomInput(rand.New(rand.NewPCG(seed, 2)), b, cfg.Dim, cfg.Classes, 1)
+	in.Params = r32.paramValues(t) // the float32 values, exactly representable in both
+	got, want := r32.run(t, in), r64.run(t, in)
+	if !near(got.Loss, want.Loss, tol) {
+		t.Errorf("loss: float32 %.8g, float64 %.8g", got.Loss, want.Loss)
+	}
+	checkClose(t, "logits", got.Logits, want.Logits, tol)
+	checkClose(t, "loglik", got.LogLik, want.LogLik, tol)
+	checkClose(t, "∂loss/∂feat", got.GradFeat, want.GradFeat, tol)
+	for name := range want.Grads {
+		checkClose(t, "∂loss/∂"+name, got.Grads[name], want.Grads[name], tol)
+	}
 }

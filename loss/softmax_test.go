@@ -99,6 +99,27 @@ func TestSoftmaxGradients(t *testing.T) {
 	}
 }
 
+// TestSoftmaxGradientsAtTies checks the gradient where every logit ties for the maximum
+// (W = 0, no bias), the one place the max used for stability has a kink.
+func TestSoftmaxGradientsAtTies(t *testing.T) {
+	cfg := Config{Name: "softmax", Classes: 10, Dim: 5, Dtype: tensor.Float64}
+	const b = 7
+	r := newRig(t, cfg, b, 4)
+	in := randomInput(rand.New(rand.NewPCG(7, 8)), b, cfg.Dim, cfg.Classes, 1)
+	in.Params = map[string][]float64{"head.W": make([]float64, cfg.Dim*cfg.Classes)}
+	got := r.run(t, in)
+	if want := math.Log(float64(cfg.Classes)); !near(got.Loss, want, 1e-12) {
+		t.Errorf("loss with all logits equal: got %v, want log K = %v", got.Loss, want)
+	}
+	checkGradients(t, r, in, 1e-6)
+}
+
+func TestSoftmaxDtypesAgree(t *testing.T) {
+	for _, cfg := range softmaxCases(tensor.Float32) {
+		t.Run(caseName(cfg), func(t *testing.T) { checkDtypesAgree(t, cfg, 7, 15, 1e-5) })
+	}
+}
+
 func TestSoftmaxLogitsIgnoreLabels(t *testing.T) {
 	for _, cfg := range append(softmaxCases(tensor.Float32), softmaxCases(tensor.Float64)...) {
 		t.Run(caseName(cfg), func(t *testing.T) { checkLogitsIgnoreLabels(t, cfg, 7, 9) })
@@ -301,5 +322,23 @@ func TestForwardRejectsBadInputs(t *testing.T) {
 		if _, err := h.Forward(tc.feat, tc.onehot); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: got error %v, want one containing %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+func BenchmarkSoftmaxSmall(b *testing.B)  { benchmarkSoftmax(b, 32, 2) }
+func BenchmarkSoftmaxMedium(b *testing.B) { benchmarkSoftmax(b, 256, 2) }
+func BenchmarkSoftmaxLarge(b *testing.B)  { benchmarkSoftmax(b, 256, 512) }
+
+// benchmarkSoftmax times one forward and backward pass of a float32 softmax head with
+// K = 10 on a batch of size batch with features of size dim.
+func benchmarkSoftmax(b *testing.B, batch, dim int) {
+	cfg := Config{Name: "softmax", Classes: 10, Dim: dim, Bias: true}
+	r := newRig(b, cfg, batch, 1)
+	r.set(b, randomInput(rand.New(rand.NewPCG(1, 2)), batch, dim, cfg.Classes, 1))
+	for b.Loop() {
+		if err := r.vm.RunAll(); err != nil {
+			b.Fatal(err)
+		}
+		r.vm.Reset()
 	}
 }
