@@ -8,7 +8,8 @@ import (
 	G "gorgonia.org/gorgonia"
 )
 
-// Softmax is the baseline head: a linear layer followed by softmax cross-entropy.
+// Softmax is the baseline head: a linear layer followed by softmax cross-entropy, the
+// "softmax" row of every table in the L-GM paper (Wan et al., CVPR 2018).
 //
 // For a sample with feature x (D) and label y, with W (D×K) and optional bias b (K):
 //
@@ -19,7 +20,8 @@ import (
 // Wen et al., ECCV 2016, uses none). W and b start from U(-1/√D, 1/√D), PyTorch's
 // default for nn.Linear, drawn from the rng given to New. The head has no margin, so
 // Logits are z itself; LogLik is the winning logit max_k z_k, the only per-class score
-// softmax has.
+// softmax has. There are no hyperparameters. W and b are learnables: they need an
+// optimizer step like the network's weights.
 type Softmax struct {
 	cfg Config
 	g   *G.ExprGraph
@@ -60,7 +62,8 @@ func (h *Softmax) Learnables() G.Nodes {
 }
 
 // Forward adds logits and the cross-entropy loss for feat (B, D) and onehot (B, K).
-// Terms holds "xent", equal to Loss.
+// Terms holds "xent", equal to Loss. Forward may be called again (say for an evaluation
+// batch of another size); every call shares W and b.
 func (h *Softmax) Forward(feat, onehot *G.Node) (Out, error) {
 	if err := checkInputs(h.g, h.cfg, feat, onehot); err != nil {
 		return Out{}, fmt.Errorf("softmax head: %w", err)
