@@ -342,3 +342,46 @@ func benchmarkSoftmax(b *testing.B, batch, dim int) {
 		r.vm.Reset()
 	}
 }
+
+// TestSoftmaxForwardTwice calls Forward for two batch sizes in one graph, as a trainer with
+// a training and an evaluation batch would, and checks both against the reference.
+func TestSoftmaxForwardTwice(t *testing.T) {
+	cfg := Config{Name: "softmax", Classes: 4, Dim: 3, Bias: true, Dtype: tensor.Float64}
+	g := G.NewGraph()
+	h, err := New(g, cfg, rand.New(rand.NewPCG(1, 2)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	type batch struct {
+		in   input
+		loss G.Value
+	}
+	var batches []*batch
+	for _, b := range []int{5, 2} {
+		bt := &batch{in: randomInput(rng, b, cfg.Dim, cfg.Classes, 1)}
+		feat := G.NewMatrix(g, tensor.Float64, G.WithShape(b, cfg.Dim),
+			G.WithValue(tensor.New(tensor.WithShape(b, cfg.Dim), tensor.WithBacking(bt.in.Feat))))
+		onehot := G.NewMatrix(g, tensor.Float64, G.WithShape(b, cfg.Classes),
+			G.WithValue(tensor.New(tensor.WithShape(b, cfg.Classes), tensor.WithBacking(oneHot(t, bt.in.Labels, cfg.Classes)))))
+		out, err := h.Forward(feat, onehot)
+		if err != nil {
+			t.Fatalf("Forward for B=%d: %v", b, err)
+		}
+		G.Read(out.Loss, &bt.loss)
+		batches = append(batches, bt)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	w := toFloats(t, h.Learnables()[0].Value())
+	bias := toFloats(t, h.Learnables()[1].Value())
+	for _, bt := range batches {
+		want, _, _ := refSoftmax(bt.in.Feat, w, bias, bt.in.Labels, cfg.Dim, cfg.Classes)
+		if got := scalar(t, bt.loss); !near(got, want, 1e-12) {
+			t.Errorf("B=%d: loss %v, want %v", len(bt.in.Labels), got, want)
+		}
+	}
+}
