@@ -1,0 +1,43 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lgm-dev/lgm/experiment"
+)
+
+type evalOptions struct {
+	json bool
+	data string
+}
+
+func newEvalCmd(io streams) *cobra.Command {
+	o := &evalOptions{}
+	cmd := &cobra.Command{
+		Use:   "eval RUN_DIR",
+		Short: "Print a finished run's error rate on the whole test set",
+		Long: `Evaluate the checkpoint of a run directory (or a checkpoint file) on every
+image of the test set. The run's config is read from its checkpoint.`,
+		Example: `  lgm eval runs/softmax
+  lgm eval runs/softmax --json
+  lgm eval runs/softmax/checkpoint.safetensors --data ~/fashion-mnist`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			res, err := experiment.Evaluate(cmd.Context(), args[0], experiment.RunOptions{DataDir: o.data})
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return json.NewEncoder(io.out).Encode(res)
+			}
+			fmt.Fprintf(io.out, "test error %.2f%% (%d of %d images wrong; error %v)\n", 100*res.Error, res.Wrong, res.N, res.Error)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&o.json, "json", false, `print one JSON object: {"wrong", "n", "error", "img_s"}`)
+	cmd.Flags().StringVar(&o.data, "data", "", "`folder` of the data set, if it moved since training")
+	return cmd
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lgm-dev/lgm/experiment"
+)
+
+// Exit codes.
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2 // the command line or the config is wrong; nothing ran
+	exitInterrupted = 130
+)
+
+// usageError marks an error in what the user asked for, as opposed to a
+// failure while doing it.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// streams are where a command writes.
+type streams struct {
+	out, err io.Writer
+	// terminal says stdout is a terminal (progress bars instead of lines).
+	terminal bool
+}
+
+// run executes lgm with args and returns the process's exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	io := streams{out: stdout, err: stderr, terminal: isTerminal(stdout)}
+	root := newRootCmd(io)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "lgm: %v\n", err)
+	var ue usageError
+	var ce *experiment.ConfigError
+	switch {
+	case errors.Is(err, experiment.ErrInterrupted):
+		return exitInterrupted
+	case errors.As(err, &ce):
+		return exitUsage
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		return exitUsage
+	}
+	return exitFailure
+}
+
+func newRootCmd(io streams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "lgm",
+		Short: "Train and compare large-margin Gaussian-mixture loss classifiers",
+		Long: `lgm trains image classifiers with the large-margin Gaussian-mixture (L-GM) loss
+and the losses it is compared against, and reproduces the results of Wan et al.,
+"Rethinking Feature Distribution for Loss Functions in Image Classification", CVPR 2018.`,
+		Example: `  lgm train --config configs/mnist-softmax.yaml --out runs/softmax
+  lgm eval runs/softmax
+  lgm embed runs/softmax --out features.csv`,
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(io.out)
+	root.SetErr(io.err)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(newTrainCmd(io), newEvalCmd(io), newEmbedCmd(io))
+	// Arguments and unknown commands are usage errors too.
+	for _, c := range append(root.Commands(), root) {
+		if c.Args != nil {
+			check := c.Args
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if err := check(cmd, args); err != nil {
+					return usageError{err}
+				}
+				return nil
+			}
+		}
+	}
+	root.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usageError{fmt.Errorf("unknown command %q", args[0])}
+		}
+		return nil
+	}
+	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	return root
+}

@@ -1,0 +1,128 @@
+package experiment
+
+import (
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+
+	"github.com/nlpodyssey/safetensors"
+)
+
+// checkpointFormat is written into every checkpoint and checked on load.
+const checkpointFormat = "lgm-checkpoint/1"
+
+// Checkpoint is the state of a run after a whole epoch: enough to evaluate
+// it without its config file, and to continue it.
+type Checkpoint struct {
+	Config  Config
+	Epoch   int                  // epochs completed
+	Tensors map[string][]float32 // parameters "net.*", "head.*" and solver state "opt.*"
+	Shapes  map[string][]int
+	Norm    NormState // the input normalisation computed from the training split
+	RNG     []byte    // state of the data-order stream (math/rand/v2 PCG, MarshalBinary)
+}
+
+// NormState is the per-channel normalisation a run applied to its inputs.
+type NormState struct {
+	Mean []float32 `json:"mean"`
+	Std  []float32 `json:"std"`
+}
+
+// Save writes ck to path atomically as safetensors, readable from Python:
+// float32 tensors plus string metadata (format, epoch, config, norm, rng).
+func (ck *Checkpoint) Save(path string) error {
+	views := make(map[string]safetensors.TensorView, len(ck.Tensors))
+	for name, v := range ck.Tensors {
+		shape := ck.Shapes[name]
+		us := make([]uint64, len(shape))
+		for i, d := range shape {
+			us[i] = uint64(d)
+		}
+		buf := make([]byte, 4*len(v))
+		for i, f := range v {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(f))
+		}
+		tv, err := safetensors.NewTensorView(safetensors.F32, us, buf)
+		if err != nil {
+			return fmt.Errorf("checkpoint tensor %s: %w", name, err)
+		}
+		views[name] = tv
+	}
+	norm, err := json.Marshal(ck.Norm)
+	if err != nil {
+		return err
+	}
+	meta := map[string]string{
+		"format": checkpointFormat,
+		"epoch":  strconv.Itoa(ck.Epoch),
+		"config": string(ck.Config.Marshal()),
+		"norm":   string(norm),
+		"rng":    base64.StdEncoding.EncodeToString(ck.RNG),
+	}
+	return writeAtomic(path, func(w io.Writer) error {
+		return safetensors.SerializeToWriter(views, meta, w)
+	})
+}
+
+// LoadCheckpoint reads and checks a checkpoint written by Save.
+func LoadCheckpoint(path string) (*Checkpoint, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no checkpoint there (a run directory holds %s once its first epoch has finished)", path, CheckpointFile)
+		}
+		return nil, err
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%s: not a usable lgm checkpoint: %s", path, fmt.Sprintf(format, a...))
+	}
+	st, err := safetensors.Deserialize(raw)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	_, md, err := safetensors.ReadMetadata(raw)
+	if err != nil {
+		return nil, bad("%v", err)
+	}
+	meta := md.Metadata()
+	if f := meta["format"]; f != checkpointFormat {
+		return nil, bad("format %q (want %q)", f, checkpointFormat)
+	}
+	ck := &Checkpoint{Tensors: map[string][]float32{}, Shapes: map[string][]int{}}
+	if ck.Epoch, err = strconv.Atoi(meta["epoch"]); err != nil || ck.Epoch < 0 {
+		return nil, bad("epoch %q", meta["epoch"])
+	}
+	if ck.Config, err = ParseConfig([]byte(meta["config"])); err != nil {
+		return nil, bad("its config: %v", err)
+	}
+	if err := json.Unmarshal([]byte(meta["norm"]), &ck.Norm); err != nil {
+		return nil, bad("norm: %v", err)
+	}
+	if ck.RNG, err = base64.StdEncoding.DecodeString(meta["rng"]); err != nil {
+		return nil, bad("rng: %v", err)
+	}
+	for _, nt := range st.Tensors() {
+		tv := nt.TensorView
+		if tv.DType() != safetensors.F32 {
+			return nil, bad("tensor %s has dtype %v (want F32)", nt.Name, tv.DType())
+		}
+		data := tv.Data()
+		v := make([]float32, len(data)/4)
+		for i := range v {
+			v[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[4*i:]))
+		}
+		shape := make([]int, len(tv.Shape()))
+		for i, d := range tv.Shape() {
+			shape[i] = int(d)
+		}
+		ck.Tensors[nt.Name] = v
+		ck.Shapes[nt.Name] = shape
+	}
+	return ck, nil
+}

@@ -1,0 +1,198 @@
+// Package experiment joins data, model and loss: it resolves and validates
+// configs, trains, evaluates, and reads and writes run directories.
+package experiment
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/lgm-dev/lgm/model"
+)
+
+// Config is everything that decides what a run computes. The resolved config
+// of a run is saved in its run directory and in its checkpoint.
+type Config struct {
+	Name  string      `yaml:"name"` // names the default run directory runs/<name>-<time>
+	Seed  uint64      `yaml:"seed"` // one seed for initialisation and data order
+	Data  DataConfig  `yaml:"data"`
+	Model ModelConfig `yaml:"model"`
+	Head  HeadConfig  `yaml:"head"`
+	Train TrainConfig `yaml:"train"`
+}
+
+// DataConfig selects the data set.
+type DataConfig struct {
+	Dataset string `yaml:"dataset"` // mnist | fashion-mnist
+	Dir     string `yaml:"dir"`     // folder of IDX files; empty: MNIST from the GoMNIST module
+}
+
+// ModelConfig selects the network.
+type ModelConfig struct {
+	Net string `yaml:"net"` // lenetpp | lenet
+	Dim int    `yaml:"dim"` // D, the feature size: 2 for pictures, larger for accuracy
+}
+
+// HeadConfig selects the loss head.
+type HeadConfig struct {
+	Name string `yaml:"name"` // softmax
+	Bias bool   `yaml:"bias"` // bias on the softmax layer (the center-loss LeNet++ has none)
+}
+
+// TrainConfig holds the solver and the schedule.
+type TrainConfig struct {
+	Epochs      int     `yaml:"epochs"`
+	Batch       int     `yaml:"batch"`        // also the evaluation batch
+	LR          float64 `yaml:"lr"`           // base learning rate
+	LRStep      int     `yaml:"lr_step"`      // multiply the rate by lr_gamma every lr_step epochs; 0: constant
+	LRGamma     float64 `yaml:"lr_gamma"`     // factor of the step decay
+	Momentum    float64 `yaml:"momentum"`     // SGD momentum μ
+	Nesterov    bool    `yaml:"nesterov"`     // Nesterov momentum
+	WeightDecay float64 `yaml:"weight_decay"` // L2 weight decay on network and head weights
+	Limit       int     `yaml:"limit"`        // at most this many batches per epoch (smoke runs); 0: all
+}
+
+// Default returns the defaults in code: the authors' later MNIST recipe
+// (jschenthu/GM-Loss, REFERENCE.md "Schedules used by the references") with a
+// 2-D LeNet++ feature and the softmax head.
+func Default() Config {
+	return Config{
+		Name: "run",
+		Seed: 1,
+		Data: DataConfig{Dataset: "mnist"},
+		Model: ModelConfig{
+			Net: "lenetpp",
+			Dim: 2, // the 2-D feature of the paper's Figure 1
+		},
+		Head: HeadConfig{Name: "softmax"},
+		Train: TrainConfig{
+			Epochs:      50,
+			Batch:       64,
+			LR:          0.01, // 0.02 for the 100-D feature
+			LRStep:      5,    // ×0.7 every 5 epochs
+			LRGamma:     0.7,
+			Momentum:    0.9,
+			Nesterov:    true,
+			WeightDecay: 1e-3,
+		},
+	}
+}
+
+// Datasets lists the data sets a config may name.
+var Datasets = []string{"fashion-mnist", "mnist"}
+
+// Heads lists the heads a config may name.
+var Heads = []string{"softmax"}
+
+// LoadFile reads a YAML config over c: keys the file gives replace c's
+// values, and an unknown key is an error that names it.
+func LoadFile(path string, c *Config) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config %s: %s", path, oneLine(err.Error()))
+	}
+	if c.Name == "run" || c.Name == "" {
+		c.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	}
+	return nil
+}
+
+// oneLine folds yaml's multi-line errors ("yaml: unmarshal errors:\n  line 3: …").
+func oneLine(s string) string {
+	s = strings.TrimPrefix(s, "yaml: ")
+	s = strings.TrimPrefix(s, "unmarshal errors:\n")
+	fields := strings.Fields(strings.ReplaceAll(s, "\n", "; "))
+	return strings.ReplaceAll(strings.Join(fields, " "), "; ;", ";")
+}
+
+// Marshal returns c as YAML.
+func (c Config) Marshal() []byte {
+	out, err := yaml.Marshal(c)
+	if err != nil {
+		panic(fmt.Sprintf("config does not marshal: %v", err)) // a programmer's bug: plain fields only
+	}
+	return out
+}
+
+// ParseConfig decodes a resolved config (as saved in a run) strictly.
+func ParseConfig(raw []byte) (Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return c, errors.New(oneLine(err.Error()))
+	}
+	return c, c.Validate()
+}
+
+// Validate reports every problem of c at once, each naming its field.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	oneOf := func(field, v string, valid []string) {
+		if !slices.Contains(valid, v) {
+			bad("%s must be one of %s (got %q)", field, strings.Join(valid, ", "), v)
+		}
+	}
+	oneOf("data.dataset", c.Data.Dataset, Datasets)
+	oneOf("model.net", c.Model.Net, model.Names)
+	oneOf("head.name", c.Head.Name, Heads)
+	if c.Model.Dim < 1 || c.Model.Dim > 4096 {
+		bad("model.dim must be in [1, 4096] (got %d)", c.Model.Dim)
+	}
+	t := c.Train
+	if t.Epochs < 1 {
+		bad("train.epochs must be >= 1 (got %d)", t.Epochs)
+	}
+	if t.Batch < 1 || t.Batch > 65536 {
+		bad("train.batch must be in [1, 65536] (got %d)", t.Batch)
+	}
+	if !(t.LR > 0) || t.LR > 100 {
+		bad("train.lr must be > 0 and <= 100 (got %g)", t.LR)
+	}
+	if t.LRStep < 0 {
+		bad("train.lr_step must be >= 0 (got %d)", t.LRStep)
+	}
+	if !(t.LRGamma > 0 && t.LRGamma <= 1) {
+		bad("train.lr_gamma must be in (0, 1] (got %g)", t.LRGamma)
+	}
+	if !(t.Momentum >= 0 && t.Momentum < 1) {
+		bad("train.momentum must be in [0, 1) (got %g)", t.Momentum)
+	}
+	if t.Nesterov && t.Momentum == 0 {
+		bad("train.nesterov needs train.momentum > 0")
+	}
+	if !(t.WeightDecay >= 0 && t.WeightDecay < 1) {
+		bad("train.weight_decay must be in [0, 1) (got %g)", t.WeightDecay)
+	}
+	if t.Limit < 0 {
+		bad("train.limit must be >= 0 (got %d)", t.Limit)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &ConfigError{Errs: errs}
+}
+
+// ConfigError lists every problem of a config.
+type ConfigError struct{ Errs []error }
+
+func (e *ConfigError) Error() string {
+	msgs := make([]string, len(e.Errs))
+	for i, err := range e.Errs {
+		msgs[i] = err.Error()
+	}
+	return "invalid config: " + strings.Join(msgs, "; ")
+}

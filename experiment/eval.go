@@ -1,0 +1,66 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/lgm-dev/lgm/data"
+)
+
+// EvalResult is the outcome of evaluating a network on a whole split.
+type EvalResult struct {
+	Wrong int     `json:"wrong"` // misclassified examples
+	N     int     `json:"n"`     // examples evaluated: every one of the split
+	Error float64 `json:"error"` // Wrong / N
+	ImgS  float64 `json:"img_s"` // evaluation throughput
+}
+
+// evaluate runs the forward pass over every example of set in order, in
+// batches of the session's size; the last partial batch is padded with zeros
+// whose outputs are ignored. each, if not nil, is called for every example
+// with its label, prediction and feature (valid only during the call).
+func evaluate(ctx context.Context, ss *session, set *data.Set, each func(i, label, pred int, feat []float32) error) (EvalResult, error) {
+	start := time.Now()
+	b := ss.shape.B
+	idx := make([]int, b)
+	labels := make([]int, b)
+	pred := make([]int, b)
+	res := EvalResult{N: set.N}
+	for lo := 0; lo < set.N; lo += b {
+		if err := ctx.Err(); err != nil {
+			return res, err
+		}
+		n := min(b, set.N-lo)
+		for i := 0; i < n; i++ {
+			idx[i] = lo + i
+		}
+		ss.load(set, idx[:n], labels)
+		err := ss.eval.RunAll()
+		ss.eval.Reset()
+		if err != nil {
+			return res, fmt.Errorf("evaluate %s: %w", set.Name, err)
+		}
+		ss.predictions(n, pred)
+		var feats []float32
+		if each != nil {
+			feats = ss.featV.Data().([]float32)
+		}
+		d := len(feats) / b
+		for i := 0; i < n; i++ {
+			if pred[i] != labels[i] {
+				res.Wrong++
+			}
+			if each != nil {
+				if err := each(lo+i, labels[i], pred[i], feats[i*d:(i+1)*d]); err != nil {
+					return res, err
+				}
+			}
+		}
+	}
+	if res.N > 0 {
+		res.Error = float64(res.Wrong) / float64(res.N)
+	}
+	res.ImgS = float64(res.N) / time.Since(start).Seconds()
+	return res, nil
+}

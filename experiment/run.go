@@ -1,0 +1,120 @@
+package experiment
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/lgm-dev/lgm/data"
+)
+
+// RunOptions say where a finished run's data come from.
+type RunOptions struct {
+	DataDir string // overrides the run's data.dir (the data moved, or another copy)
+	Split   string // "test" (default) or "train"
+	// Train and Test, when set, replace the data the run's config names (tests use this).
+	Train, Test *data.Set
+}
+
+// OpenCheckpoint loads the checkpoint of a run directory, or a checkpoint
+// file given directly.
+func OpenCheckpoint(path string) (*Checkpoint, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("run directory %s does not exist", path)
+		}
+		return nil, err
+	}
+	if fi.IsDir() {
+		path = filepath.Join(path, CheckpointFile)
+	}
+	return LoadCheckpoint(path)
+}
+
+// openRun loads a run's checkpoint, its data split (normalised as in
+// training) and an evaluation session holding its weights.
+func openRun(path string, opts RunOptions) (*session, *data.Set, error) {
+	ck, err := OpenCheckpoint(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg := ck.Config
+	if opts.DataDir != "" {
+		cfg.Data.Dir = opts.DataDir
+	}
+	train, test := opts.Train, opts.Test
+	if train == nil || test == nil {
+		if train, test, err = loadData(cfg); err != nil {
+			return nil, nil, err
+		}
+	}
+	set := test
+	switch opts.Split {
+	case "", "test":
+	case "train":
+		set = train
+	default:
+		return nil, nil, fmt.Errorf("--split must be train or test (got %q)", opts.Split)
+	}
+	if err := normalise(data.Norm{Mean: ck.Norm.Mean, Std: ck.Norm.Std}, set); err != nil {
+		return nil, nil, err
+	}
+	ss, err := newSession(cfg, shape{B: cfg.Train.Batch, C: set.C, H: set.H, W: set.W, K: set.Classes}, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := restore(ss, ck); err != nil {
+		ss.close()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return ss, set, nil
+}
+
+// Evaluate computes the error of a finished run on a whole split.
+func Evaluate(ctx context.Context, path string, opts RunOptions) (EvalResult, error) {
+	ss, set, err := openRun(path, opts)
+	if err != nil {
+		return EvalResult{}, err
+	}
+	defer ss.close()
+	return evaluate(ctx, ss, set, nil)
+}
+
+// Embed writes one CSV row per example of a split: label, prediction and
+// the D feature values, after a header line "label,prediction,f1,…,fD".
+func Embed(ctx context.Context, path string, w io.Writer, opts RunOptions) (EvalResult, error) {
+	ss, set, err := openRun(path, opts)
+	if err != nil {
+		return EvalResult{}, err
+	}
+	defer ss.close()
+	bw := bufio.NewWriter(w)
+	bw.WriteString("label,prediction")
+	for j := 1; j <= ss.dim; j++ {
+		fmt.Fprintf(bw, ",f%d", j)
+	}
+	bw.WriteByte('\n')
+	var buf []byte
+	res, err := evaluate(ctx, ss, set, func(_, label, pred int, feat []float32) error {
+		buf = strconv.AppendInt(buf[:0], int64(label), 10)
+		buf = append(buf, ',')
+		buf = strconv.AppendInt(buf, int64(pred), 10)
+		for _, v := range feat {
+			buf = append(buf, ',')
+			buf = strconv.AppendFloat(buf, float64(v), 'g', -1, 32)
+		}
+		buf = append(buf, '\n')
+		_, err := bw.Write(buf)
+		return err
+	})
+	if err != nil {
+		return res, err
+	}
+	return res, bw.Flush()
+}
