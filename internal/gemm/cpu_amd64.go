@@ -7,7 +7,17 @@ import "golang.org/x/sys/cpu"
 //go:generate go run gen_asm.go
 
 //go:noescape
-func microAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)
+func microAVX512x48(k int, a, b, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
+//go:noescape
+func microAVX512x32(k int, a, b, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
+//go:noescape
+func microAVX512x16(k int, a, b, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
+func microAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32) {
+	microAVX512x48(k, a, b, c, ldc, alpha, beta, 8, 48)
+}
 
 //go:noescape
 func microAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
@@ -22,7 +32,9 @@ var avx512Kernel = &kernel{
 	name: "avx512",
 	mr:   8, nr: 48,
 	kc: 256, mcb: 512, ncb: 480,
-	micro: microAVX512,
+	micro:  microAVX512,
+	masked: []maskedKernel{microAVX512x16, microAVX512x32, microAVX512x48},
+	vec:    16,
 }
 
 var avx2Kernel = &kernel{
@@ -30,6 +42,7 @@ var avx2Kernel = &kernel{
 	mr:   6, nr: 16,
 	kc: 256, mcb: 516, ncb: 512,
 	micro: microAVX2,
+	vec:   16,
 }
 
 // archKernels lists the kernels this CPU and OS can run, best first.

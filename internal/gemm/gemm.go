@@ -16,6 +16,10 @@ import (
 // from an A sliver (k×MR, k-major) and a B sliver (k×NR, k-major). k ≥ 1.
 type microKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32)
 
+// maskedKernel is a micro-kernel that writes only the first rows×cols of its
+// tile to c, so it can finish edge tiles in place.
+type maskedKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
 // kernel describes one micro-kernel and the blocking that suits it.
 type kernel struct {
 	name  string
@@ -25,6 +29,11 @@ type kernel struct {
 	mcb   int // rows of op(A) packed at once (multiple of mr)
 	ncb   int // columns of op(B) packed at once (multiple of nr); KC×NCB lives in L2
 	micro microKernel
+	// masked, when set, replaces micro: masked[w/vec-1] handles a B sliver
+	// w = vec, 2*vec, ... columns wide (the last sliver of a block is only
+	// padded up to a multiple of vec).
+	masked []maskedKernel
+	vec    int
 }
 
 var (
@@ -312,7 +321,7 @@ func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
 			packA(ws.bufA, mr, cl.a, cl.lda, cl.transA, im, mb, pc, kb)
 			for jn := n0; jn < n1; jn += kr.ncb {
 				nb := min(kr.ncb, n1-jn)
-				packB(ws.bufB, nr, cl.b, cl.ldb, cl.transB, pc, kb, jn, nb)
+				packB(ws.bufB, nr, kr.vec, cl.b, cl.ldb, cl.transB, pc, kb, jn, nb)
 				for ir := 0; ir < mb; ir += mr {
 					pa := &ws.bufA[ir*kb]
 					rows := min(mr, mb-ir)
@@ -320,6 +329,11 @@ func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
 						pb := &ws.bufB[jr*kb]
 						cols := min(nr, nb-jr)
 						off := (im+ir)*ldc + jn + jr
+						if kr.masked != nil {
+							w := (cols + kr.vec - 1) / kr.vec
+							kr.masked[w-1](kb, pa, pb, &c[off], ldc, cl.alpha, beta, rows, cols)
+							continue
+						}
 						if rows == mr && cols == nr {
 							micro(kb, pa, pb, &c[off], ldc, cl.alpha, beta)
 							continue
@@ -352,7 +366,7 @@ func mergeTile(c []float32, ldc int, t []float32, ldt, rows, cols int, alpha, be
 }
 
 // packA packs op(A)[i0:i0+mb, p0:p0+kb] into MR-row slivers: sliver s holds
-// dst[s*MR*kb + p*MR + i] = op(A)[i0+s*MR+i, p0+p], rows past mb zero.
+// dst[s*kb + p*MR + i] = op(A)[i0+s+i, p0+p], rows past mb zero.
 func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, mb, p0, kb int) {
 	for s := 0; s < mb; s += mr {
 		d := dst[s*kb : (s+mr)*kb]
@@ -367,66 +381,100 @@ func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, mb, p0, 
 			}
 			continue
 		}
-		// op(A)[i,p] = a[i*lda+p]: gather MR rows.
-		if rows == 8 && mr == 8 {
-			packA8(d, a, lda, i0+s, p0, kb)
-			continue
-		}
-		if rows < mr {
-			clear(d)
-		}
-		for i := 0; i < rows; i++ {
-			src := a[(i0+s+i)*lda+p0 : (i0+s+i)*lda+p0+kb]
-			for p, v := range src {
-				d[p*mr+i] = v
+		// op(A)[i,p] = a[i*lda+p]: interleave MR rows.
+		interleave(d, mr, a, lda, (i0+s)*lda+p0, rows, kb)
+	}
+}
+
+// packB packs op(B)[p0:p0+kb, j0:j0+nb] into NR-column slivers: sliver s
+// holds dst[s*kb + p*w + j] = op(B)[p0+p, j0+s+j], where w = NR except for
+// a last partial sliver, which is padded with zeros only up to a multiple
+// of vec columns.
+func packB(dst []float32, nr, vec int, b []float32, ldb int, trans bool, p0, kb, j0, nb int) {
+	full := nb / nr * nr // columns in full slivers
+	if !trans {
+		// op(B)[p,j] = b[p*ldb+j]: walk B row by row (contiguous reads)
+		// and deal each row out to the slivers.
+		for p := 0; p < kb; p++ {
+			src := b[(p0+p)*ldb+j0 : (p0+p)*ldb+j0+nb]
+			for s := 0; s < full; s += nr {
+				o := s*kb + p*nr
+				copy(dst[o:o+nr], src[s:s+nr])
 			}
+		}
+		if cols := nb - full; cols > 0 {
+			w := (cols + vec - 1) / vec * vec
+			for p := 0; p < kb; p++ {
+				src := b[(p0+p)*ldb+j0+full : (p0+p)*ldb+j0+nb]
+				o := full*kb + p*w
+				copy(dst[o:o+cols], src)
+				clear(dst[o+cols : o+w])
+			}
+		}
+		return
+	}
+	// op(B)[p,j] = b[j*ldb+p]: interleave rows of the stored matrix.
+	for s := 0; s < nb; s += nr {
+		cols := min(nr, nb-s)
+		w := nr
+		if cols < nr {
+			w = (cols + vec - 1) / vec * vec
+		}
+		d := dst[s*kb : s*kb+w*kb]
+		interleave(d, w, b, ldb, (j0+s)*ldb+p0, cols, kb)
+	}
+}
+
+// interleave transposes n rows of src (row stride ld, starting at off, kb
+// long) into d: d[p*w+i] = src[off+i*ld+p] for i < n; columns n..w-1 of d
+// are zeroed.
+func interleave(d []float32, w int, src []float32, ld, off, n, kb int) {
+	d = d[:w*kb]
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		interleave8(d[i:], w, src, ld, off+i*ld, kb)
+	}
+	for ; i+4 <= n; i += 4 {
+		interleave4(d[i:], w, src, ld, off+i*ld, kb)
+	}
+	for ; i < n; i++ {
+		row := src[off+i*ld : off+i*ld+kb]
+		for p, v := range row {
+			d[p*w+i] = v
+		}
+	}
+	if n < w {
+		for p := 0; p < kb; p++ {
+			clear(d[p*w+n : p*w+w])
 		}
 	}
 }
 
-// packA8 interleaves 8 full rows of A (kb long) into d: d[p*8+i] = row_i[p].
-func packA8(d []float32, a []float32, lda, r0, p0, kb int) {
-	base := r0*lda + p0
-	a0 := a[base : base+kb]
-	a1 := a[base+lda : base+lda+kb]
-	a2 := a[base+2*lda : base+2*lda+kb]
-	a3 := a[base+3*lda : base+3*lda+kb]
-	a4 := a[base+4*lda : base+4*lda+kb]
-	a5 := a[base+5*lda : base+5*lda+kb]
-	a6 := a[base+6*lda : base+6*lda+kb]
-	a7 := a[base+7*lda : base+7*lda+kb]
-	d = d[:8*kb]
+// interleave8 writes d[p*w+i] = src[off+i*ld+p] for i < 8, p < kb.
+func interleave8(d []float32, w int, src []float32, ld, off, kb int) {
+	a0 := src[off : off+kb]
+	a1 := src[off+ld : off+ld+kb]
+	a2 := src[off+2*ld : off+2*ld+kb]
+	a3 := src[off+3*ld : off+3*ld+kb]
+	a4 := src[off+4*ld : off+4*ld+kb]
+	a5 := src[off+5*ld : off+5*ld+kb]
+	a6 := src[off+6*ld : off+6*ld+kb]
+	a7 := src[off+7*ld : off+7*ld+kb]
 	for p := range a0 {
-		dd := d[8*p : 8*p+8 : 8*p+8]
+		dd := d[p*w : p*w+8 : p*w+8]
 		dd[0], dd[1], dd[2], dd[3] = a0[p], a1[p], a2[p], a3[p]
 		dd[4], dd[5], dd[6], dd[7] = a4[p], a5[p], a6[p], a7[p]
 	}
 }
 
-// packB packs op(B)[p0:p0+kb, j0:j0+nb] into NR-column slivers: sliver s
-// holds dst[s*kb + p*NR + j] = op(B)[p0+p, j0+s+j], columns past nb zero.
-func packB(dst []float32, nr int, b []float32, ldb int, trans bool, p0, kb, j0, nb int) {
-	for s := 0; s < nb; s += nr {
-		d := dst[s*kb : (s+nr)*kb]
-		cols := min(nr, nb-s)
-		if !trans {
-			for p := 0; p < kb; p++ {
-				src := b[(p0+p)*ldb+j0+s:]
-				dd := d[p*nr : p*nr+nr]
-				copy(dd, src[:cols])
-				clear(dd[cols:])
-			}
-			continue
-		}
-		// op(B)[p,j] = b[j*ldb+p]: gather NR rows of the stored matrix.
-		if cols < nr {
-			clear(d)
-		}
-		for j := 0; j < cols; j++ {
-			src := b[(j0+s+j)*ldb+p0 : (j0+s+j)*ldb+p0+kb]
-			for p, v := range src {
-				d[p*nr+j] = v
-			}
-		}
+// interleave4 writes d[p*w+i] = src[off+i*ld+p] for i < 4, p < kb.
+func interleave4(d []float32, w int, src []float32, ld, off, kb int) {
+	a0 := src[off : off+kb]
+	a1 := src[off+ld : off+ld+kb]
+	a2 := src[off+2*ld : off+2*ld+kb]
+	a3 := src[off+3*ld : off+3*ld+kb]
+	for p := range a0 {
+		dd := d[p*w : p*w+4 : p*w+4]
+		dd[0], dd[1], dd[2], dd[3] = a0[p], a1[p], a2[p], a3[p]
 	}
 }

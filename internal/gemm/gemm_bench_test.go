@@ -2,8 +2,15 @@ package gemm
 
 import (
 	"fmt"
+	"os"
 	"testing"
+	"time"
 )
+
+// LGM_GEMM_VSPEAK=1 makes BenchmarkSgemm interleave each call with the zmm
+// FMA peak loop and report GFLOP/s as a percentage of that peak (%peak):
+// the ratio is steadier than either figure on a noisy shared host.
+var vsPeak = os.Getenv("LGM_GEMM_VSPEAK") == "1" && archKernels() != nil && archKernels()[0].name == "avx512"
 
 type benchShape struct {
 	name           string
@@ -65,13 +72,31 @@ func BenchmarkSgemm(b *testing.B) {
 							withKernel(b, kname, func() {
 								SetThreads(th)
 								defer SetThreads(1)
+								flop := 2 * float64(s.m) * float64(s.n) * float64(s.k)
 								Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, ac, bb, bc, 0, c, s.n)
 								b.ResetTimer()
+								var tg, tp time.Duration
+								var peakFlop float64
 								for i := 0; i < b.N; i++ {
+									t0 := time.Now()
 									Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, a, ac, bb, bc, 0, c, s.n)
+									tg += time.Since(t0)
+									if vsPeak {
+										// Interleave an FMA peak loop of about the same
+										// length, so both see the same host load.
+										iters := max(1024, int(flop/(2*16*12)/2))
+										t1 := time.Now()
+										peakFMA512(iters)
+										tp += time.Since(t1)
+										peakFlop += 2 * 16 * 12 * float64(iters)
+									}
 								}
-								sec := b.Elapsed().Seconds()
-								b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/sec/1e9, "GFLOP/s")
+								g := flop * float64(b.N) / tg.Seconds() / 1e9
+								b.ReportMetric(g, "GFLOP/s")
+								if vsPeak {
+									pk := peakFlop / tp.Seconds() / 1e9
+									b.ReportMetric(100*g/pk, "%peak")
+								}
 							})
 						})
 					}

@@ -19,7 +19,9 @@ func main() {
 	p("//go:build amd64")
 	p("")
 	p("#include \"textflag.h\"")
-	avx512()
+	for nv := 3; nv >= 1; nv-- {
+		avx512(nv)
+	}
 	avx2()
 	peak()
 	if err := os.WriteFile("kernels_amd64.s", w.Bytes(), 0o644); err != nil {
@@ -27,27 +29,43 @@ func main() {
 	}
 }
 
-// avx512 emits the 8×48 kernel: rows of C in Z(3i..3i+2), B row in
-// Z24..Z26, broadcast A element in Z27/Z28.
-func avx512() {
-	const mr, nv, unroll = 8, 3, 4
-	const bstep = nv * 64
+// avx512 emits the 8-row kernels with nv 16-float vectors per row (16, 32
+// or 48 columns): rows of C in Z(nv*i+v), the B row in Z24..Z26, the
+// broadcast A element in Z27/Z28, alpha/beta in Z30/Z31. Only the first
+// rows rows and cols columns of C are written (the last vector of a row is
+// masked with K1), so edge tiles need no temporary.
+func avx512(nv int) {
+	const mr, unroll = 8, 4
+	bstep := nv * 64
 	const astep = mr * 4
+	name := fmt.Sprintf("microAVX512x%d", 16*nv)
+	l := func(s string) string { return fmt.Sprintf("%s_%s", name, s) }
 	p("")
-	p("// func microAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32)")
-	p("TEXT ·microAVX512(SB), NOSPLIT, $0-48")
+	p("// func %s(k int, a, b, c *float32, ldc int, alpha, beta float32, rows, cols int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
 	p("\tMOVQ k+0(FP), CX")
 	p("\tMOVQ a+8(FP), AX")
 	p("\tMOVQ b+16(FP), BX")
 	p("\tMOVQ c+24(FP), DI")
 	p("\tMOVQ ldc+32(FP), DX")
 	p("\tSHLQ $2, DX")
+	// Prefetch the C tile so its misses overlap the k loop.
+	p("\tMOVQ DI, R9")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			p("\tPREFETCHT0 %d(R9)", v*64)
+		}
+		p("\tPREFETCHT0 %d(R9)", nv*64-4)
+		if i < mr-1 {
+			p("\tADDQ DX, R9")
+		}
+	}
 	for r := 0; r < mr*nv; r++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
 	}
 	p("\tCMPQ CX, $%d", unroll)
-	p("\tJLT avx512_tail")
-	p("avx512_loop:")
+	p("\tJLT %s", l("tail"))
+	p("%s:", l("loop"))
 	for u := 0; u < unroll; u++ {
 		step512(u*astep, u*bstep, mr, nv)
 	}
@@ -55,17 +73,27 @@ func avx512() {
 	p("\tADDQ $%d, BX", unroll*bstep)
 	p("\tSUBQ $%d, CX", unroll)
 	p("\tCMPQ CX, $%d", unroll)
-	p("\tJGE avx512_loop")
-	p("avx512_tail:")
+	p("\tJGE %s", l("loop"))
+	p("%s:", l("tail"))
 	p("\tTESTQ CX, CX")
-	p("\tJEQ avx512_store")
-	p("avx512_tail_loop:")
+	p("\tJEQ %s", l("store"))
+	p("%s:", l("tail_loop"))
 	step512(0, 0, mr, nv)
 	p("\tADDQ $%d, AX", astep)
 	p("\tADDQ $%d, BX", bstep)
 	p("\tDECQ CX")
-	p("\tJNE avx512_tail_loop")
-	p("avx512_store:")
+	p("\tJNE %s", l("tail_loop"))
+	p("%s:", l("store"))
+	// K1 = (1 << (cols - 16*(nv-1))) - 1 masks the last vector of a row.
+	p("\tMOVQ cols+56(FP), CX")
+	if nv > 1 {
+		p("\tSUBQ $%d, CX", 16*(nv-1))
+	}
+	p("\tMOVL $1, R8")
+	p("\tSHLL CX, R8")
+	p("\tDECL R8")
+	p("\tKMOVW R8, K1")
+	p("\tMOVQ rows+48(FP), R10")
 	p("\tVBROADCASTSS alpha+40(FP), Z30")
 	p("\tVBROADCASTSS beta+44(FP), Z31")
 	for r := 0; r < mr*nv; r++ {
@@ -73,44 +101,43 @@ func avx512() {
 	}
 	p("\tMOVL beta+44(FP), R8")
 	p("\tTESTL $0x7fffffff, R8")
-	p("\tJEQ avx512_nobeta")
+	p("\tJEQ %s", l("nobeta"))
 	for i := 0; i < mr; i++ {
 		for v := 0; v < nv; v++ {
-			p("\tVFMADD231PS %d(DI), Z31, Z%d", v*64, i*nv+v)
-		}
-		for v := 0; v < nv; v++ {
-			p("\tVMOVUPS Z%d, %d(DI)", i*nv+v, v*64)
+			r := i*nv + v
+			if v < nv-1 {
+				p("\tVFMADD231PS %d(DI), Z31, Z%d", v*64, r)
+				p("\tVMOVUPS Z%d, %d(DI)", r, v*64)
+			} else {
+				p("\tVFMADD231PS %d(DI), Z31, K1, Z%d", v*64, r)
+				p("\tVMOVUPS Z%d, K1, %d(DI)", r, v*64)
+			}
 		}
 		if i < mr-1 {
+			p("\tDECQ R10")
+			p("\tJEQ %s", l("done"))
 			p("\tADDQ DX, DI")
 		}
 	}
-	p("\tVZEROUPPER")
-	p("\tRET")
-	p("avx512_nobeta:")
+	p("\tJMP %s", l("done"))
+	p("%s:", l("nobeta"))
 	for i := 0; i < mr; i++ {
 		for v := 0; v < nv; v++ {
-			p("\tVMOVUPS Z%d, %d(DI)", i*nv+v, v*64)
+			if v < nv-1 {
+				p("\tVMOVUPS Z%d, %d(DI)", i*nv+v, v*64)
+			} else {
+				p("\tVMOVUPS Z%d, K1, %d(DI)", i*nv+v, v*64)
+			}
 		}
 		if i < mr-1 {
+			p("\tDECQ R10")
+			p("\tJEQ %s", l("done"))
 			p("\tADDQ DX, DI")
 		}
 	}
+	p("%s:", l("done"))
 	p("\tVZEROUPPER")
 	p("\tRET")
-}
-
-func step512(aoff, boff, mr, nv int) {
-	for v := 0; v < nv; v++ {
-		p("\tVMOVUPS %d(BX), Z%d", boff+v*64, 24+v)
-	}
-	for i := 0; i < mr; i++ {
-		bc := 27 + i%2
-		p("\tVBROADCASTSS %d(AX), Z%d", aoff+i*4, bc)
-		for v := 0; v < nv; v++ {
-			p("\tVFMADD231PS Z%d, Z%d, Z%d", 24+v, bc, i*nv+v)
-		}
-	}
 }
 
 // avx2 emits the 6×16 kernel: rows of C in Y(2i..2i+1), B row in Y12/Y13,
@@ -222,5 +249,18 @@ func peak() {
 		p("%s_done:", name)
 		p("\tVZEROUPPER")
 		p("\tRET")
+	}
+}
+
+func step512(aoff, boff, mr, nv int) {
+	for v := 0; v < nv; v++ {
+		p("\tVMOVUPS %d(BX), Z%d", boff+v*64, 24+v)
+	}
+	for i := 0; i < mr; i++ {
+		bc := 27 + i%2
+		p("\tVBROADCASTSS %d(AX), Z%d", aoff+i*4, bc)
+		for v := 0; v < nv; v++ {
+			p("\tVFMADD231PS Z%d, Z%d, Z%d", 24+v, bc, i*nv+v)
+		}
 	}
 }

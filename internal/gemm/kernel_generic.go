@@ -9,6 +9,7 @@ var genericKernel = &kernel{
 	mr:   4, nr: 4,
 	kc: 256, mcb: 128, ncb: 512,
 	micro: microGeneric,
+	vec:   4,
 }
 
 func microGeneric(k int, pa, pb, pc *float32, ldc int, alpha, beta float32) {
