@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"path/filepath"
 	"time"
 
@@ -22,7 +23,13 @@ type trainOptions struct {
 	seed               uint64
 }
 
-func newTrainCmd(io streams) *cobra.Command {
+// trainFunc runs a resolved training; tests replace experiment.Train.
+type trainFunc func(ctx context.Context, cfg experiment.Config, opts experiment.TrainOptions) error
+
+func newTrainCmd(io streams, runF trainFunc) *cobra.Command {
+	if runF == nil {
+		runF = experiment.Train
+	}
 	o := &trainOptions{}
 	cmd := &cobra.Command{
 		Use:   "train",
@@ -48,7 +55,7 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 			if out == "" {
 				out = filepath.Join("runs", cfg.Name+"-"+time.Now().Format("20060102-150405"))
 			}
-			return experiment.Train(cmd.Context(), cfg, experiment.TrainOptions{
+			return runF(cmd.Context(), cfg, experiment.TrainOptions{
 				Out: out, Stdout: io.out, Progress: io.terminal,
 			})
 		},

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lgm-dev/lgm/experiment"
+)
+
+// lgm runs the command line with args and returns its exit code and streams.
+func lgm(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	if s := errb.String(); strings.Contains(s, "goroutine ") || strings.Contains(s, "panic:") {
+		t.Fatalf("lgm %v printed a panic:\n%s", args, s)
+	}
+	return code, out.String(), errb.String()
+}
+
+// writeIDX writes an unsigned-byte IDX file with the given dimensions; data
+// may be shorter or longer than they claim, to make broken files.
+func writeIDX(t *testing.T, path string, magic [4]byte, dims []uint32, data []byte) {
+	t.Helper()
+	var b bytes.Buffer
+	b.Write(magic[:])
+	for _, d := range dims {
+		binary.Write(&b, binary.BigEndian, d)
+	}
+	b.Write(data)
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// mnistDir writes a tiny data set in MNIST's layout: n train and m test
+// images of 28×28, labels i%10, each image with a class-specific bright bar.
+func mnistDir(t *testing.T, n, m int) string {
+	t.Helper()
+	dir := t.TempDir()
+	write := func(prefix string, count int) {
+		pix := make([]byte, count*784)
+		labels := make([]byte, count)
+		for i := 0; i < count; i++ {
+			labels[i] = byte(i % 10)
+			row := 2 + 2*(i%10)
+			for c := 4; c < 24; c++ {
+				pix[i*784+row*28+c] = 255
+			}
+		}
+		writeIDX(t, filepath.Join(dir, prefix+"-images-idx3-ubyte"), [4]byte{0, 0, 8, 3}, []uint32{uint32(count), 28, 28}, pix)
+		writeIDX(t, filepath.Join(dir, prefix+"-labels-idx1-ubyte"), [4]byte{0, 0, 8, 1}, []uint32{uint32(count)}, labels)
+	}
+	write("train", n)
+	write("t10k", m)
+	return dir
+}
+
+func TestHelpForEveryCommand(t *testing.T) {
+	for _, args := range [][]string{{"--help"}, {"train", "--help"}, {"eval", "--help"}, {"embed", "--help"}} {
+		code, out, _ := lgm(t, args...)
+		if code != exitOK || !strings.Contains(out, "Usage:") || !strings.Contains(out, "Examples:") {
+			t.Errorf("case %v: got exit %d, output %q; want 0 with usage and examples", args, code, out)
+		}
+	}
+}
+
+// TestErrorsAreOneLineWithExitCodes covers the bad inputs of the acceptance
+// list: each ends with a non-zero exit and one line naming the problem.
+func TestErrorsAreOneLineWithExitCodes(t *testing.T) {
+	tmp := t.TempDir()
+	unknownKey := filepath.Join(tmp, "unknown.yaml")
+	os.WriteFile(unknownKey, []byte("train:\n  learning_rate: 0.1\n"), 0o644)
+
+	truncated := mnistDir(t, 20, 10)
+	p := filepath.Join(truncated, "train-images-idx3-ubyte")
+	raw, _ := os.ReadFile(p)
+	os.WriteFile(p, raw[:len(raw)-100], 0o644)
+
+	badMagic := mnistDir(t, 20, 10)
+	p = filepath.Join(badMagic, "t10k-labels-idx1-ubyte")
+	raw, _ = os.ReadFile(p)
+	raw[3] = 3
+	os.WriteFile(p, raw, 0o644)
+
+	out := filepath.Join(tmp, "run")
+	cases := []struct {
+		name string
+		args []string
+		code int
+		want []string
+	}{
+		{"unknown config key", []string{"train", "--config", unknownKey, "--out", out}, exitUsage, []string{"unknown.yaml", "learning_rate"}},
+		{"negative lr", []string{"train", "--lr", "-0.1", "--out", out}, exitUsage, []string{"train.lr", "-0.1"}},
+		{"missing run dir", []string{"eval", filepath.Join(tmp, "nope")}, exitFailure, []string{"nope", "does not exist"}},
+		{"truncated IDX", []string{"train", "--net", "lenet", "--data", truncated, "--out", out}, exitFailure, []string{"train-images-idx3-ubyte", "truncated"}},
+		{"wrong magic", []string{"train", "--net", "lenet", "--data", badMagic, "--out", out}, exitFailure, []string{"t10k-labels-idx1-ubyte", "magic"}},
+		{"missing config", []string{"train", "--config", filepath.Join(tmp, "none.yaml")}, exitUsage, []string{"none.yaml"}},
+		{"unknown flag", []string{"train", "--learning-rate", "1"}, exitUsage, []string{"learning-rate"}},
+		{"unknown command", []string{"fit"}, exitUsage, []string{"fit"}},
+		{"eval without run", []string{"eval"}, exitUsage, []string{"arg"}},
+		{"bad split", []string{"embed", tmp, "--split", "val", "--out", filepath.Join(tmp, "f.csv")}, exitUsage, []string{"--split", "val"}},
+	}
+	for _, c := range cases {
+		code, _, stderr := lgm(t, c.args...)
+		if code != c.code {
+			t.Errorf("case %v: exit code got %d, want %d (stderr %q)", c.name, code, c.code, stderr)
+		}
+		first := strings.SplitN(stderr, "\n", 2)[0]
+		for _, w := range c.want {
+			if !strings.Contains(first, w) {
+				t.Errorf("case %v: first line %q does not mention %q", c.name, first, w)
+			}
+		}
+	}
+}
+
+func TestFlagsOverrideConfigOnlyWhereSet(t *testing.T) {
+	cfgFile := filepath.Join(t.TempDir(), "exp.yaml")
+	os.WriteFile(cfgFile, []byte("model:\n  dim: 64\ntrain:\n  lr: 0.05\n  epochs: 7\n"), 0o644)
+	var got experiment.Config
+	var gotOut string
+	cmd := newTrainCmd(streams{out: io.Discard}, func(_ context.Context, cfg experiment.Config, opts experiment.TrainOptions) error {
+		got, gotOut = cfg, opts.Out
+		return nil
+	})
+	cmd.SetArgs([]string{"--config", cfgFile, "--lr", "0.2", "--net", "lenet", "--seed", "0", "--out", "somewhere"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	want := experiment.Default()
+	want.Name = "exp"        // from the file name
+	want.Model.Dim = 64      // file
+	want.Train.Epochs = 7    // file
+	want.Train.LR = 0.2      // flag beats file
+	want.Model.Net = "lenet" // flag beats default
+	want.Seed = 0            // a flag set to its zero value still counts
+	if got != want || gotOut != "somewhere" {
+		t.Errorf("got %+v (out %q), want %+v (out somewhere)", got, gotOut, want)
+	}
+}
+
+// TestTrainEvalEmbed runs the three commands end to end on a tiny IDX set.
+func TestTrainEvalEmbed(t *testing.T) {
+	dataDir := mnistDir(t, 100, 37)
+	run := filepath.Join(t.TempDir(), "run")
+	code, out, stderr := lgm(t, "train", "--net", "lenet", "--dim", "10", "--data", dataDir, "--epochs", "2", "--batch", "16", "--out", run)
+	if code != exitOK {
+		t.Fatalf("train: exit %d\n%s\n%s", code, out, stderr)
+	}
+	if n := strings.Count(out, "\nepoch "); n != 2 {
+		t.Errorf("train printed %d epoch lines, want 2:\n%s", n, out)
+	}
+	ms, err := experiment.ReadMetrics(filepath.Join(run, experiment.MetricsFile))
+	if err != nil || len(ms) != 2 {
+		t.Fatalf("metrics: %v, %d lines", err, len(ms))
+	}
+	code, out, stderr = lgm(t, "eval", run, "--json")
+	if code != exitOK {
+		t.Fatalf("eval: exit %d: %s", code, stderr)
+	}
+	var res struct {
+		Error float64 `json:"error"`
+		N     int     `json:"n"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("eval --json printed %q: %v", out, err)
+	}
+	if res.Error != ms[1].TestError || res.N != 37 {
+		t.Errorf("eval got error %v over %d, want %v over 37", res.Error, res.N, ms[1].TestError)
+	}
+	csvPath := filepath.Join(t.TempDir(), "feat.csv")
+	if code, _, stderr = lgm(t, "embed", run, "--out", csvPath); code != exitOK {
+		t.Fatalf("embed: exit %d: %s", code, stderr)
+	}
+	raw, _ := os.ReadFile(csvPath)
+	if lines := strings.Count(string(raw), "\n"); lines != 38 {
+		t.Errorf("embed wrote %d lines, want 38", lines)
+	}
+}
