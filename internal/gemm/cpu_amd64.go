@@ -7,20 +7,20 @@ import "golang.org/x/sys/cpu"
 //go:generate go run gen_asm.go
 
 //go:noescape
-func microAVX512x48(k int, a, b, c *float32, ldc int, alpha, beta float32, rows, cols int)
+func microAVX512x48(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int)
 
 //go:noescape
-func microAVX512x32(k int, a, b, c *float32, ldc int, alpha, beta float32, rows, cols int)
+func microAVX512x32(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int)
 
 //go:noescape
-func microAVX512x16(k int, a, b, c *float32, ldc int, alpha, beta float32, rows, cols int)
+func microAVX512x16(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int)
 
-func microAVX512(k int, a, b, c *float32, ldc int, alpha, beta float32) {
-	microAVX512x48(k, a, b, c, ldc, alpha, beta, 8, 48)
+func microAVX512(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32) {
+	microAVX512x48(k, a, sa, b, sb, c, ldc, alpha, beta, 8, 48)
 }
 
 //go:noescape
-func microAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)
+func microAVX2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
 func peakFMA512(n int)

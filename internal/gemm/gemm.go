@@ -10,15 +10,18 @@ import (
 
 // microKernel computes the MR×NR tile
 //
-//	acc[i][j] = Σ_{p<k} a[p*MR+i] * b[p*NR+j]
+//	acc[i][j] = Σ_{p<k} a[p*sa+i] * b[p*sb+j]
 //	c[i*ldc+j] = alpha*acc[i][j] + beta*c[i*ldc+j]   (beta == 0: c is not read)
 //
-// from an A sliver (k×MR, k-major) and a B sliver (k×NR, k-major). k ≥ 1.
-type microKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32)
+// from an A sliver (k×MR, k-major, depth stride sa) and a B sliver (k×NR,
+// depth stride sb). k ≥ 1. Packed slivers have sa = MR and sb = NR; an
+// operand whose storage already has that shape (op(A) = Aᵀ, op(B) = B) is
+// read in place with its row stride.
+type microKernel func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32)
 
 // maskedKernel is a micro-kernel that writes only the first rows×cols of its
 // tile to c, so it can finish edge tiles in place.
-type maskedKernel func(k int, a, b, c *float32, ldc int, alpha, beta float32, rows, cols int)
+type maskedKernel func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int)
 
 // kernel describes one micro-kernel and the blocking that suits it.
 type kernel struct {
@@ -304,48 +307,103 @@ func alignedFloats(backing *[]float32, n int) []float32 {
 // A's MCB×KC block); NCB columns of B (pack B's KC×NCB block, L2-resident);
 // MR-row A sliver (L1-resident across the next loop); NR-column B sliver
 // streamed from L2 through the micro-kernel.
+//
+// Operands already laid out as slivers are not packed: op(A) = Aᵀ stores MR
+// consecutive rows of a depth step contiguously, and so does op(B) = B for
+// NR columns; the kernel reads those in place with the row stride (only
+// ragged edge slivers are packed). B is read in place only when M is small
+// (its packing is then a large share of the work) and its row stride does
+// not alias in the L1 sets.
 func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
 	kr := ws.kr
-	mr, nr := kr.mr, kr.nr
-	micro := kr.micro
-	c := cl.c
-	ldc := cl.ldc
+	mr, nr, vec := kr.mr, kr.nr, kr.vec
+	c, ldc := cl.c, cl.ldc
+	a, b := cl.a, cl.b
+	lda, ldb := cl.lda, cl.ldb
+	directA := cl.transA
+	directB := !cl.transB && m1-m0 <= directBMaxM && strideOK(ldb)
 	for im := m0; im < m1; im += kr.mcb {
 		mb := min(kr.mcb, m1-im)
+		fullA := mb / mr * mr
 		for pc := 0; pc < cl.k; pc += kr.kc {
 			kb := min(kr.kc, cl.k-pc)
 			beta := cl.beta
 			if pc > 0 {
 				beta = 1
 			}
-			packA(ws.bufA, mr, cl.a, cl.lda, cl.transA, im, mb, pc, kb)
+			if !directA {
+				packA(ws.bufA, mr, a, lda, cl.transA, im, mb, pc, kb)
+			} else if fullA < mb {
+				packA(ws.bufA[fullA*kb:], mr, a, lda, cl.transA, im+fullA, mb-fullA, pc, kb)
+			}
 			for jn := n0; jn < n1; jn += kr.ncb {
 				nb := min(kr.ncb, n1-jn)
-				packB(ws.bufB, nr, kr.vec, cl.b, cl.ldb, cl.transB, pc, kb, jn, nb)
+				fullB := nb / nr * nr
+				edgeW := (nb - fullB + vec - 1) / vec * vec // packed width of a ragged last sliver
+				edgeDirect := directB && edgeW == nb-fullB && kr.masked != nil
+				if !directB {
+					packB(ws.bufB, nr, vec, b, ldb, cl.transB, pc, kb, jn, nb)
+				} else if fullB < nb && !edgeDirect {
+					packB(ws.bufB[fullB*kb:], nr, vec, b, ldb, cl.transB, pc, kb, jn+fullB, nb-fullB)
+				}
 				for ir := 0; ir < mb; ir += mr {
-					pa := &ws.bufA[ir*kb]
 					rows := min(mr, mb-ir)
+					pa, sa := &ws.bufA[ir*kb], mr
+					if directA && rows == mr {
+						pa, sa = &a[pc*lda+im+ir], lda
+					}
 					for jr := 0; jr < nb; jr += nr {
-						pb := &ws.bufB[jr*kb]
 						cols := min(nr, nb-jr)
+						pb, sb := &ws.bufB[jr*kb], nr
+						if cols < nr {
+							sb = edgeW
+						}
+						if directB && (cols == nr || edgeDirect) {
+							pb, sb = &b[pc*ldb+jn+jr], ldb
+						}
 						off := (im+ir)*ldc + jn + jr
 						if kr.masked != nil {
-							w := (cols + kr.vec - 1) / kr.vec
-							kr.masked[w-1](kb, pa, pb, &c[off], ldc, cl.alpha, beta, rows, cols)
+							w := (cols + vec - 1) / vec
+							kr.masked[w-1](kb, pa, sa, pb, sb, &c[off], ldc, cl.alpha, beta, rows, cols)
 							continue
 						}
 						if rows == mr && cols == nr {
-							micro(kb, pa, pb, &c[off], ldc, cl.alpha, beta)
+							kr.micro(kb, pa, sa, pb, sb, &c[off], ldc, cl.alpha, beta)
 							continue
 						}
 						t := ws.tile
-						micro(kb, pa, pb, &t[0], nr, 1, 0)
+						kr.micro(kb, pa, sa, pb, sb, &t[0], nr, 1, 0)
 						mergeTile(c[off:], ldc, t, nr, rows, cols, cl.alpha, beta)
 					}
 				}
 			}
 		}
 	}
+}
+
+// directBMaxM bounds the rows of C for which B is read in place.
+const directBMaxM = 256
+
+// strideOK reports whether rows ld floats apart can be streamed in place:
+// not so far apart that every depth step needs a new page, and not a
+// multiple of a large power of two (rows would collide in a few L1 sets).
+func strideOK(ld int) bool {
+	bytes := ld * 4
+	if bytes > 16<<10 {
+		return false
+	}
+	if bytes%64 != 0 {
+		return true
+	}
+	lines := bytes / 64 % 64
+	if lines == 0 {
+		return false
+	}
+	g := 64
+	for lines != 0 {
+		g, lines = lines, g%lines
+	}
+	return g <= 4
 }
 
 // mergeTile writes C = alpha*T + beta*C for a rows×cols corner.
@@ -368,19 +426,15 @@ func mergeTile(c []float32, ldc int, t []float32, ldt, rows, cols int, alpha, be
 // packA packs op(A)[i0:i0+mb, p0:p0+kb] into MR-row slivers: sliver s holds
 // dst[s*kb + p*MR + i] = op(A)[i0+s+i, p0+p], rows past mb zero.
 func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, mb, p0, kb int) {
+	if trans {
+		// op(A)[i,p] = a[p*lda+i]: each stored row is a depth step; deal
+		// it out MR at a time.
+		packRows(dst, mr, mr, a, lda, p0, kb, i0, mb)
+		return
+	}
 	for s := 0; s < mb; s += mr {
 		d := dst[s*kb : (s+mr)*kb]
 		rows := min(mr, mb-s)
-		if trans {
-			// op(A)[i,p] = a[p*lda+i]: each depth step is a contiguous run.
-			for p := 0; p < kb; p++ {
-				src := a[(p0+p)*lda+i0+s:]
-				dd := d[p*mr : p*mr+mr]
-				copy(dd, src[:rows])
-				clear(dd[rows:])
-			}
-			continue
-		}
 		// op(A)[i,p] = a[i*lda+p]: interleave MR rows.
 		interleave(d, mr, a, lda, (i0+s)*lda+p0, rows, kb)
 	}
@@ -391,26 +445,10 @@ func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, mb, p0, 
 // a last partial sliver, which is padded with zeros only up to a multiple
 // of vec columns.
 func packB(dst []float32, nr, vec int, b []float32, ldb int, trans bool, p0, kb, j0, nb int) {
-	full := nb / nr * nr // columns in full slivers
 	if !trans {
 		// op(B)[p,j] = b[p*ldb+j]: walk B row by row (contiguous reads)
 		// and deal each row out to the slivers.
-		for p := 0; p < kb; p++ {
-			src := b[(p0+p)*ldb+j0 : (p0+p)*ldb+j0+nb]
-			for s := 0; s < full; s += nr {
-				o := s*kb + p*nr
-				copy(dst[o:o+nr], src[s:s+nr])
-			}
-		}
-		if cols := nb - full; cols > 0 {
-			w := (cols + vec - 1) / vec * vec
-			for p := 0; p < kb; p++ {
-				src := b[(p0+p)*ldb+j0+full : (p0+p)*ldb+j0+nb]
-				o := full*kb + p*w
-				copy(dst[o:o+cols], src)
-				clear(dst[o+cols : o+w])
-			}
-		}
+		packRows(dst, nr, vec, b, ldb, p0, kb, j0, nb)
 		return
 	}
 	// op(B)[p,j] = b[j*ldb+p]: interleave rows of the stored matrix.
@@ -422,6 +460,48 @@ func packB(dst []float32, nr, vec int, b []float32, ldb int, trans bool, p0, kb,
 		}
 		d := dst[s*kb : s*kb+w*kb]
 		interleave(d, w, b, ldb, (j0+s)*ldb+p0, cols, kb)
+	}
+}
+
+// packRows packs rows r0..r0+kb of the row-major matrix src (stride ld),
+// columns c0..c0+n, into w-wide slivers: dst[s*kb + p*w + j] =
+// src[(r0+p)*ld + c0+s+j] for full slivers; a last partial sliver is
+// padded with zeros up to a multiple of vec columns.
+func packRows(dst []float32, w, vec int, src []float32, ld, r0, kb, c0, n int) {
+	full := n / w * w
+	for p := 0; p < kb; p++ {
+		row := src[(r0+p)*ld+c0 : (r0+p)*ld+c0+n]
+		switch w {
+		case 48:
+			for s := 0; s < full; s += 48 {
+				o := s*kb + p*48
+				*(*[48]float32)(dst[o : o+48]) = *(*[48]float32)(row[s : s+48])
+			}
+		case 16:
+			for s := 0; s < full; s += 16 {
+				o := s*kb + p*16
+				*(*[16]float32)(dst[o : o+16]) = *(*[16]float32)(row[s : s+16])
+			}
+		case 8:
+			for s := 0; s < full; s += 8 {
+				o := s*kb + p*8
+				*(*[8]float32)(dst[o : o+8]) = *(*[8]float32)(row[s : s+8])
+			}
+		default:
+			for s := 0; s < full; s += w {
+				o := s*kb + p*w
+				copy(dst[o:o+w], row[s:s+w])
+			}
+		}
+	}
+	if cols := n - full; cols > 0 {
+		ww := (cols + vec - 1) / vec * vec
+		for p := 0; p < kb; p++ {
+			row := src[(r0+p)*ld+c0+full : (r0+p)*ld+c0+n]
+			o := full*kb + p*ww
+			copy(dst[o:o+cols], row)
+			clear(dst[o+cols : o+ww])
+		}
 	}
 }
 

@@ -1,6 +1,15 @@
 //go:build ignore
 
 // gen_asm writes the micro-kernel assembly: go run gen_asm.go
+//
+// Every micro-kernel has the Go signature
+//
+//	func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int,
+//		alpha, beta float32[, rows, cols int])
+//
+// and computes C = alpha*Σ_p a[p*sa+0..MR-1] ⊗ b[p*sb+0..NR-1] + beta*C
+// (beta == 0: C is not read). sa and sb are in elements: MR and NR for
+// packed slivers, the matrix row stride when reading an operand in place.
 package main
 
 import (
@@ -29,27 +38,72 @@ func main() {
 	}
 }
 
+// Operand addressing for the four unrolled depth steps: A at AX with
+// stride R11 (R12 = 3*stride), B at BX with stride SI (R13 = 3*stride).
+func aAddr(u, off int) string {
+	return fmt.Sprintf([...]string{"%d(AX)", "%d(AX)(R11*1)", "%d(AX)(R11*2)", "%d(AX)(R12*1)"}[u], off)
+}
+
+func bAddr(u, off int) string {
+	return fmt.Sprintf([...]string{"%d(BX)", "%d(BX)(SI*1)", "%d(BX)(SI*2)", "%d(BX)(R13*1)"}[u], off)
+}
+
+// prologue loads the arguments: CX=k, AX=a, R11=sa*4, R12=3*sa*4, BX=b,
+// SI=sb*4, R13=3*sb*4, DI=c, DX=ldc*4.
+func prologue(name string, frame int, doc string) {
+	p("")
+	p("// func %s(%s)", name, doc)
+	p("TEXT ·%s(SB), NOSPLIT, $0-%d", name, frame)
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ sa+16(FP), R11")
+	p("\tSHLQ $2, R11")
+	p("\tLEAQ (R11)(R11*2), R12")
+	p("\tMOVQ b+24(FP), BX")
+	p("\tMOVQ sb+32(FP), SI")
+	p("\tSHLQ $2, SI")
+	p("\tLEAQ (SI)(SI*2), R13")
+	p("\tMOVQ c+40(FP), DI")
+	p("\tMOVQ ldc+48(FP), DX")
+	p("\tSHLQ $2, DX")
+}
+
+// kloop emits the depth loop, unrolled by 4, calling step for each depth.
+func kloop(l func(string) string, step func(u int)) {
+	p("\tCMPQ CX, $4")
+	p("\tJLT %s", l("tail"))
+	p("%s:", l("loop"))
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	p("\tLEAQ (AX)(R11*4), AX")
+	p("\tLEAQ (BX)(SI*4), BX")
+	p("\tSUBQ $4, CX")
+	p("\tCMPQ CX, $4")
+	p("\tJGE %s", l("loop"))
+	p("%s:", l("tail"))
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s", l("store"))
+	p("%s:", l("tail_loop"))
+	step(0)
+	p("\tADDQ R11, AX")
+	p("\tADDQ SI, BX")
+	p("\tDECQ CX")
+	p("\tJNE %s", l("tail_loop"))
+	p("%s:", l("store"))
+}
+
 // avx512 emits the 8-row kernels with nv 16-float vectors per row (16, 32
 // or 48 columns): rows of C in Z(nv*i+v), the B row in Z24..Z26, the
 // broadcast A element in Z27/Z28, alpha/beta in Z30/Z31. Only the first
 // rows rows and cols columns of C are written (the last vector of a row is
 // masked with K1), so edge tiles need no temporary.
 func avx512(nv int) {
-	const mr, unroll = 8, 4
-	bstep := nv * 64
-	const astep = mr * 4
+	const mr = 8
 	name := fmt.Sprintf("microAVX512x%d", 16*nv)
 	l := func(s string) string { return fmt.Sprintf("%s_%s", name, s) }
-	p("")
-	p("// func %s(k int, a, b, c *float32, ldc int, alpha, beta float32, rows, cols int)", name)
-	p("TEXT ·%s(SB), NOSPLIT, $0-64", name)
-	p("\tMOVQ k+0(FP), CX")
-	p("\tMOVQ a+8(FP), AX")
-	p("\tMOVQ b+16(FP), BX")
-	p("\tMOVQ c+24(FP), DI")
-	p("\tMOVQ ldc+32(FP), DX")
-	p("\tSHLQ $2, DX")
-	// Prefetch the C tile so its misses overlap the k loop.
+	prologue(name, 80, "k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int")
+	// Prefetch the C tile so its misses overlap the depth loop.
 	p("\tMOVQ DI, R9")
 	for i := 0; i < mr; i++ {
 		for v := 0; v < nv; v++ {
@@ -63,29 +117,20 @@ func avx512(nv int) {
 	for r := 0; r < mr*nv; r++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
 	}
-	p("\tCMPQ CX, $%d", unroll)
-	p("\tJLT %s", l("tail"))
-	p("%s:", l("loop"))
-	for u := 0; u < unroll; u++ {
-		step512(u*astep, u*bstep, mr, nv)
-	}
-	p("\tADDQ $%d, AX", unroll*astep)
-	p("\tADDQ $%d, BX", unroll*bstep)
-	p("\tSUBQ $%d, CX", unroll)
-	p("\tCMPQ CX, $%d", unroll)
-	p("\tJGE %s", l("loop"))
-	p("%s:", l("tail"))
-	p("\tTESTQ CX, CX")
-	p("\tJEQ %s", l("store"))
-	p("%s:", l("tail_loop"))
-	step512(0, 0, mr, nv)
-	p("\tADDQ $%d, AX", astep)
-	p("\tADDQ $%d, BX", bstep)
-	p("\tDECQ CX")
-	p("\tJNE %s", l("tail_loop"))
-	p("%s:", l("store"))
+	kloop(l, func(u int) {
+		for v := 0; v < nv; v++ {
+			p("\tVMOVUPS %s, Z%d", bAddr(u, v*64), 24+v)
+		}
+		for i := 0; i < mr; i++ {
+			bc := 27 + i%2
+			p("\tVBROADCASTSS %s, Z%d", aAddr(u, i*4), bc)
+			for v := 0; v < nv; v++ {
+				p("\tVFMADD231PS Z%d, Z%d, Z%d", 24+v, bc, i*nv+v)
+			}
+		}
+	})
 	// K1 = (1 << (cols - 16*(nv-1))) - 1 masks the last vector of a row.
-	p("\tMOVQ cols+56(FP), CX")
+	p("\tMOVQ cols+72(FP), CX")
 	if nv > 1 {
 		p("\tSUBQ $%d, CX", 16*(nv-1))
 	}
@@ -93,13 +138,13 @@ func avx512(nv int) {
 	p("\tSHLL CX, R8")
 	p("\tDECL R8")
 	p("\tKMOVW R8, K1")
-	p("\tMOVQ rows+48(FP), R10")
-	p("\tVBROADCASTSS alpha+40(FP), Z30")
-	p("\tVBROADCASTSS beta+44(FP), Z31")
+	p("\tMOVQ rows+64(FP), R10")
+	p("\tVBROADCASTSS alpha+56(FP), Z30")
+	p("\tVBROADCASTSS beta+60(FP), Z31")
 	for r := 0; r < mr*nv; r++ {
 		p("\tVMULPS Z30, Z%d, Z%d", r, r)
 	}
-	p("\tMOVL beta+44(FP), R8")
+	p("\tMOVL beta+60(FP), R8")
 	p("\tTESTL $0x7fffffff, R8")
 	p("\tJEQ %s", l("nobeta"))
 	for i := 0; i < mr; i++ {
@@ -141,52 +186,43 @@ func avx512(nv int) {
 }
 
 // avx2 emits the 6×16 kernel: rows of C in Y(2i..2i+1), B row in Y12/Y13,
-// broadcast A element in Y14/Y15.
+// broadcast A element in Y14/Y15. It always writes the full tile.
 func avx2() {
-	const mr, nv, unroll = 6, 2, 4
-	const bstep = nv * 32
-	const astep = mr * 4
-	p("")
-	p("// func microAVX2(k int, a, b, c *float32, ldc int, alpha, beta float32)")
-	p("TEXT ·microAVX2(SB), NOSPLIT, $0-48")
-	p("\tMOVQ k+0(FP), CX")
-	p("\tMOVQ a+8(FP), AX")
-	p("\tMOVQ b+16(FP), BX")
-	p("\tMOVQ c+24(FP), DI")
-	p("\tMOVQ ldc+32(FP), DX")
-	p("\tSHLQ $2, DX")
+	const mr, nv = 6, 2
+	name := "microAVX2"
+	l := func(s string) string { return fmt.Sprintf("%s_%s", name, s) }
+	prologue(name, 64, "k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32")
+	p("\tMOVQ DI, R9")
+	for i := 0; i < mr; i++ {
+		p("\tPREFETCHT0 (R9)")
+		p("\tPREFETCHT0 60(R9)")
+		if i < mr-1 {
+			p("\tADDQ DX, R9")
+		}
+	}
 	for r := 0; r < mr*nv; r++ {
 		p("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
 	}
-	p("\tCMPQ CX, $%d", unroll)
-	p("\tJLT avx2_tail")
-	p("avx2_loop:")
-	for u := 0; u < unroll; u++ {
-		step256(u*astep, u*bstep, mr, nv)
-	}
-	p("\tADDQ $%d, AX", unroll*astep)
-	p("\tADDQ $%d, BX", unroll*bstep)
-	p("\tSUBQ $%d, CX", unroll)
-	p("\tCMPQ CX, $%d", unroll)
-	p("\tJGE avx2_loop")
-	p("avx2_tail:")
-	p("\tTESTQ CX, CX")
-	p("\tJEQ avx2_store")
-	p("avx2_tail_loop:")
-	step256(0, 0, mr, nv)
-	p("\tADDQ $%d, AX", astep)
-	p("\tADDQ $%d, BX", bstep)
-	p("\tDECQ CX")
-	p("\tJNE avx2_tail_loop")
-	p("avx2_store:")
-	p("\tVBROADCASTSS alpha+40(FP), Y14")
-	p("\tVBROADCASTSS beta+44(FP), Y15")
+	kloop(l, func(u int) {
+		for v := 0; v < nv; v++ {
+			p("\tVMOVUPS %s, Y%d", bAddr(u, v*32), 12+v)
+		}
+		for i := 0; i < mr; i++ {
+			bc := 14 + i%2
+			p("\tVBROADCASTSS %s, Y%d", aAddr(u, i*4), bc)
+			for v := 0; v < nv; v++ {
+				p("\tVFMADD231PS Y%d, Y%d, Y%d", 12+v, bc, i*nv+v)
+			}
+		}
+	})
+	p("\tVBROADCASTSS alpha+56(FP), Y14")
+	p("\tVBROADCASTSS beta+60(FP), Y15")
 	for r := 0; r < mr*nv; r++ {
 		p("\tVMULPS Y14, Y%d, Y%d", r, r)
 	}
-	p("\tMOVL beta+44(FP), R8")
+	p("\tMOVL beta+60(FP), R8")
 	p("\tTESTL $0x7fffffff, R8")
-	p("\tJEQ avx2_nobeta")
+	p("\tJEQ %s", l("nobeta"))
 	for i := 0; i < mr; i++ {
 		for v := 0; v < nv; v++ {
 			p("\tVFMADD231PS %d(DI), Y15, Y%d", v*32, i*nv+v)
@@ -200,7 +236,7 @@ func avx2() {
 	}
 	p("\tVZEROUPPER")
 	p("\tRET")
-	p("avx2_nobeta:")
+	p("%s:", l("nobeta"))
 	for i := 0; i < mr; i++ {
 		for v := 0; v < nv; v++ {
 			p("\tVMOVUPS Y%d, %d(DI)", i*nv+v, v*32)
@@ -211,19 +247,6 @@ func avx2() {
 	}
 	p("\tVZEROUPPER")
 	p("\tRET")
-}
-
-func step256(aoff, boff, mr, nv int) {
-	for v := 0; v < nv; v++ {
-		p("\tVMOVUPS %d(BX), Y%d", boff+v*32, 12+v)
-	}
-	for i := 0; i < mr; i++ {
-		bc := 14 + i%2
-		p("\tVBROADCASTSS %d(AX), Y%d", aoff+i*4, bc)
-		for v := 0; v < nv; v++ {
-			p("\tVFMADD231PS Y%d, Y%d, Y%d", 12+v, bc, i*nv+v)
-		}
-	}
 }
 
 // peak emits FMA throughput loops: 12 independent accumulator chains, so
@@ -249,18 +272,5 @@ func peak() {
 		p("%s_done:", name)
 		p("\tVZEROUPPER")
 		p("\tRET")
-	}
-}
-
-func step512(aoff, boff, mr, nv int) {
-	for v := 0; v < nv; v++ {
-		p("\tVMOVUPS %d(BX), Z%d", boff+v*64, 24+v)
-	}
-	for i := 0; i < mr; i++ {
-		bc := 27 + i%2
-		p("\tVBROADCASTSS %d(AX), Z%d", aoff+i*4, bc)
-		for v := 0; v < nv; v++ {
-			p("\tVFMADD231PS Z%d, Z%d, Z%d", 24+v, bc, i*nv+v)
-		}
 	}
 }

@@ -12,16 +12,16 @@ var genericKernel = &kernel{
 	vec:   4,
 }
 
-func microGeneric(k int, pa, pb, pc *float32, ldc int, alpha, beta float32) {
-	a := unsafe.Slice(pa, 4*k)
-	b := unsafe.Slice(pb, 4*k)
+func microGeneric(k int, pa *float32, sa int, pb *float32, sb int, pc *float32, ldc int, alpha, beta float32) {
+	a := unsafe.Slice(pa, (k-1)*sa+4)
+	b := unsafe.Slice(pb, (k-1)*sb+4)
 	var c00, c01, c02, c03 float32
 	var c10, c11, c12, c13 float32
 	var c20, c21, c22, c23 float32
 	var c30, c31, c32, c33 float32
 	for p := 0; p < k; p++ {
-		aa := a[4*p : 4*p+4 : 4*p+4]
-		bb := b[4*p : 4*p+4 : 4*p+4]
+		aa := a[sa*p : sa*p+4 : sa*p+4]
+		bb := b[sb*p : sb*p+4 : sb*p+4]
 		b0, b1, b2, b3 := bb[0], bb[1], bb[2], bb[3]
 		a0 := aa[0]
 		c00 += a0 * b0

@@ -21,7 +21,7 @@ func BenchmarkMicro(b *testing.B) {
 			fill(bb)
 			for i := 0; i < b.N; i++ {
 				for j := 0; j < 10; j++ {
-					kr.micro(kc, &a[0], &bb[j*kr.nr*kc], &c[0], kr.nr, 1, 1)
+					kr.micro(kc, &a[0], kr.mr, &bb[j*kr.nr*kc], kr.nr, &c[0], kr.nr, 1, 1)
 				}
 			}
 			b.ReportMetric(2*float64(kr.mr*kr.nr*kc*10)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
