@@ -23,6 +23,9 @@ func microAVX512(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc 
 func microAVX2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32)
 
 //go:noescape
+func transpose8AVX2(d *float32, w int, src *float32, ld int, blocks int)
+
+//go:noescape
 func peakFMA512(n int)
 
 //go:noescape
@@ -32,17 +35,19 @@ var avx512Kernel = &kernel{
 	name: "avx512",
 	mr:   8, nr: 48,
 	kc: 256, mcb: 512, ncb: 480,
-	micro:  microAVX512,
-	masked: []maskedKernel{microAVX512x16, microAVX512x32, microAVX512x48},
-	vec:    16,
+	micro:      microAVX512,
+	masked:     []maskedKernel{microAVX512x16, microAVX512x32, microAVX512x48},
+	vec:        16,
+	transpose8: transpose8AVX2,
 }
 
 var avx2Kernel = &kernel{
 	name: "avx2",
 	mr:   6, nr: 16,
 	kc: 256, mcb: 516, ncb: 512,
-	micro: microAVX2,
-	vec:   16,
+	micro:      microAVX2,
+	vec:        16,
+	transpose8: transpose8AVX2,
 }
 
 // archKernels lists the kernels this CPU and OS can run, best first.

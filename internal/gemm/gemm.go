@@ -37,6 +37,9 @@ type kernel struct {
 	// padded up to a multiple of vec).
 	masked []maskedKernel
 	vec    int
+	// transpose8, when set, packs 8 rows: d[p*w+i] = src[i*ld+p] for
+	// i < 8 and p < 8*blocks (an assembly 8×8 block transpose).
+	transpose8 func(d *float32, w int, src *float32, ld int, blocks int)
 }
 
 var (
@@ -332,9 +335,9 @@ func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
 				beta = 1
 			}
 			if !directA {
-				packA(ws.bufA, mr, a, lda, cl.transA, im, mb, pc, kb)
+				packA(kr, ws.bufA, a, lda, cl.transA, im, mb, pc, kb)
 			} else if fullA < mb {
-				packA(ws.bufA[fullA*kb:], mr, a, lda, cl.transA, im+fullA, mb-fullA, pc, kb)
+				packA(kr, ws.bufA[fullA*kb:], a, lda, cl.transA, im+fullA, mb-fullA, pc, kb)
 			}
 			for jn := n0; jn < n1; jn += kr.ncb {
 				nb := min(kr.ncb, n1-jn)
@@ -342,9 +345,9 @@ func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
 				edgeW := (nb - fullB + vec - 1) / vec * vec // packed width of a ragged last sliver
 				edgeDirect := directB && edgeW == nb-fullB && kr.masked != nil
 				if !directB {
-					packB(ws.bufB, nr, vec, b, ldb, cl.transB, pc, kb, jn, nb)
+					packB(kr, ws.bufB, b, ldb, cl.transB, pc, kb, jn, nb)
 				} else if fullB < nb && !edgeDirect {
-					packB(ws.bufB[fullB*kb:], nr, vec, b, ldb, cl.transB, pc, kb, jn+fullB, nb-fullB)
+					packB(kr, ws.bufB[fullB*kb:], b, ldb, cl.transB, pc, kb, jn+fullB, nb-fullB)
 				}
 				for ir := 0; ir < mb; ir += mr {
 					rows := min(mr, mb-ir)
@@ -425,7 +428,8 @@ func mergeTile(c []float32, ldc int, t []float32, ldt, rows, cols int, alpha, be
 
 // packA packs op(A)[i0:i0+mb, p0:p0+kb] into MR-row slivers: sliver s holds
 // dst[s*kb + p*MR + i] = op(A)[i0+s+i, p0+p], rows past mb zero.
-func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, mb, p0, kb int) {
+func packA(kr *kernel, dst []float32, a []float32, lda int, trans bool, i0, mb, p0, kb int) {
+	mr := kr.mr
 	if trans {
 		// op(A)[i,p] = a[p*lda+i]: each stored row is a depth step; deal
 		// it out MR at a time.
@@ -436,7 +440,7 @@ func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, mb, p0, 
 		d := dst[s*kb : (s+mr)*kb]
 		rows := min(mr, mb-s)
 		// op(A)[i,p] = a[i*lda+p]: interleave MR rows.
-		interleave(d, mr, a, lda, (i0+s)*lda+p0, rows, kb)
+		interleave(kr, d, mr, a, lda, (i0+s)*lda+p0, rows, kb)
 	}
 }
 
@@ -444,7 +448,8 @@ func packA(dst []float32, mr int, a []float32, lda int, trans bool, i0, mb, p0, 
 // holds dst[s*kb + p*w + j] = op(B)[p0+p, j0+s+j], where w = NR except for
 // a last partial sliver, which is padded with zeros only up to a multiple
 // of vec columns.
-func packB(dst []float32, nr, vec int, b []float32, ldb int, trans bool, p0, kb, j0, nb int) {
+func packB(kr *kernel, dst []float32, b []float32, ldb int, trans bool, p0, kb, j0, nb int) {
+	nr, vec := kr.nr, kr.vec
 	if !trans {
 		// op(B)[p,j] = b[p*ldb+j]: walk B row by row (contiguous reads)
 		// and deal each row out to the slivers.
@@ -459,7 +464,7 @@ func packB(dst []float32, nr, vec int, b []float32, ldb int, trans bool, p0, kb,
 			w = (cols + vec - 1) / vec * vec
 		}
 		d := dst[s*kb : s*kb+w*kb]
-		interleave(d, w, b, ldb, (j0+s)*ldb+p0, cols, kb)
+		interleave(kr, d, w, b, ldb, (j0+s)*ldb+p0, cols, kb)
 	}
 }
 
@@ -508,11 +513,21 @@ func packRows(dst []float32, w, vec int, src []float32, ld, r0, kb, c0, n int) {
 // interleave transposes n rows of src (row stride ld, starting at off, kb
 // long) into d: d[p*w+i] = src[off+i*ld+p] for i < n; columns n..w-1 of d
 // are zeroed.
-func interleave(d []float32, w int, src []float32, ld, off, n, kb int) {
+func interleave(kr *kernel, d []float32, w int, src []float32, ld, off, n, kb int) {
 	d = d[:w*kb]
 	i := 0
 	for ; i+8 <= n; i += 8 {
-		interleave8(d[i:], w, src, ld, off+i*ld, kb)
+		q := 0
+		if kr.transpose8 != nil && kb >= 8 {
+			// Bounds: rows off+i*ld .. +7*ld, each kb long, are in src
+			// (checked by slicing the last row).
+			_ = src[off+(i+7)*ld : off+(i+7)*ld+kb]
+			q = kb / 8 * 8
+			kr.transpose8(&d[i], w, &src[off+i*ld], ld, q/8)
+		}
+		if q < kb {
+			interleave8(d[i+q*w:], w, src, ld, off+i*ld+q, kb-q)
+		}
 	}
 	for ; i+4 <= n; i += 4 {
 		interleave4(d[i:], w, src, ld, off+i*ld, kb)

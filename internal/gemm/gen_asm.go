@@ -32,6 +32,7 @@ func main() {
 		avx512(nv)
 	}
 	avx2()
+	transpose8()
 	peak()
 	if err := os.WriteFile("kernels_amd64.s", w.Bytes(), 0o644); err != nil {
 		panic(err)
@@ -273,4 +274,69 @@ func peak() {
 		p("\tVZEROUPPER")
 		p("\tRET")
 	}
+}
+
+// transpose8 emits the 8-row interleave used to pack transposed operands:
+// d[p*w+i] = src[i*ld+p] for i < 8, p < 8*blocks, one 8×8 block at a time
+// with the AVX unpack/shuffle/permute transpose.
+func transpose8() {
+	p("")
+	p("// func transpose8AVX2(d *float32, w int, src *float32, ld int, blocks int)")
+	p("TEXT ·transpose8AVX2(SB), NOSPLIT, $0-40")
+	p("\tMOVQ d+0(FP), DI")
+	p("\tMOVQ w+8(FP), R11")
+	p("\tSHLQ $2, R11")
+	p("\tLEAQ (R11)(R11*2), R12")
+	p("\tMOVQ src+16(FP), SI")
+	p("\tMOVQ ld+24(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tLEAQ (R8)(R8*2), R9")
+	p("\tLEAQ (SI)(R8*4), R10")
+	p("\tMOVQ blocks+32(FP), CX")
+	p("\tTESTQ CX, CX")
+	p("\tJEQ transpose8_done")
+	p("transpose8_loop:")
+	p("\tVMOVUPS (SI), Y0")
+	p("\tVMOVUPS (SI)(R8*1), Y1")
+	p("\tVMOVUPS (SI)(R8*2), Y2")
+	p("\tVMOVUPS (SI)(R9*1), Y3")
+	p("\tVMOVUPS (R10), Y4")
+	p("\tVMOVUPS (R10)(R8*1), Y5")
+	p("\tVMOVUPS (R10)(R8*2), Y6")
+	p("\tVMOVUPS (R10)(R9*1), Y7")
+	// t0..t7 in Y8..Y15
+	for i := 0; i < 4; i++ {
+		p("\tVUNPCKLPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
+		p("\tVUNPCKHPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
+	}
+	// s0..s3 from (t0,t2),(t1,t3) into Y0..Y3; s4..s7 from (t4,t6),(t5,t7) into Y4..Y7
+	p("\tVSHUFPS $0x44, Y10, Y8, Y0")
+	p("\tVSHUFPS $0xEE, Y10, Y8, Y1")
+	p("\tVSHUFPS $0x44, Y11, Y9, Y2")
+	p("\tVSHUFPS $0xEE, Y11, Y9, Y3")
+	p("\tVSHUFPS $0x44, Y14, Y12, Y4")
+	p("\tVSHUFPS $0xEE, Y14, Y12, Y5")
+	p("\tVSHUFPS $0x44, Y15, Y13, Y6")
+	p("\tVSHUFPS $0xEE, Y15, Y13, Y7")
+	for i := 0; i < 4; i++ {
+		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
+		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
+	}
+	p("\tLEAQ (DI)(R11*4), R13")
+	p("\tVMOVUPS Y8, (DI)")
+	p("\tVMOVUPS Y9, (DI)(R11*1)")
+	p("\tVMOVUPS Y10, (DI)(R11*2)")
+	p("\tVMOVUPS Y11, (DI)(R12*1)")
+	p("\tVMOVUPS Y12, (R13)")
+	p("\tVMOVUPS Y13, (R13)(R11*1)")
+	p("\tVMOVUPS Y14, (R13)(R11*2)")
+	p("\tVMOVUPS Y15, (R13)(R12*1)")
+	p("\tLEAQ (R13)(R11*4), DI")
+	p("\tADDQ $32, SI")
+	p("\tADDQ $32, R10")
+	p("\tDECQ CX")
+	p("\tJNE transpose8_loop")
+	p("transpose8_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
 }
