@@ -34,7 +34,7 @@ func peakFMA256(n int)
 var avx512Kernel = &kernel{
 	name: "avx512",
 	mr:   8, nr: 48,
-	kc: 256, mcb: 512, ncb: 480,
+	kc: 256, mcb: 1024, ncb: 480,
 	micro:      microAVX512,
 	masked:     []maskedKernel{microAVX512x16, microAVX512x32, microAVX512x48},
 	vec:        16,
@@ -44,7 +44,7 @@ var avx512Kernel = &kernel{
 var avx2Kernel = &kernel{
 	name: "avx2",
 	mr:   6, nr: 16,
-	kc: 256, mcb: 516, ncb: 512,
+	kc: 256, mcb: 1020, ncb: 512,
 	micro:      microAVX2,
 	vec:        16,
 	transpose8: transpose8AVX2,
