@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"sync"
 	"testing"
 )
 
@@ -232,4 +233,45 @@ func TestKernelName(t *testing.T) {
 		t.Fatal("generic kernel missing")
 	}
 	t.Logf("kernel %s, available %d", Kernel(), len(available))
+}
+
+// TestConcurrentCalls runs independent Sgemm calls from several goroutines
+// (the way callers parallelise over a batch), with 1 and 2 threads per call.
+func TestConcurrentCalls(t *testing.T) {
+	defer SetThreads(1)
+	for _, th := range []int{1, 2} {
+		SetThreads(th)
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				r := rand.New(rand.NewPCG(uint64(g), 99))
+				m, n, k := 40+g, 150+3*g, 90+g
+				a, b := randSlice(r, m*k), randSlice(r, k*n)
+				c := make([]float32, m*n)
+				for it := 0; it < 5; it++ {
+					Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+					for i := 0; i < m; i += 7 {
+						for j := 0; j < n; j += 5 {
+							var want float64
+							for p := 0; p < k; p++ {
+								want += float64(a[i*k+p]) * float64(b[p*n+j])
+							}
+							if math.Abs(float64(c[i*n+j])-want) > 1e-4*float64(k) {
+								errs <- fmt.Errorf("goroutine %d: C[%d,%d]=%v want %v", g, i, j, c[i*n+j], want)
+								return
+							}
+						}
+					}
+				}
+			}(g)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
+	}
 }
