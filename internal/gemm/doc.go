@@ -86,7 +86,7 @@
 //
 // # Threads
 //
-// With SetThreads(t > 1) a call above ~1 MFLOP splits the larger of M and N
+// With SetThreads(t > 1) a call above ~8 MFLOP splits the larger of M and N
 // into t ranges of whole micro-tiles; the caller runs one range and a
 // persistent worker pool runs the others, each with its own workspace (A or
 // B packing is then duplicated across threads, a small cost next to the

@@ -120,6 +120,10 @@ type call struct {
 	wg             sync.WaitGroup
 }
 
+// parallelMinFlop is the smallest call (2·m·n·k) that is split across
+// goroutines (a variable so tests can split small calls too).
+var parallelMinFlop = 8 << 20
+
 var callPool = sync.Pool{New: func() any { return new(call) }}
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C, row-major, where op(A) is
@@ -147,8 +151,9 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
 
 	t := int(threads.Load())
-	// Below ~1 MFLOP a second goroutine costs more than it saves.
-	if t > 1 && 2*m*n*k < 1<<20 {
+	// Waking a worker costs microseconds: below ~8 MFLOP (~40 µs of work)
+	// a second goroutine costs more than it saves.
+	if t > 1 && 2*m*n*k < parallelMinFlop {
 		t = 1
 	}
 	if t == 1 {

@@ -167,13 +167,16 @@ func TestSgemmRandom(t *testing.T) {
 
 func TestSgemmThreads(t *testing.T) {
 	defer SetThreads(1)
+	// Split every call, however small, to exercise the ranges.
+	defer func(v int) { parallelMinFlop = v }(parallelMinFlop)
+	parallelMinFlop = 0
 	for _, name := range kernelsToTest(t) {
 		t.Run(name, func(t *testing.T) {
 			withKernel(t, name, func() {
 				r := rand.New(rand.NewPCG(7, 7))
 				for _, th := range []int{2, 3} {
 					SetThreads(th)
-					for _, d := range [][3]int{{300, 200, 100}, {40, 700, 64}, {700, 40, 64}, {3, 1000, 200}, {129, 130, 131}} {
+					for _, d := range [][3]int{{300, 200, 100}, {40, 1100, 100}, {1100, 40, 100}, {3, 1400, 1000}, {161, 162, 163}, {20, 70, 9}, {70, 20, 9}} {
 						for _, tr := range [][2]bool{{false, false}, {true, true}} {
 							check(t, r, shape{tr[0], tr[1], d[0], d[1], d[2], 0.5, 0.5, 1})
 							check(t, r, shape{tr[0], tr[1], d[0], d[1], d[2], 1, 0, 0})
