@@ -73,7 +73,7 @@ and the losses it is compared against, and reproduces the results of Wan et al.,
 	root.SetOut(io.out)
 	root.SetErr(io.err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newTrainCmd(io, nil), newEvalCmd(io), newEmbedCmd(io))
+	root.AddCommand(newTrainCmd(io, nil), newEvalCmd(io), newEmbedCmd(io), newBenchCmd(io))
 	// Arguments and unknown commands are usage errors too.
 	for _, c := range append(root.Commands(), root) {
 		if c.Args != nil {

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lgm-dev/lgm/experiment"
+)
+
+type benchOptions struct {
+	net, head     string
+	dim, batch    int
+	steps, warmup int
+	threads       int
+	json          bool
+}
+
+func newBenchCmd(io streams) *cobra.Command {
+	o := &benchOptions{}
+	cmd := &cobra.Command{
+		Use:   "bench",
+		Short: "Measure training and evaluation throughput on synthetic input",
+		Long: `Time training steps (forward, backward, solver step) and evaluation batches of a
+network and head on random 1×28×28 images, and report images per second (the
+median over the measured steps, after a warm-up) and the process's peak memory.`,
+		Example: `  lgm bench --net lenetpp --batch 128 --threads 1
+  lgm bench --net lenet --threads 2 --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.threads < 1 {
+				return usageError{fmt.Errorf("--threads must be >= 1 (got %d)", o.threads)}
+			}
+			runtime.GOMAXPROCS(o.threads)
+			cfg := experiment.Default()
+			cfg.Model.Net, cfg.Model.Dim, cfg.Head.Name, cfg.Train.Batch = o.net, o.dim, o.head, o.batch
+			res, err := experiment.Bench(cmd.Context(), cfg, experiment.BenchOptions{Steps: o.steps, Warmup: o.warmup})
+			if err != nil {
+				return err
+			}
+			res.Threads = o.threads
+			if o.json {
+				return json.NewEncoder(io.out).Encode(res)
+			}
+			fmt.Fprintf(io.out, "%s batch %d, %d thread(s), median of %d steps: train %.1f img/s, eval %.1f img/s, peak memory %.0f MB\n",
+				res.Net, res.Batch, res.Threads, res.Steps, res.TrainImgS, res.EvalImgS, res.PeakRSSMB)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.net, "net", "lenetpp", "network: lenetpp | lenet")
+	f.StringVar(&o.head, "head", "softmax", "loss head")
+	f.IntVar(&o.dim, "dim", 2, "feature size D")
+	f.IntVar(&o.batch, "batch", 128, "batch size")
+	f.IntVar(&o.steps, "steps", 10, "measured steps")
+	f.IntVar(&o.warmup, "warmup", 2, "unmeasured steps first")
+	f.IntVar(&o.threads, "threads", runtime.NumCPU(), "cores to use")
+	f.BoolVar(&o.json, "json", false, `print one JSON object with "train_img_s", "eval_img_s", "peak_rss_mb"`)
+	return cmd
+}

@@ -1,0 +1,148 @@
+package experiment
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/lgm-dev/lgm/data"
+	"github.com/lgm-dev/lgm/optim"
+)
+
+// BenchOptions set up a throughput measurement on synthetic input.
+type BenchOptions struct {
+	Steps  int // measured steps (training) and batches (evaluation)
+	Warmup int // unmeasured steps first
+	// Progress, if set, is called after every measured step.
+	Progress func(phase string, step int)
+}
+
+// BenchResult is what lgm bench prints.
+type BenchResult struct {
+	Net        string  `json:"net"`
+	Batch      int     `json:"batch"`
+	Threads    int     `json:"threads"`
+	Steps      int     `json:"steps"`
+	TrainImgS  float64 `json:"train_img_s"` // median over steps of batch / step time
+	EvalImgS   float64 `json:"eval_img_s"`  // median over batches
+	PeakRSSMB  float64 `json:"peak_rss_mb"` // of the whole process
+	TrainStepS float64 `json:"train_step_s"`
+	EvalStepS  float64 `json:"eval_step_s"`
+}
+
+// Bench measures training-step and evaluation throughput of cfg's network
+// and head on random 1×28×28 images with random labels: forward, backward
+// and a solver step per training step; forward only for evaluation.
+func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return BenchResult{}, err
+	}
+	if opts.Steps < 1 {
+		return BenchResult{}, fmt.Errorf("--steps must be >= 1 (got %d)", opts.Steps)
+	}
+	s := shape{B: cfg.Train.Batch, C: 1, H: 28, W: 28, K: 10}
+	set := randomSet(s, cfg.Seed)
+	ss, err := newSession(cfg, s, true)
+	if err != nil {
+		return BenchResult{}, err
+	}
+	defer ss.close()
+	params := make([]optim.Param, len(ss.params))
+	for i, p := range ss.params {
+		params[i] = optim.Param{Name: p.Name(), Value: p.Value().Data().([]float32), LRMult: 1}
+	}
+	sgd := optim.NewSGD(params, 1e-4, float32(cfg.Train.Momentum), float32(cfg.Train.WeightDecay), cfg.Train.Nesterov)
+	idx := make([]int, s.B)
+	labels := make([]int, s.B)
+	for i := range idx {
+		idx[i] = i
+	}
+	ss.load(set, idx, labels)
+
+	step := func() error {
+		if err := ss.train.RunAll(); err != nil {
+			ss.train.Reset()
+			return err
+		}
+		for i, p := range ss.params {
+			g, err := p.Grad()
+			if err != nil {
+				return err
+			}
+			params[i].Grad = g.Data().([]float32)
+		}
+		sgd.Step()
+		for i := range params {
+			clear(params[i].Grad)
+		}
+		ss.train.Reset()
+		return nil
+	}
+	evalStep := func() error {
+		err := ss.eval.RunAll()
+		ss.eval.Reset()
+		return err
+	}
+	res := BenchResult{Net: cfg.Model.Net, Batch: s.B, Steps: opts.Steps}
+	var med [2]float64
+	for phase, f := range []func() error{step, evalStep} {
+		name := [2]string{"train", "eval"}[phase]
+		times := make([]float64, 0, opts.Steps)
+		for i := 0; i < opts.Warmup+opts.Steps; i++ {
+			if err := ctx.Err(); err != nil {
+				return res, fmt.Errorf("%w during the benchmark", ErrInterrupted)
+			}
+			t0 := time.Now()
+			if err := f(); err != nil {
+				return res, fmt.Errorf("bench %s step %d: %w", name, i+1, err)
+			}
+			if i >= opts.Warmup {
+				times = append(times, time.Since(t0).Seconds())
+				if opts.Progress != nil {
+					opts.Progress(name, i-opts.Warmup+1)
+				}
+			}
+		}
+		slices.Sort(times)
+		med[phase] = median(times)
+	}
+	res.TrainStepS, res.EvalStepS = med[0], med[1]
+	res.TrainImgS = float64(s.B) / med[0]
+	res.EvalImgS = float64(s.B) / med[1]
+	res.PeakRSSMB = peakRSSMB()
+	return res, nil
+}
+
+func median(sorted []float64) float64 {
+	n := len(sorted)
+	if n%2 == 1 {
+		return sorted[n/2]
+	}
+	return (sorted[n/2-1] + sorted[n/2]) / 2
+}
+
+// randomSet is one batch of uniform random images with random labels.
+func randomSet(s shape, seed uint64) *data.Set {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	set := &data.Set{Name: "synthetic", N: s.B, C: s.C, H: s.H, W: s.W, Classes: s.K,
+		Images: make([]float32, s.B*s.imageSize()), Labels: make([]int, s.B)}
+	for i := range set.Images {
+		set.Images[i] = rng.Float32()
+	}
+	for i := range set.Labels {
+		set.Labels[i] = rng.IntN(s.K)
+	}
+	return set
+}
+
+// peakRSSMB is the process's peak resident set size so far, in MB.
+func peakRSSMB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024 // Linux reports kilobytes
+}
