@@ -64,7 +64,7 @@ func mnistDir(t *testing.T, n, m int) string {
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
-	for _, args := range [][]string{{"--help"}, {"train", "--help"}, {"eval", "--help"}, {"embed", "--help"}} {
+	for _, args := range [][]string{{"--help"}, {"train", "--help"}, {"eval", "--help"}, {"embed", "--help"}, {"bench", "--help"}} {
 		code, out, _ := lgm(t, args...)
 		if code != exitOK || !strings.Contains(out, "Usage:") || !strings.Contains(out, "Examples:") {
 			t.Errorf("case %v: got exit %d, output %q; want 0 with usage and examples", args, code, out)
@@ -183,5 +183,24 @@ func TestTrainEvalEmbed(t *testing.T) {
 	raw, _ := os.ReadFile(csvPath)
 	if lines := strings.Count(string(raw), "\n"); lines != 38 {
 		t.Errorf("embed wrote %d lines, want 38", lines)
+	}
+}
+
+func TestBenchJSON(t *testing.T) {
+	code, out, stderr := lgm(t, "bench", "--net", "lenet", "--batch", "4", "--steps", "2", "--warmup", "1", "--threads", "1", "--json")
+	if code != exitOK {
+		t.Fatalf("bench: exit %d: %s", code, stderr)
+	}
+	var res map[string]any
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("bench --json printed %q: %v", out, err)
+	}
+	for _, k := range []string{"train_img_s", "eval_img_s", "peak_rss_mb"} {
+		if v, ok := res[k].(float64); !ok || !(v > 0) {
+			t.Errorf("%s got %v, want a positive number", k, res[k])
+		}
+	}
+	if code, _, _ := lgm(t, "bench", "--threads", "0"); code != exitUsage {
+		t.Errorf("--threads 0: exit %d, want %d", code, exitUsage)
 	}
 }
