@@ -1,0 +1,441 @@
+package nnops
+
+import (
+	"fmt"
+	"hash"
+
+	"github.com/chewxy/hm"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/lgm-dev/lgm/internal/gemm"
+)
+
+// Conv2d is a 2-D convolution (cross-correlation, as in PyTorch and
+// Gorgonia) with the bias fused:
+//
+//	y[n][o][i][j] = b[o] + Σ_{c,u,v} w[o][c][u][v] · x[n][c][i·s − pad + u][j·s − pad + v]
+//
+// with x zero outside the image. Shapes: x (B, Cin, H, W), w (Cout, Cin, K,
+// K), b any shape holding Cout values — (Cout) or (1, Cout, 1, 1) — and y
+// (B, Cout, H', W') with H' = (H + 2·pad − K)/stride + 1 (floored), the same
+// for W'. All float32.
+//
+// Per image n the forward unfolds x[n] into col (Cin·K·K × H'·W', im2col)
+// and computes y[n] (Cout × H'·W') = w (Cout × Cin·K·K) · col + b with one
+// GEMM. The gradients are
+//
+//	dw = Σ_n dy[n] · col[n]ᵀ,  db[o] = Σ_{n,i,j} dy[n][o][i][j],
+//	dx[n] = col2im(wᵀ · dy[n]),
+//
+// each a separate op so that Gorgonia runs only those it needs; dw
+// recomputes col[n] instead of keeping the whole batch's.
+//
+// Memory held: the output y, and per worker one col buffer of Cin·K·K ×
+// H'·W' floats (none for a 1×1 stride-1 unpadded convolution); the backward
+// ops hold dx, dw, db, one col buffer per worker for dx and dw, and one dw
+// partial sum per worker beyond the first.
+func Conv2d(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
+	if err := checkNode("conv2d: x", x, 4); err != nil {
+		return nil, err
+	}
+	if err := checkNode("conv2d: w", w, 4); err != nil {
+		return nil, err
+	}
+	if err := checkNode("conv2d: b", b, -1); err != nil {
+		return nil, err
+	}
+	xs, ws := x.Shape(), w.Shape()
+	if ws[1] != xs[1] {
+		return nil, fmt.Errorf("conv2d: w %v has %d input channels, x %v has %d", ws, ws[1], xs, xs[1])
+	}
+	if ws[2] != ws[3] {
+		return nil, fmt.Errorf("conv2d: kernel must be square (got w %v)", ws)
+	}
+	if b.Shape().TotalSize() != ws[0] {
+		return nil, fmt.Errorf("conv2d: b %v must hold %d values, one per output channel", b.Shape(), ws[0])
+	}
+	if stride < 1 || pad < 0 {
+		return nil, fmt.Errorf("conv2d: stride must be >= 1 and pad >= 0 (got stride %d, pad %d)", stride, pad)
+	}
+	k := ws[2]
+	if xs[2]+2*pad < k || xs[3]+2*pad < k {
+		return nil, fmt.Errorf("conv2d: kernel %d is larger than the padded input %v (pad %d)", k, xs, pad)
+	}
+	op := &conv2dOp{convShape: newConvShape(xs, ws, b.Shape(), stride, pad), opBase: newBase()}
+	return G.ApplyOp(op, x, w, b)
+}
+
+// convShape is what the forward and backward ops of one convolution share.
+type convShape struct {
+	geom                     // one image: Cin×H×W with a K×K window
+	batch, cout int          // B, Cout
+	xShape      tensor.Shape // (B, Cin, H, W)
+	wShape      tensor.Shape // (Cout, Cin, K, K)
+	bShape      tensor.Shape // as given, Cout values
+	yShape      tensor.Shape // (B, Cout, H', W')
+}
+
+func newConvShape(xs, ws, bs tensor.Shape, stride, pad int) convShape {
+	g := newGeom(xs[1], xs[2], xs[3], ws[2], stride, pad)
+	return convShape{
+		geom:   g,
+		batch:  xs[0],
+		cout:   ws[0],
+		xShape: xs.Clone(),
+		wShape: ws.Clone(),
+		bShape: bs.Clone(),
+		yShape: tensor.Shape{xs[0], ws[0], g.oh, g.ow},
+	}
+}
+
+func (s *convShape) String() string {
+	return fmt.Sprintf("x%v w%v stride %d pad %d", s.xShape, s.wShape, s.s, s.p)
+}
+
+// flops is the number of floating-point operations of the forward
+// convolution (2 per multiply-add), and of each of the dx and dw products.
+func (s *convShape) flops() float64 {
+	return 2 * float64(s.batch) * float64(s.cout) * float64(s.kdim()) * float64(s.area())
+}
+
+// conv2dOp is the forward op: y = conv(x, w) + b.
+type conv2dOp struct {
+	convShape
+	opBase
+
+	y    *tensor.Dense // (B, Cout, H', W'), reused
+	bufs [][]float32   // per worker: Cin·K·K × H'·W'
+	l    loop
+
+	// operands of the current run
+	xd, wd, bd, out []float32
+}
+
+var _ G.SDOp = (*conv2dOp)(nil)
+var _ G.UsePreallocDoer = (*conv2dOp)(nil)
+
+func (op *conv2dOp) Arity() int { return 3 }
+
+// Type is Tensor-4 a → Tensor-4 a → Tensor-d a → Tensor-4 a (d: b's dims).
+func (op *conv2dOp) Type() hm.Type {
+	t := tensorType(4)
+	return hm.NewFnType(t, t, tensorType(op.bShape.Dims()), t)
+}
+
+func (op *conv2dOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return op.yShape.Clone(), nil
+}
+
+func (op *conv2dOp) String() string        { return "Conv2d{" + op.convShape.String() + "}" }
+func (op *conv2dOp) WriteHash(h hash.Hash) { writeHash(h, op, op.id) }
+func (op *conv2dOp) Hashcode() uint32      { return hashOf(op, op.id) }
+
+func (op *conv2dOp) Do(vs ...G.Value) (G.Value, error) {
+	return op.UsePreallocDo(nil, vs...)
+}
+
+// UsePreallocDo writes y into prealloc when it is a float32 tensor of y's
+// shape, and into the op's own output tensor otherwise.
+func (op *conv2dOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, error) {
+	if len(vs) != 3 {
+		return nil, fmt.Errorf("%v: want 3 inputs (got %d)", op, len(vs))
+	}
+	var err error
+	if op.xd, err = floats("conv2d x", vs[0], op.xShape); err != nil {
+		return nil, err
+	}
+	if op.wd, err = floats("conv2d w", vs[1], op.wShape); err != nil {
+		return nil, err
+	}
+	if op.bd, err = floats("conv2d b", vs[2], op.bShape); err != nil {
+		return nil, err
+	}
+	y := usePrealloc(prealloc, op.yShape)
+	if y == nil {
+		y = reuse(&op.y, op.yShape)
+	}
+	op.out = y.Float32s()
+	slots := slotsFor(op.batch)
+	if !op.direct() {
+		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.area())
+	}
+	op.l.run(op, op.batch, slots)
+	op.xd, op.wd, op.bd, op.out = nil, nil, nil, nil
+	return y, nil
+}
+
+// item computes image n: y[n] = w · im2col(x[n]) + b.
+func (op *conv2dOp) item(slot, n int) {
+	rows, cols := op.kdim(), op.area()
+	xn := op.xd[n*op.c*op.h*op.w : (n+1)*op.c*op.h*op.w]
+	yn := op.out[n*op.cout*cols : (n+1)*op.cout*cols]
+	col := xn
+	if !op.direct() {
+		col = op.bufs[slot]
+		op.im2col(xn, col)
+	}
+	for o := 0; o < op.cout; o++ {
+		row := yn[o*cols : (o+1)*cols]
+		bo := op.bd[o]
+		for i := range row {
+			row[i] = bo
+		}
+	}
+	gemm.Sgemm(false, false, op.cout, cols, rows, 1, op.wd, rows, col, cols, 1, yn, cols)
+}
+
+func (op *conv2dOp) DiffWRT(int) []bool { return []bool{true, true, true} }
+
+// SymDiff returns dx = convGradX(w, dy), dw = convGradW(x, dy) and
+// db = convGradB(dy).
+func (op *conv2dOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
+	if len(inputs) != 3 {
+		return nil, fmt.Errorf("%v: want 3 inputs (got %d)", op, len(inputs))
+	}
+	dx, err := G.ApplyOp(&convGradXOp{convShape: op.convShape, opBase: newBase()}, inputs[1], grad)
+	if err != nil {
+		return nil, fmt.Errorf("conv2d dx: %w", err)
+	}
+	dw, err := G.ApplyOp(&convGradWOp{convShape: op.convShape, opBase: newBase()}, inputs[0], grad)
+	if err != nil {
+		return nil, fmt.Errorf("conv2d dw: %w", err)
+	}
+	db, err := G.ApplyOp(&convGradBOp{convShape: op.convShape, opBase: newBase()}, grad)
+	if err != nil {
+		return nil, fmt.Errorf("conv2d db: %w", err)
+	}
+	return G.Nodes{dx, dw, db}, nil
+}
+
+// convGradXOp computes dx (B, Cin, H, W) from w and dy (B, Cout, H', W'):
+// dx[n] = col2im(wᵀ · dy[n]).
+type convGradXOp struct {
+	convShape
+	opBase
+
+	dx   *tensor.Dense
+	bufs [][]float32 // per worker: Cin·K·K × H'·W'
+	l    loop
+
+	wd, dy, out []float32
+}
+
+var _ G.UsePreallocDoer = (*convGradXOp)(nil)
+
+func (op *convGradXOp) Arity() int { return 2 }
+func (op *convGradXOp) Type() hm.Type {
+	t := tensorType(4)
+	return hm.NewFnType(t, t, t)
+}
+func (op *convGradXOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return op.xShape.Clone(), nil
+}
+func (op *convGradXOp) String() string        { return "Conv2dGradX{" + op.convShape.String() + "}" }
+func (op *convGradXOp) WriteHash(h hash.Hash) { writeHash(h, op, op.id) }
+func (op *convGradXOp) Hashcode() uint32      { return hashOf(op, op.id) }
+func (op *convGradXOp) DiffWRT(n int) []bool  { return make([]bool, n) }
+func (op *convGradXOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, fmt.Errorf("%v: second derivatives are not implemented", op)
+}
+
+func (op *convGradXOp) Do(vs ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, vs...) }
+
+func (op *convGradXOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, error) {
+	if len(vs) != 2 {
+		return nil, fmt.Errorf("%v: want 2 inputs (got %d)", op, len(vs))
+	}
+	var err error
+	if op.wd, err = floats("conv2d w", vs[0], op.wShape); err != nil {
+		return nil, err
+	}
+	if op.dy, err = floats("conv2d dy", vs[1], op.yShape); err != nil {
+		return nil, err
+	}
+	dx := usePrealloc(prealloc, op.xShape)
+	if dx == nil {
+		dx = reuse(&op.dx, op.xShape)
+	}
+	op.out = dx.Float32s()
+	slots := slotsFor(op.batch)
+	if !op.direct() {
+		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.area())
+	}
+	op.l.run(op, op.batch, slots)
+	op.wd, op.dy, op.out = nil, nil, nil
+	return dx, nil
+}
+
+func (op *convGradXOp) item(slot, n int) {
+	rows, cols := op.kdim(), op.area()
+	img := op.c * op.h * op.w
+	dxn := op.out[n*img : (n+1)*img]
+	dyn := op.dy[n*op.cout*cols : (n+1)*op.cout*cols]
+	if op.direct() {
+		gemm.Sgemm(true, false, rows, cols, op.cout, 1, op.wd, rows, dyn, cols, 0, dxn, cols)
+		return
+	}
+	col := op.bufs[slot]
+	gemm.Sgemm(true, false, rows, cols, op.cout, 1, op.wd, rows, dyn, cols, 0, col, cols)
+	clear(dxn)
+	op.col2im(col, dxn)
+}
+
+// convGradWOp computes dw (Cout, Cin, K, K) from x and dy:
+// dw = Σ_n dy[n] · im2col(x[n])ᵀ. Worker 0 sums into dw itself, the others
+// into partial sums that are added at the end.
+type convGradWOp struct {
+	convShape
+	opBase
+
+	dw    *tensor.Dense
+	bufs  [][]float32 // per worker: Cin·K·K × H'·W'
+	parts [][]float32 // per worker > 0: Cout × Cin·K·K
+	l     loop
+
+	xd, dy, out []float32
+}
+
+var _ G.UsePreallocDoer = (*convGradWOp)(nil)
+
+func (op *convGradWOp) Arity() int { return 2 }
+func (op *convGradWOp) Type() hm.Type {
+	t := tensorType(4)
+	return hm.NewFnType(t, t, t)
+}
+func (op *convGradWOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return op.wShape.Clone(), nil
+}
+func (op *convGradWOp) String() string        { return "Conv2dGradW{" + op.convShape.String() + "}" }
+func (op *convGradWOp) WriteHash(h hash.Hash) { writeHash(h, op, op.id) }
+func (op *convGradWOp) Hashcode() uint32      { return hashOf(op, op.id) }
+func (op *convGradWOp) DiffWRT(n int) []bool  { return make([]bool, n) }
+func (op *convGradWOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, fmt.Errorf("%v: second derivatives are not implemented", op)
+}
+
+func (op *convGradWOp) Do(vs ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, vs...) }
+
+func (op *convGradWOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, error) {
+	if len(vs) != 2 {
+		return nil, fmt.Errorf("%v: want 2 inputs (got %d)", op, len(vs))
+	}
+	var err error
+	if op.xd, err = floats("conv2d x", vs[0], op.xShape); err != nil {
+		return nil, err
+	}
+	if op.dy, err = floats("conv2d dy", vs[1], op.yShape); err != nil {
+		return nil, err
+	}
+	dw := usePrealloc(prealloc, op.wShape)
+	if dw == nil {
+		dw = reuse(&op.dw, op.wShape)
+	}
+	op.out = dw.Float32s()
+	slots := slotsFor(op.batch)
+	if !op.direct() {
+		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.area())
+	}
+	op.parts = growSlots(op.parts, slots, len(op.out))
+	op.parts[0] = op.out
+	for s := 0; s < slots; s++ {
+		clear(op.parts[s])
+	}
+	op.l.run(op, op.batch, slots)
+	for s := 1; s < slots; s++ {
+		for i, v := range op.parts[s] {
+			op.out[i] += v
+		}
+	}
+	op.parts[0] = nil
+	op.xd, op.dy, op.out = nil, nil, nil
+	return dw, nil
+}
+
+func (op *convGradWOp) item(slot, n int) {
+	rows, cols := op.kdim(), op.area()
+	img := op.c * op.h * op.w
+	xn := op.xd[n*img : (n+1)*img]
+	dyn := op.dy[n*op.cout*cols : (n+1)*op.cout*cols]
+	col := xn
+	if !op.direct() {
+		col = op.bufs[slot]
+		op.im2col(xn, col)
+	}
+	gemm.Sgemm(false, true, op.cout, rows, cols, 1, dyn, cols, col, cols, 1, op.parts[slot], rows)
+}
+
+// convGradBOp computes db (b's shape) from dy: db[o] = Σ_{n,i,j} dy[n][o][i][j].
+type convGradBOp struct {
+	convShape
+	opBase
+
+	db *tensor.Dense
+	l  loop
+
+	dy, out []float32
+}
+
+var _ G.UsePreallocDoer = (*convGradBOp)(nil)
+
+func (op *convGradBOp) Arity() int { return 1 }
+func (op *convGradBOp) Type() hm.Type {
+	return hm.NewFnType(tensorType(4), tensorType(op.bShape.Dims()))
+}
+func (op *convGradBOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
+	return op.bShape.Clone(), nil
+}
+func (op *convGradBOp) String() string        { return "Conv2dGradB{" + op.convShape.String() + "}" }
+func (op *convGradBOp) WriteHash(h hash.Hash) { writeHash(h, op, op.id) }
+func (op *convGradBOp) Hashcode() uint32      { return hashOf(op, op.id) }
+func (op *convGradBOp) DiffWRT(n int) []bool  { return make([]bool, n) }
+func (op *convGradBOp) SymDiff(G.Nodes, *G.Node, *G.Node) (G.Nodes, error) {
+	return nil, fmt.Errorf("%v: second derivatives are not implemented", op)
+}
+
+func (op *convGradBOp) Do(vs ...G.Value) (G.Value, error) { return op.UsePreallocDo(nil, vs...) }
+
+func (op *convGradBOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, error) {
+	if len(vs) != 1 {
+		return nil, fmt.Errorf("%v: want 1 input (got %d)", op, len(vs))
+	}
+	var err error
+	if op.dy, err = floats("conv2d dy", vs[0], op.yShape); err != nil {
+		return nil, err
+	}
+	db := usePrealloc(prealloc, op.bShape)
+	if db == nil {
+		db = reuse(&op.db, op.bShape)
+	}
+	op.out = db.Float32s()
+	op.l.run(op, op.cout, slotsFor(op.cout))
+	op.dy, op.out = nil, nil
+	return db, nil
+}
+
+// item sums channel o over the batch, in float64 across rows.
+func (op *convGradBOp) item(_, o int) {
+	cols := op.area()
+	var sum float64
+	for n := 0; n < op.batch; n++ {
+		row := op.dy[(n*op.cout+o)*cols : (n*op.cout+o+1)*cols]
+		sum += float64(sum32(row))
+	}
+	op.out[o] = float32(sum)
+}
+
+// sum32 adds s with four running sums.
+func sum32(s []float32) float32 {
+	var a, b, c, d float32
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		a += s[i]
+		b += s[i+1]
+		c += s[i+2]
+		d += s[i+3]
+	}
+	for ; i < len(s); i++ {
+		a += s[i]
+	}
+	return (a + b) + (c + d)
+}

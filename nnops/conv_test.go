@@ -1,0 +1,181 @@
+package nnops
+
+import (
+	"fmt"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// convRef is a direct float64 convolution: x (B, Cin, H, W), w (Cout, Cin,
+// K, K), b (Cout) → (B, Cout, H', W').
+func convRef(x, w, b []float64, bsz, cin, h, wd, cout, k, s, p int) []float64 {
+	oh, ow := (h+2*p-k)/s+1, (wd+2*p-k)/s+1
+	y := make([]float64, bsz*cout*oh*ow)
+	for n := 0; n < bsz; n++ {
+		for o := 0; o < cout; o++ {
+			for i := 0; i < oh; i++ {
+				for j := 0; j < ow; j++ {
+					sum := b[o]
+					for c := 0; c < cin; c++ {
+						for u := 0; u < k; u++ {
+							for v := 0; v < k; v++ {
+								ih, iw := i*s-p+u, j*s-p+v
+								if ih < 0 || ih >= h || iw < 0 || iw >= wd {
+									continue
+								}
+								sum += w[((o*cin+c)*k+u)*k+v] * x[((n*cin+c)*h+ih)*wd+iw]
+							}
+						}
+					}
+					y[((n*cout+o)*oh+i)*ow+j] = sum
+				}
+			}
+		}
+	}
+	return y
+}
+
+type convCase struct {
+	b, cin, h, w, cout, k, s, p int
+	bShape                      tensor.Shape // nil: (Cout)
+}
+
+func (c convCase) String() string {
+	return fmt.Sprintf("x(%d,%d,%d,%d) w(%d,%d,%d,%d) s%d p%d b%v", c.b, c.cin, c.h, c.w, c.cout, c.cin, c.k, c.k, c.s, c.p, c.bShape)
+}
+
+func convCases() []convCase {
+	var cs []convCase
+	for _, hw := range []int{7, 9} {
+		for _, k := range []int{3, 5} {
+			for _, p := range []int{0, 1, 2} {
+				for _, s := range []int{1, 2} {
+					cs = append(cs, convCase{b: 3, cin: 2, h: hw, w: hw, cout: 5, k: k, s: s, p: p})
+				}
+			}
+		}
+	}
+	return append(cs,
+		convCase{b: 3, cin: 2, h: 7, w: 9, cout: 5, k: 3, s: 2, p: 1},                                   // H ≠ W
+		convCase{b: 3, cin: 4, h: 6, w: 5, cout: 3, k: 1, s: 1, p: 0},                                   // 1×1: no im2col
+		convCase{b: 2, cin: 3, h: 5, w: 5, cout: 4, k: 1, s: 2, p: 1},                                   // 1×1 strided, padded
+		convCase{b: 3, cin: 2, h: 8, w: 8, cout: 5, k: 5, s: 1, p: 2, bShape: tensor.Shape{1, 5, 1, 1}}, // model's bias shape
+		convCase{b: 5, cin: 1, h: 4, w: 4, cout: 2, k: 4, s: 3, p: 0},                                   // window = image
+	)
+}
+
+// TestConv2d checks the forward against convRef and the gradients with
+// respect to x, w and b against central differences of convRef.
+func TestConv2d(t *testing.T) {
+	for _, c := range convCases() {
+		rng := newRand(uint64(c.h*1000 + c.k*100 + c.p*10 + c.s))
+		oh, ow := (c.h+2*c.p-c.k)/c.s+1, (c.w+2*c.p-c.k)/c.s+1
+		bShape := c.bShape
+		if bShape == nil {
+			bShape = tensor.Shape{c.cout}
+		}
+		ops := []operand{
+			{"x", tensor.Shape{c.b, c.cin, c.h, c.w}, uniform(rng, c.b*c.cin*c.h*c.w)},
+			{"w", tensor.Shape{c.cout, c.cin, c.k, c.k}, uniform(rng, c.cout*c.cin*c.k*c.k)},
+			{"b", bShape, uniform(rng, c.cout)},
+		}
+		r := to64(uniform(rng, c.b*c.cout*oh*ow))
+		rg := newRig(t, ops, toF32(r), func(in G.Nodes) (*G.Node, error) { return Conv2d(in[0], in[1], in[2], c.s, c.p) })
+		if got := rg.y.Shape(); !got.Eq(tensor.Shape{c.b, c.cout, oh, ow}) {
+			t.Fatalf("case %v: got shape %v, want %v", c, got, tensor.Shape{c.b, c.cout, oh, ow})
+		}
+		y, cost, grads := rg.run(t)
+
+		ref := func(ps [][]float64) []float64 {
+			return convRef(ps[0], ps[1], ps[2], c.b, c.cin, c.h, c.w, c.cout, c.k, c.s, c.p)
+		}
+		ps := [][]float64{to64(ops[0].data), to64(ops[1].data), to64(ops[2].data)}
+		want := ref(ps)
+		if ok, msg := close32(y, want, 1e-5, 1e-5); !ok {
+			t.Errorf("case %v: forward: %s", c, msg)
+		}
+		if wantCost := dot(want, r); !closeScalar(cost, wantCost, 1e-4) {
+			t.Errorf("case %v: got cost %v, want %v", c, cost, wantCost)
+		}
+		f := func(ps [][]float64) float64 { return dot(ref(ps), r) }
+		for i, o := range ops {
+			num := numGrad(f, ps, i, 1e-3)
+			if ok, msg := close32(grads[i], num, 1e-4, 1e-4); !ok {
+				t.Errorf("case %v: d cost/d %s: %s", c, o.name, msg)
+			}
+		}
+	}
+}
+
+// TestConv2dRepeat runs one machine on two batches and checks that the
+// second run, with the op's reused buffers, is right.
+func TestConv2dRepeat(t *testing.T) {
+	c := convCase{b: 3, cin: 2, h: 9, w: 9, cout: 5, k: 5, s: 1, p: 2}
+	rng := newRand(7)
+	ops := []operand{
+		{"x", tensor.Shape{c.b, c.cin, c.h, c.w}, uniform(rng, c.b*c.cin*c.h*c.w)},
+		{"w", tensor.Shape{c.cout, c.cin, c.k, c.k}, uniform(rng, c.cout*c.cin*c.k*c.k)},
+		{"b", tensor.Shape{c.cout}, uniform(rng, c.cout)},
+	}
+	r := to64(uniform(rng, c.b*c.cout*c.h*c.w))
+	rg := newRig(t, ops, toF32(r), func(in G.Nodes) (*G.Node, error) { return Conv2d(in[0], in[1], in[2], c.s, c.p) })
+	_, _, first := rg.run(t)
+	x2 := uniform(rng, len(ops[0].data))
+	y, _, second := rg.run(t, x2)
+	want := convRef(to64(x2), to64(ops[1].data), to64(ops[2].data), c.b, c.cin, c.h, c.w, c.cout, c.k, c.s, c.p)
+	if ok, msg := close32(y, want, 1e-5, 1e-5); !ok {
+		t.Errorf("case %v: second run forward: %s", c, msg)
+	}
+	// dx depends only on w and R, so it must not change (nor accumulate).
+	if ok, msg := close32(second[0], to64(first[0]), 0, 0); !ok {
+		t.Errorf("case %v: second run dx: %s", c, msg)
+	}
+	// db depends only on R.
+	if ok, msg := close32(second[2], to64(first[2]), 0, 0); !ok {
+		t.Errorf("case %v: second run db: %s", c, msg)
+	}
+}
+
+// TestConv2dErrors checks that bad shapes are refused with an error.
+func TestConv2dErrors(t *testing.T) {
+	g := G.NewGraph()
+	x := G.NewTensor(g, G.Float32, 4, G.WithShape(2, 3, 8, 8), G.WithName("x"))
+	x64 := G.NewTensor(g, G.Float64, 4, G.WithShape(2, 3, 8, 8), G.WithName("x64"))
+	w := G.NewTensor(g, G.Float32, 4, G.WithShape(4, 3, 3, 3), G.WithName("w"))
+	wBad := G.NewTensor(g, G.Float32, 4, G.WithShape(4, 2, 3, 3), G.WithName("wBad"))
+	wBig := G.NewTensor(g, G.Float32, 4, G.WithShape(4, 3, 11, 11), G.WithName("wBig"))
+	b := G.NewTensor(g, G.Float32, 1, G.WithShape(4), G.WithName("b"))
+	bBad := G.NewTensor(g, G.Float32, 1, G.WithShape(5), G.WithName("bBad"))
+	for i, c := range []struct {
+		x, w, b     *G.Node
+		stride, pad int
+	}{
+		{x64, w, b, 1, 0}, {x, wBad, b, 1, 0}, {x, w, bBad, 1, 0}, {x, wBig, b, 1, 1}, {x, w, b, 0, 0}, {x, w, b, 1, -1},
+	} {
+		if _, err := Conv2d(c.x, c.w, c.b, c.stride, c.pad); err == nil {
+			t.Errorf("case %d: got no error, want one", i)
+		}
+	}
+}
+
+func toF32(s []float64) []float32 {
+	d := make([]float32, len(s))
+	for i, v := range s {
+		d[i] = float32(v)
+	}
+	return d
+}
+
+func closeScalar(got, want, rtol float64) bool {
+	d := got - want
+	if d < 0 {
+		d = -d
+	}
+	m := want
+	if m < 0 {
+		m = -m
+	}
+	return d <= rtol*(1+m)
+}

@@ -1,0 +1,123 @@
+package nnops
+
+// geom is the geometry of one image's convolution (or pooling): C input
+// channels of H×W, a K×K window moved by stride S over the input padded by P
+// zeros on every side, giving OH×OW outputs per channel, with
+//
+//	OH = (H + 2P − K)/S + 1,  OW = (W + 2P − K)/S + 1  (floored).
+type geom struct {
+	c, h, w int
+	k, s, p int
+	oh, ow  int
+}
+
+func newGeom(c, h, w, k, s, p int) geom {
+	return geom{c: c, h: h, w: w, k: k, s: s, p: p,
+		oh: (h+2*p-k)/s + 1, ow: (w+2*p-k)/s + 1}
+}
+
+// kdim is the number of rows of the unfolded image: C·K·K.
+func (g *geom) kdim() int { return g.c * g.k * g.k }
+
+// area is the number of columns of the unfolded image: OH·OW.
+func (g *geom) area() int { return g.oh * g.ow }
+
+// direct reports whether the unfolded image is the image itself (1×1
+// window, stride 1, no padding), so that im2col can be skipped.
+func (g *geom) direct() bool { return g.k == 1 && g.s == 1 && g.p == 0 }
+
+// span returns the range [lo, hi) of output positions o along an axis of
+// size n whose input position o·S − P + kk lies inside [0, n).
+func (g *geom) span(kk, n, out int) (lo, hi int) {
+	if d := g.p - kk; d > 0 {
+		lo = (d + g.s - 1) / g.s
+	}
+	last := n - 1 + g.p - kk // o·S ≤ last
+	if last < 0 {
+		return 0, 0
+	}
+	hi = last/g.s + 1
+	if hi > out {
+		hi = out
+	}
+	if lo > hi {
+		lo = hi
+	}
+	return lo, hi
+}
+
+// im2col unfolds one image x (C×H×W) into col (C·K·K × OH·OW):
+//
+//	col[(c·K + i)·K + j][oh·OW + ow] = x[c][oh·S − P + i][ow·S − P + j]
+//
+// with zeros where the window overhangs the padding.
+func (g *geom) im2col(x, col []float32) {
+	n := g.area()
+	hw := g.h * g.w
+	r := 0
+	for c := 0; c < g.c; c++ {
+		xc := x[c*hw : (c+1)*hw]
+		for i := 0; i < g.k; i++ {
+			hlo, hhi := g.span(i, g.h, g.oh)
+			for j := 0; j < g.k; j++ {
+				row := col[r*n : (r+1)*n]
+				r++
+				wlo, whi := g.span(j, g.w, g.ow)
+				clear(row[:hlo*g.ow])
+				clear(row[hhi*g.ow:])
+				for oh := hlo; oh < hhi; oh++ {
+					dst := row[oh*g.ow : (oh+1)*g.ow]
+					src := xc[(oh*g.s-g.p+i)*g.w : (oh*g.s-g.p+i+1)*g.w]
+					clear(dst[:wlo])
+					clear(dst[whi:])
+					if g.s == 1 {
+						copy(dst[wlo:whi], src[wlo-g.p+j:])
+					} else {
+						iw := wlo*g.s - g.p + j
+						for o := wlo; o < whi; o++ {
+							dst[o] = src[iw]
+							iw += g.s
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// col2im is the adjoint of im2col: it adds every entry of col (C·K·K ×
+// OH·OW) into the input position it was read from; x (C×H×W) is not cleared
+// first.
+func (g *geom) col2im(col, x []float32) {
+	n := g.area()
+	hw := g.h * g.w
+	r := 0
+	for c := 0; c < g.c; c++ {
+		xc := x[c*hw : (c+1)*hw]
+		for i := 0; i < g.k; i++ {
+			hlo, hhi := g.span(i, g.h, g.oh)
+			for j := 0; j < g.k; j++ {
+				row := col[r*n : (r+1)*n]
+				r++
+				wlo, whi := g.span(j, g.w, g.ow)
+				for oh := hlo; oh < hhi; oh++ {
+					src := row[oh*g.ow+wlo : oh*g.ow+whi]
+					dst := xc[(oh*g.s-g.p+i)*g.w : (oh*g.s-g.p+i+1)*g.w]
+					if g.s == 1 {
+						dst = dst[wlo-g.p+j:]
+						dst = dst[:len(src)]
+						for o, v := range src {
+							dst[o] += v
+						}
+					} else {
+						iw := wlo*g.s - g.p + j
+						for _, v := range src {
+							dst[iw] += v
+							iw += g.s
+						}
+					}
+				}
+			}
+		}
+	}
+}
