@@ -290,7 +290,7 @@ type convGradWOp struct {
 
 	dw    *tensor.Dense
 	bufs  [][]float32 // per worker: Cin·K·K × H'·W'
-	parts [][]float32 // per worker > 0: Cout × Cin·K·K
+	parts [][]float32 // per worker: Cout × Cin·K·K; parts[0] is dw itself
 	l     loop
 
 	xd, dy, out []float32
@@ -336,9 +336,12 @@ func (op *convGradWOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 	if !op.direct() {
 		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.area())
 	}
-	op.parts = growSlots(op.parts, slots, len(op.out))
+	for len(op.parts) < slots {
+		op.parts = append(op.parts, nil)
+	}
 	op.parts[0] = op.out
 	for s := 0; s < slots; s++ {
+		op.parts[s] = grow32(op.parts[s], len(op.out))
 		clear(op.parts[s])
 	}
 	op.l.run(op, op.batch, slots)
@@ -347,7 +350,6 @@ func (op *convGradWOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 			op.out[i] += v
 		}
 	}
-	op.parts[0] = nil
 	op.xd, op.dy, op.out = nil, nil, nil
 	return dw, nil
 }
