@@ -17,6 +17,7 @@ type Set struct {
 	Labels     []int     // len N, each in [0, Classes)
 	N, C, H, W int       // examples, channels, rows, columns
 	Classes    int       // number of classes K; labels are 0..K-1
+	ClassNames []string  // optional: len Classes, the name of each label, or nil
 }
 
 // ImageSize returns the number of values in one example, C*H*W.
@@ -95,13 +96,14 @@ func (s *Set) Subset(n int) *Set {
 	}
 	end := n * s.ImageSize()
 	return &Set{
-		Name:    name,
-		Images:  s.Images[:end:end],
-		Labels:  s.Labels[:n:n],
-		N:       n,
-		C:       s.C,
-		H:       s.H,
-		W:       s.W,
-		Classes: s.Classes,
+		Name:       name,
+		Images:     s.Images[:end:end],
+		Labels:     s.Labels[:n:n],
+		N:          n,
+		C:          s.C,
+		H:          s.H,
+		W:          s.W,
+		Classes:    s.Classes,
+		ClassNames: s.ClassNames,
 	}
 }
