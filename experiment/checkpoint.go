@@ -1,14 +1,18 @@
 package experiment
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 
 	"github.com/nlpodyssey/safetensors"
@@ -22,10 +26,13 @@ const checkpointFormat = "lgm-checkpoint/1"
 type Checkpoint struct {
 	Config  Config
 	Epoch   int                  // epochs completed
+	Batch   int                  // batches completed of the next epoch (0 at an epoch's end)
+	Stats   epochStats           // of the next epoch's completed batches
+	History []Metrics            // one entry per completed epoch, as in metrics.jsonl
 	Tensors map[string][]float32 // parameters "net.*", "head.*" and solver state "opt.*"
 	Shapes  map[string][]int
 	Norm    NormState // the input normalisation computed from the training split
-	RNG     []byte    // state of the data-order stream (math/rand/v2 PCG, MarshalBinary)
+	RNG     []byte    // data-order stream (math/rand/v2 PCG) at the start of the next epoch
 }
 
 // NormState is the per-channel normalisation a run applied to its inputs.
@@ -54,17 +61,26 @@ func (ck *Checkpoint) Save(path string) error {
 		}
 		views[name] = tv
 	}
-	norm, err := json.Marshal(ck.Norm)
-	if err != nil {
-		return err
+	var jsonErr error
+	toJSON := func(v any) string {
+		b, err := json.Marshal(v)
+		jsonErr = errors.Join(jsonErr, err)
+		return string(b)
 	}
 	meta := map[string]string{
-		"format": checkpointFormat,
-		"epoch":  strconv.Itoa(ck.Epoch),
-		"config": string(ck.Config.Marshal()),
-		"norm":   string(norm),
-		"rng":    base64.StdEncoding.EncodeToString(ck.RNG),
+		"format":  checkpointFormat,
+		"epoch":   strconv.Itoa(ck.Epoch),
+		"batch":   strconv.Itoa(ck.Batch),
+		"config":  string(ck.Config.Marshal()),
+		"norm":    toJSON(ck.Norm),
+		"stats":   toJSON(ck.Stats),
+		"history": toJSON(ck.History),
+		"rng":     base64.StdEncoding.EncodeToString(ck.RNG),
 	}
+	if jsonErr != nil {
+		return fmt.Errorf("checkpoint %s: %w", path, jsonErr)
+	}
+	meta["sha256"] = checksum(views, meta)
 	return writeAtomic(path, func(w io.Writer) error {
 		return safetensors.SerializeToWriter(views, meta, w)
 	})
@@ -95,8 +111,24 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 		return nil, bad("format %q (want %q)", f, checkpointFormat)
 	}
 	ck := &Checkpoint{Tensors: map[string][]float32{}, Shapes: map[string][]int{}}
+	views := make(map[string]safetensors.TensorView, st.Len())
+	for _, nt := range st.Tensors() {
+		views[nt.Name] = nt.TensorView
+	}
+	if sum := checksum(views, meta); sum != meta["sha256"] {
+		return nil, bad("checksum mismatch (the file was altered or damaged)")
+	}
 	if ck.Epoch, err = strconv.Atoi(meta["epoch"]); err != nil || ck.Epoch < 0 {
 		return nil, bad("epoch %q", meta["epoch"])
+	}
+	if ck.Batch, err = strconv.Atoi(meta["batch"]); err != nil || ck.Batch < 0 {
+		return nil, bad("batch %q", meta["batch"])
+	}
+	if err := json.Unmarshal([]byte(meta["stats"]), &ck.Stats); err != nil {
+		return nil, bad("stats: %v", err)
+	}
+	if err := json.Unmarshal([]byte(meta["history"]), &ck.History); err != nil {
+		return nil, bad("history: %v", err)
 	}
 	if ck.Config, err = ParseConfig([]byte(meta["config"])); err != nil {
 		return nil, bad("its config: %v", err)
@@ -125,4 +157,36 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 		ck.Shapes[nt.Name] = shape
 	}
 	return ck, nil
+}
+
+// checksum is the SHA-256 of every tensor (name, dtype, shape, bytes, in
+// name order) and every metadata entry but the checksum itself (in key order).
+func checksum(tensors map[string]safetensors.TensorView, meta map[string]string) string {
+	h := sha256.New()
+	var buf [8]byte
+	putInt := func(n uint64) {
+		binary.LittleEndian.PutUint64(buf[:], n)
+		h.Write(buf[:])
+	}
+	put := func(b []byte) {
+		putInt(uint64(len(b)))
+		h.Write(b)
+	}
+	for _, name := range slices.Sorted(maps.Keys(tensors)) {
+		tv := tensors[name]
+		put([]byte(name))
+		put([]byte(tv.DType().String()))
+		putInt(uint64(len(tv.Shape())))
+		for _, d := range tv.Shape() {
+			putInt(d)
+		}
+		put(tv.Data())
+	}
+	for _, k := range slices.Sorted(maps.Keys(meta)) {
+		if k != "sha256" {
+			put([]byte(k))
+			put([]byte(meta[k]))
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))
 }

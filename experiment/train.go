@@ -26,6 +26,8 @@ type TrainOptions struct {
 	Progress bool      // draw a progress bar (stdout is a terminal) instead of one line per epoch
 	// Train and Test, when set, replace the data the config names (tests use this).
 	Train, Test *data.Set
+
+	afterStep func(epoch, batch int) // tests: called after every training step
 }
 
 // Metrics is one line of metrics.jsonl, written after every epoch.
@@ -61,175 +63,354 @@ func Train(ctx context.Context, cfg Config, opts TrainOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	out := opts.Stdout
-	if out == nil {
-		out = io.Discard
-	}
 	if err := prepareRunDir(opts.Out); err != nil {
 		return err
 	}
-	train, test := opts.Train, opts.Test
-	if train == nil || test == nil {
-		var err error
-		if train, test, err = loadData(cfg); err != nil {
-			return err
-		}
-	}
-	if train.C != test.C || train.H != test.H || train.W != test.W || train.Classes != test.Classes {
-		return fmt.Errorf("%s is %d×%d×%d with %d classes but %s is %d×%d×%d with %d",
-			train.Name, train.C, train.H, train.W, train.Classes, test.Name, test.C, test.H, test.W, test.Classes)
-	}
-	norm := data.ComputeNorm(train)
-	if err := normalise(norm, train, test); err != nil {
-		return err
-	}
-	if err := writeFileAtomic(filepath.Join(opts.Out, ConfigFile), cfg.Marshal()); err != nil {
-		return err
-	}
-
-	s := shape{B: cfg.Train.Batch, C: train.C, H: train.H, W: train.W, K: train.Classes}
-	ss, err := newSession(cfg, s, true)
+	t, err := newTrainer(cfg, opts, nil)
 	if err != nil {
 		return err
 	}
-	defer ss.close()
+	defer t.ss.close()
+	if err := writeFileAtomic(filepath.Join(opts.Out, ConfigFile), cfg.Marshal()); err != nil {
+		return err
+	}
+	return t.run(ctx)
+}
 
+// Resume continues the run in opts.Out from its checkpoint with the run's
+// own config; epochs > 0 replaces the number of epochs (to train longer).
+// The result is the same, bit for bit, as if the run had not stopped.
+func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
+	ck, err := OpenCheckpoint(opts.Out)
+	if err != nil {
+		return err
+	}
+	cfg := ck.Config
+	if epochs > 0 {
+		cfg.Train.Epochs = epochs
+	}
+	if ck.Epoch >= cfg.Train.Epochs {
+		return fmt.Errorf("%s has finished all %d epochs; pass --epochs N (more than %d) to train it longer", opts.Out, cfg.Train.Epochs, ck.Epoch)
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	t, err := newTrainer(cfg, opts, ck)
+	if err != nil {
+		return err
+	}
+	defer t.ss.close()
+	if epochs > 0 {
+		if err := writeFileAtomic(filepath.Join(opts.Out, ConfigFile), cfg.Marshal()); err != nil {
+			return err
+		}
+	}
+	return t.run(ctx)
+}
+
+// trainer holds a training run: its data, graph, solver and position.
+type trainer struct {
+	cfg         Config
+	opts        TrainOptions
+	out         io.Writer
+	train, test *data.Set
+	norm        data.Norm
+	ss          *session
+	params      []optim.Param
+	sgd         *optim.SGD
+	order       *rand.PCG // the data-order stream
+	batches     int       // per epoch
+
+	// Position: epoch epochs are complete and batch batches of the next one.
+	epoch, batch int
+	epochRNG     []byte     // state of order at the start of the current epoch
+	stats        epochStats // of the current epoch so far
+	history      []Metrics
+
+	idx, labels, pred []int
+}
+
+// epochStats accumulate over an epoch's batches; they go into mid-epoch
+// checkpoints so that a resumed epoch reports what an unbroken one would.
+type epochStats struct {
+	SumLoss  float64            `json:"sum_loss"`
+	SumTerms map[string]float64 `json:"sum_terms"`
+	Wrong    int                `json:"wrong"`
+	Seen     int                `json:"seen"`
+	Seconds  float64            `json:"seconds"` // training time so far (timing only)
+}
+
+// newTrainer loads the data and builds the graph; with ck it restores the
+// run's weights, solver state, data order and position.
+func newTrainer(cfg Config, opts TrainOptions, ck *Checkpoint) (*trainer, error) {
+	t := &trainer{cfg: cfg, opts: opts, out: opts.Stdout}
+	if t.out == nil {
+		t.out = io.Discard
+	}
+	t.train, t.test = opts.Train, opts.Test
+	if t.train == nil || t.test == nil {
+		var err error
+		if t.train, t.test, err = loadData(cfg); err != nil {
+			return nil, err
+		}
+	}
+	tr, te := t.train, t.test
+	if tr.C != te.C || tr.H != te.H || tr.W != te.W || tr.Classes != te.Classes {
+		return nil, fmt.Errorf("%s is %d×%d×%d with %d classes but %s is %d×%d×%d with %d",
+			tr.Name, tr.C, tr.H, tr.W, tr.Classes, te.Name, te.C, te.H, te.W, te.Classes)
+	}
+	t.norm = data.ComputeNorm(tr)
+	if ck != nil {
+		t.norm = data.Norm{Mean: ck.Norm.Mean, Std: ck.Norm.Std}
+	}
+	if err := normalise(t.norm, tr, te); err != nil {
+		return nil, err
+	}
+	s := shape{B: cfg.Train.Batch, C: tr.C, H: tr.H, W: tr.W, K: tr.Classes}
+	ss, err := newSession(cfg, s, true)
+	if err != nil {
+		return nil, err
+	}
+	t.ss = ss
 	// The solver sees the raw float32 arrays of the parameters; gradients
 	// are rebound after every step (the machine may hand out new arrays).
-	params := make([]optim.Param, len(ss.params))
+	t.params = make([]optim.Param, len(ss.params))
 	for i, p := range ss.params {
-		params[i] = optim.Param{Name: p.Name(), Value: p.Value().Data().([]float32), LRMult: 1}
+		t.params[i] = optim.Param{Name: p.Name(), Value: p.Value().Data().([]float32), LRMult: 1}
 	}
-	sgd := optim.NewSGD(params, float32(cfg.Train.LR), float32(cfg.Train.Momentum), float32(cfg.Train.WeightDecay), cfg.Train.Nesterov)
-
-	order := rand.NewPCG(cfg.Seed, streamOrder)
-	orderRNG := rand.New(order)
-	batches := (train.N + s.B - 1) / s.B
+	t.sgd = optim.NewSGD(t.params, float32(cfg.Train.LR), float32(cfg.Train.Momentum), float32(cfg.Train.WeightDecay), cfg.Train.Nesterov)
+	t.order = rand.NewPCG(cfg.Seed, streamOrder)
+	t.batches = (tr.N + s.B - 1) / s.B
 	if cfg.Train.Limit > 0 {
-		batches = min(batches, cfg.Train.Limit)
+		t.batches = min(t.batches, cfg.Train.Limit)
 	}
-	fmt.Fprintf(out, "training %s (%s, D=%d, head %s) on %s: %d train / %d test images, %d epochs of %d batches of %d\n",
-		cfg.Name, cfg.Model.Net, cfg.Model.Dim, cfg.Head.Name, cfg.Data.Dataset, train.N, test.N, cfg.Train.Epochs, batches, s.B)
-	fmt.Fprintf(out, "run directory: %s\n", opts.Out)
+	t.idx, t.labels, t.pred = make([]int, s.B), make([]int, s.B), make([]int, s.B)
+	if ck != nil {
+		if err := t.restore(ck); err != nil {
+			ss.close()
+			return nil, fmt.Errorf("%s: %w", filepath.Join(opts.Out, CheckpointFile), err)
+		}
+	}
+	return t, nil
+}
 
-	idx := make([]int, s.B)
-	labels := make([]int, s.B)
-	pred := make([]int, s.B)
-	var history []Metrics
-	for epoch := 0; epoch < cfg.Train.Epochs; epoch++ {
-		epochStart := time.Now()
-		lr := optim.StepDecay(cfg.Train.LR, cfg.Train.LRGamma, cfg.Train.LRStep, epoch)
-		sgd.LR = float32(lr)
-		perm := data.Perm(orderRNG, train.N)
-		var bar *progressbar.ProgressBar
-		if opts.Progress {
-			bar = newBar(out, batches, epoch+1, cfg.Train.Epochs)
-		}
-		var sumLoss float64
-		sumTerms := make(map[string]float64, len(ss.termNames))
-		wrong, seen := 0, 0
-		for bi := 0; bi < batches; bi++ {
-			if err := ctx.Err(); err != nil {
-				return interrupted(out, opts.Out, epoch)
-			}
-			// The last batch of an epoch is completed from the start of the
-			// permutation, so the graph keeps its shape and every example is seen.
-			for i := range idx {
-				idx[i] = perm[(bi*s.B+i)%train.N]
-			}
-			ss.load(train, idx, labels)
-			if err := ss.train.RunAll(); err != nil {
-				ss.train.Reset()
-				return fmt.Errorf("epoch %d, batch %d: %w", epoch+1, bi+1, err)
-			}
-			l := scalar(ss.lossV)
-			if math.IsNaN(l) || math.IsInf(l, 0) {
-				ss.train.Reset()
-				term := "loss"
-				for _, name := range ss.termNames {
-					if v := scalar(*ss.termV[name]); math.IsNaN(v) || math.IsInf(v, 0) {
-						term = "loss term " + name
-					}
-				}
-				return &DivergedError{Epoch: epoch + 1, Batch: bi + 1, Term: term, Value: l}
-			}
-			sumLoss += l
-			for _, name := range ss.termNames {
-				sumTerms[name] += scalar(*ss.termV[name])
-			}
-			ss.predictions(s.B, pred)
-			for i := range pred {
-				if pred[i] != labels[i] {
-					wrong++
-				}
-			}
-			seen += s.B
-			for i, p := range ss.params {
-				g, err := p.Grad()
-				if err != nil {
-					return fmt.Errorf("gradient of %s: %w", p.Name(), err)
-				}
-				params[i].Grad = g.Data().([]float32)
-			}
-			sgd.Step()
-			for i := range params {
-				// Gorgonia adds each run's gradient to the bound one; Reset does not clear it.
-				clear(params[i].Grad)
-			}
-			ss.train.Reset()
-			if bar != nil {
-				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f err %.2f%% %.0f img/s", epoch+1, cfg.Train.Epochs,
-					sumLoss/float64(bi+1), 100*float64(wrong)/float64(seen), float64(seen)/time.Since(epochStart).Seconds()))
-				bar.Add(1)
-			}
-		}
-		trainTime := time.Since(epochStart).Seconds()
-		if bar != nil {
-			bar.Finish()
-			fmt.Fprintln(out)
-		}
-		res, err := evaluate(ctx, ss, test, nil)
-		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return interrupted(out, opts.Out, epoch)
-			}
-			return err
-		}
-		m := Metrics{
-			Epoch: epoch + 1, LR: lr, Batches: batches,
-			TrainLoss: sumLoss / float64(batches), TrainError: float64(wrong) / float64(seen),
-			Terms:     make(map[string]float64, len(sumTerms)),
-			TestError: res.Error, TestN: res.N,
-			ImgS: float64(seen) / trainTime, EvalImgS: res.ImgS, Seconds: time.Since(epochStart).Seconds(),
-		}
-		for name, v := range sumTerms {
-			m.Terms[name] = v / float64(batches)
-		}
-		history = append(history, m)
-		rng, _ := order.MarshalBinary()
-		ck := &Checkpoint{Config: cfg, Epoch: epoch + 1, Norm: NormState{Mean: norm.Mean, Std: norm.Std}, RNG: rng}
-		ck.Tensors, ck.Shapes = snapshot(ss, sgd)
-		if err := ck.Save(filepath.Join(opts.Out, CheckpointFile)); err != nil {
-			return err
-		}
-		if err := writeMetrics(filepath.Join(opts.Out, MetricsFile), history); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "epoch %d/%d  lr %.4g  train loss %.4f  train error %.2f%%  test error %.2f%% (%d/%d)  %.0f img/s  %.1fs\n",
-			m.Epoch, cfg.Train.Epochs, lr, m.TrainLoss, 100*m.TrainError, 100*m.TestError, res.Wrong, res.N, m.ImgS, m.Seconds)
+// restore puts the trainer where checkpoint ck left it.
+func (t *trainer) restore(ck *Checkpoint) error {
+	if err := restore(t.ss, ck); err != nil {
+		return err
 	}
-	fmt.Fprintf(out, "done: %s (evaluate with: lgm eval %s)\n", opts.Out, opts.Out)
+	for i, p := range t.ss.params {
+		v, ok := ck.Tensors["opt.velocity."+p.Name()]
+		if !ok {
+			return fmt.Errorf("checkpoint has no solver state for %s", p.Name())
+		}
+		if err := t.sgd.SetVelocity(i, v); err != nil {
+			return err
+		}
+	}
+	if err := t.order.UnmarshalBinary(ck.RNG); err != nil {
+		return fmt.Errorf("data-order state: %w", err)
+	}
+	if ck.Batch < 0 || ck.Batch > t.batches {
+		return fmt.Errorf("position batch %d is outside the epoch's %d batches", ck.Batch, t.batches)
+	}
+	if len(ck.History) != ck.Epoch {
+		return fmt.Errorf("checkpoint holds %d metrics lines for %d epochs", len(ck.History), ck.Epoch)
+	}
+	t.epoch, t.batch, t.stats, t.history = ck.Epoch, ck.Batch, ck.Stats, ck.History
+	if t.batch > 0 {
+		t.epochRNG = ck.RNG
+	}
+	return nil
+}
+
+// checkpoint captures the run's state at its current position.
+func (t *trainer) checkpoint() *Checkpoint {
+	ck := &Checkpoint{
+		Config: t.cfg, Epoch: t.epoch, Batch: t.batch,
+		Norm: NormState{Mean: t.norm.Mean, Std: t.norm.Std},
+		RNG:  t.epochRNG, Stats: t.stats, History: t.history,
+	}
+	if t.batch == 0 { // at an epoch boundary: the next epoch starts from the stream's state
+		ck.RNG, _ = t.order.MarshalBinary()
+	}
+	ck.Tensors, ck.Shapes = snapshot(t.ss, t.sgd)
+	return ck
+}
+
+func (t *trainer) save() error {
+	return t.checkpoint().Save(filepath.Join(t.opts.Out, CheckpointFile))
+}
+
+// run trains from the current position to the last epoch.
+func (t *trainer) run(ctx context.Context) error {
+	cfg, s := t.cfg, t.ss.shape
+	verb := "training"
+	if t.epoch > 0 || t.batch > 0 {
+		verb = fmt.Sprintf("resuming at epoch %d, batch %d:", t.epoch+1, t.batch+1)
+		if t.batch == t.batches {
+			verb = fmt.Sprintf("resuming at the evaluation of epoch %d:", t.epoch+1)
+		}
+	}
+	fmt.Fprintf(t.out, "%s %s (%s, D=%d, head %s) on %s: %d train / %d test images, %d epochs of %d batches of %d\n",
+		verb, cfg.Name, cfg.Model.Net, cfg.Model.Dim, cfg.Head.Name, cfg.Data.Dataset, t.train.N, t.test.N, cfg.Train.Epochs, t.batches, s.B)
+	fmt.Fprintf(t.out, "run directory: %s\n", t.opts.Out)
+	if err := writeMetrics(filepath.Join(t.opts.Out, MetricsFile), t.history); err != nil {
+		return err
+	}
+	for ; t.epoch < cfg.Train.Epochs; t.epoch++ {
+		if err := t.runEpoch(ctx); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(t.out, "done: %s (evaluate with: lgm eval %s)\n", t.opts.Out, t.opts.Out)
+	return nil
+}
+
+// runEpoch trains the rest of the current epoch, evaluates, and saves.
+func (t *trainer) runEpoch(ctx context.Context) error {
+	cfg, s := t.cfg, t.ss.shape
+	lr := optim.StepDecay(cfg.Train.LR, cfg.Train.LRGamma, cfg.Train.LRStep, t.epoch)
+	t.sgd.LR = float32(lr)
+	if t.batch == 0 {
+		t.epochRNG, _ = t.order.MarshalBinary()
+		t.stats = epochStats{}
+	} else if err := t.order.UnmarshalBinary(t.epochRNG); err != nil { // redraw the interrupted epoch's order
+		return err
+	}
+	perm := data.Perm(rand.New(t.order), t.train.N)
+	if t.stats.SumTerms == nil {
+		t.stats.SumTerms = make(map[string]float64, len(t.ss.termNames))
+	}
+	var bar *progressbar.ProgressBar
+	if t.opts.Progress {
+		bar = newBar(t.out, t.batches, t.epoch+1, cfg.Train.Epochs)
+		bar.Set(t.batch)
+	}
+	start := time.Now()
+	done := t.stats.Seconds
+	for ; t.batch < t.batches; t.batch++ {
+		if ctx.Err() != nil {
+			return t.interrupted()
+		}
+		// The last batch of an epoch is completed from the start of the
+		// permutation, so the graph keeps its shape and every example is seen.
+		for i := range t.idx {
+			t.idx[i] = perm[(t.batch*s.B+i)%t.train.N]
+		}
+		if err := t.step(); err != nil {
+			return err
+		}
+		t.stats.Seconds = done + time.Since(start).Seconds()
+		if t.opts.afterStep != nil {
+			t.opts.afterStep(t.epoch, t.batch)
+		}
+		if bar != nil {
+			st := &t.stats
+			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f err %.2f%% %.0f img/s", t.epoch+1, cfg.Train.Epochs,
+				st.SumLoss/float64(t.batch+1), 100*float64(st.Wrong)/float64(st.Seen), float64(st.Seen)/st.Seconds))
+			bar.Add(1)
+		}
+	}
+	if bar != nil {
+		bar.Finish()
+		fmt.Fprintln(t.out)
+	}
+	res, err := evaluate(ctx, t.ss, t.test, nil)
+	if err != nil {
+		if ctx.Err() != nil {
+			return t.interrupted()
+		}
+		return err
+	}
+	st := t.stats
+	m := Metrics{
+		Epoch: t.epoch + 1, LR: lr, Batches: t.batches,
+		TrainLoss: st.SumLoss / float64(t.batches), TrainError: float64(st.Wrong) / float64(st.Seen),
+		Terms:     make(map[string]float64, len(st.SumTerms)),
+		TestError: res.Error, TestN: res.N,
+		ImgS: float64(st.Seen) / st.Seconds, EvalImgS: res.ImgS, Seconds: st.Seconds + float64(res.N)/res.ImgS,
+	}
+	for name, v := range st.SumTerms {
+		m.Terms[name] = v / float64(t.batches)
+	}
+	t.history = append(t.history, m)
+	// The epoch is complete: the checkpoint names the next one's start.
+	t.epoch++
+	t.batch, t.epochRNG, t.stats = 0, nil, epochStats{}
+	err = t.save()
+	t.epoch--
+	if err != nil {
+		return err
+	}
+	if err := writeMetrics(filepath.Join(t.opts.Out, MetricsFile), t.history); err != nil {
+		return err
+	}
+	fmt.Fprintf(t.out, "epoch %d/%d  lr %.4g  train loss %.4f  train error %.2f%%  test error %.2f%% (%d/%d)  %.0f img/s  %.1fs\n",
+		m.Epoch, cfg.Train.Epochs, lr, m.TrainLoss, 100*m.TrainError, 100*m.TestError, res.Wrong, res.N, m.ImgS, m.Seconds)
+	return nil
+}
+
+// step trains on the batch in t.idx: forward, backward, solver step.
+func (t *trainer) step() error {
+	ss, s := t.ss, t.ss.shape
+	ss.load(t.train, t.idx, t.labels)
+	if err := ss.train.RunAll(); err != nil {
+		ss.train.Reset()
+		return fmt.Errorf("epoch %d, batch %d: %w", t.epoch+1, t.batch+1, err)
+	}
+	l := scalar(ss.lossV)
+	if math.IsNaN(l) || math.IsInf(l, 0) {
+		ss.train.Reset()
+		term := "loss"
+		for _, name := range ss.termNames {
+			if v := scalar(*ss.termV[name]); math.IsNaN(v) || math.IsInf(v, 0) {
+				term = "loss term " + name
+			}
+		}
+		return &DivergedError{Epoch: t.epoch + 1, Batch: t.batch + 1, Term: term, Value: l}
+	}
+	t.stats.SumLoss += l
+	for _, name := range ss.termNames {
+		t.stats.SumTerms[name] += scalar(*ss.termV[name])
+	}
+	ss.predictions(s.B, t.pred)
+	for i := range t.pred {
+		if t.pred[i] != t.labels[i] {
+			t.stats.Wrong++
+		}
+	}
+	t.stats.Seen += s.B
+	for i, p := range ss.params {
+		g, err := p.Grad()
+		if err != nil {
+			return fmt.Errorf("gradient of %s: %w", p.Name(), err)
+		}
+		t.params[i].Grad = g.Data().([]float32)
+	}
+	t.sgd.Step()
+	for i := range t.params {
+		// Gorgonia adds each run's gradient to the bound one; Reset does not clear it.
+		clear(t.params[i].Grad)
+	}
+	ss.train.Reset()
 	return nil
 }
 
 // ErrInterrupted is returned when the context is cancelled during training.
 var ErrInterrupted = errors.New("interrupted")
 
-func interrupted(out io.Writer, dir string, epoch int) error {
-	if epoch == 0 {
-		return fmt.Errorf("%w during epoch 1: no checkpoint was written", ErrInterrupted)
+// interrupted saves a checkpoint at the current position and says how to resume.
+func (t *trainer) interrupted() error {
+	if err := t.save(); err != nil {
+		return fmt.Errorf("%w at epoch %d, batch %d, and the checkpoint could not be saved: %v", ErrInterrupted, t.epoch+1, t.batch+1, err)
 	}
-	return fmt.Errorf("%w during epoch %d: the checkpoint of epoch %d is in %s", ErrInterrupted, epoch+1, epoch, dir)
+	where := fmt.Sprintf("at epoch %d, batch %d of %d", t.epoch+1, t.batch+1, t.batches)
+	if t.batch == t.batches {
+		where = fmt.Sprintf("while evaluating epoch %d", t.epoch+1)
+	}
+	return fmt.Errorf("%w %s: checkpoint saved in %s; resume with: lgm train --resume %s",
+		ErrInterrupted, where, t.opts.Out, t.opts.Out)
 }
 
 // prepareRunDir creates dir, refusing one that already holds a run, and

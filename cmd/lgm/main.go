@@ -5,14 +5,28 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	// The first Ctrl-C (or SIGTERM) asks the running command to stop at a
+	// safe point (training saves a checkpoint); a second one exits at once.
+	// Checkpoints are renamed into place whole, so the last good one survives.
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		fmt.Fprintln(os.Stderr, "lgm: stopping at the end of this step (press Ctrl-C again to quit at once)")
+		cancel()
+		<-sig
+		fmt.Fprintln(os.Stderr, "lgm: quit")
+		os.Exit(exitInterrupted)
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	cancel()
 	os.Exit(code)
 }

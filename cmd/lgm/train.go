@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,6 +17,7 @@ import (
 type trainOptions struct {
 	config string
 	out    string
+	resume string
 	// Flags that override the config where the user set them.
 	net, head, data    string
 	dim, epochs, batch int
@@ -43,10 +46,16 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
   # classic LeNet for one epoch, into a chosen run directory
   lgm train --config configs/mnist-softmax.yaml --net lenet --epochs 1 --out runs/lenet
 
+  # continue an interrupted run exactly where it stopped
+  lgm train --resume runs/lenet
+
   # a smoke run: 20 batches per epoch
   lgm train --config configs/mnist-softmax.yaml --epochs 1 --limit 20`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.resume != "" {
+				return o.runResume(cmd, io)
+			}
 			cfg, err := o.resolve(cmd.Flags())
 			if err != nil {
 				return err
@@ -63,6 +72,7 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.config, "config", "c", "", "YAML config `file` (keys absent from it keep their defaults)")
 	f.StringVarP(&o.out, "out", "o", "", "run `directory` to create (default runs/<name>-<time>)")
+	f.StringVar(&o.resume, "resume", "", "continue the run in `RUN_DIR` from its checkpoint, with its own config (--epochs may extend it)")
 	f.StringVar(&o.net, "net", "", "network: lenetpp | lenet (config model.net)")
 	f.StringVar(&o.head, "head", "", "loss head: softmax (config head.name)")
 	f.StringVar(&o.data, "data", "", "`folder` of IDX files in MNIST's layout (config data.dir; default: MNIST from the GoMNIST module)")
@@ -102,4 +112,25 @@ func (o *trainOptions) resolve(fs *pflag.FlagSet) (experiment.Config, error) {
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// runResume continues a run; only --epochs may change its config.
+func (o *trainOptions) runResume(cmd *cobra.Command, io streams) error {
+	var clash []string
+	cmd.Flags().Visit(func(f *pflag.Flag) {
+		if f.Name != "resume" && f.Name != "epochs" {
+			clash = append(clash, "--"+f.Name)
+		}
+	})
+	if len(clash) > 0 {
+		return usageError{fmt.Errorf("--resume continues a run with its own config; drop %s (only --epochs may change)", strings.Join(clash, ", "))}
+	}
+	epochs := 0
+	if cmd.Flags().Changed("epochs") {
+		if o.epochs < 1 {
+			return usageError{fmt.Errorf("--epochs must be >= 1 (got %d)", o.epochs)}
+		}
+		epochs = o.epochs
+	}
+	return experiment.Resume(cmd.Context(), epochs, experiment.TrainOptions{Out: o.resume, Stdout: io.out, Progress: io.terminal})
 }

@@ -1,0 +1,102 @@
+package experiment
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// TestResumeIsBitExact interrupts a run at several places — mid-epoch, at
+// the last batch of an epoch, before the first step — resumes it, and
+// compares its metrics and final checkpoint with an unbroken run.
+func TestResumeIsBitExact(t *testing.T) {
+	cfg := smallConfig()
+	data := func() TrainOptions {
+		return TrainOptions{Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)}
+	}
+	whole := trainSmall(t, cfg)
+	want := withoutTiming(readMetrics(t, whole))
+	wantCk, err := LoadCheckpoint(filepath.Join(whole, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name         string
+		epoch, batch int // interrupt after this step (0-based)
+	}{
+		{"mid epoch 2", 1, 2},
+		{"last batch of epoch 1", 0, 6},
+		{"first batch", 0, 0},
+	}
+	for _, c := range cases {
+		dir := filepath.Join(t.TempDir(), "run")
+		ctx, cancel := context.WithCancel(context.Background())
+		opts := data()
+		opts.Out = dir
+		opts.afterStep = func(e, b int) {
+			if e == c.epoch && b == c.batch {
+				cancel()
+			}
+		}
+		err := Train(ctx, cfg, opts)
+		cancel()
+		if !errors.Is(err, ErrInterrupted) || !strings.Contains(err.Error(), "lgm train --resume "+dir) {
+			t.Fatalf("case %v: got %v, want an interruption that says how to resume", c.name, err)
+		}
+		opts = data()
+		opts.Out = dir
+		if err := Resume(context.Background(), 0, opts); err != nil {
+			t.Fatalf("case %v: resume: %v", c.name, err)
+		}
+		got := withoutTiming(readMetrics(t, dir))
+		if len(got) != len(want) {
+			t.Fatalf("case %v: %d metrics lines, want %d", c.name, len(got), len(want))
+		}
+		for i := range want {
+			if !equalMetrics(got[i], want[i]) {
+				t.Errorf("case %v: epoch %d got %+v, want %+v", c.name, i+1, got[i], want[i])
+			}
+		}
+		ck, err := LoadCheckpoint(filepath.Join(dir, CheckpointFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(ck.Tensors, wantCk.Tensors) {
+			t.Errorf("case %v: final weights or solver state differ from the unbroken run", c.name)
+		}
+	}
+}
+
+func TestResumeRefusals(t *testing.T) {
+	dir := trainSmall(t, smallConfig())
+	opts := TrainOptions{Out: dir, Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)}
+	if err := Resume(context.Background(), 0, opts); err == nil || !strings.Contains(err.Error(), "--epochs") {
+		t.Errorf("finished run: got %v, want a hint to pass --epochs", err)
+	}
+	// Training a finished run longer continues from its last epoch.
+	if err := Resume(context.Background(), 4, opts); err != nil {
+		t.Fatalf("extend to 4 epochs: %v", err)
+	}
+	if n := len(readMetrics(t, dir)); n != 4 {
+		t.Errorf("extended run has %d metrics lines, want 4", n)
+	}
+	// An altered checkpoint is refused.
+	p := filepath.Join(dir, CheckpointFile)
+	raw, _ := os.ReadFile(p)
+	raw[len(raw)-3] ^= 0x40
+	os.WriteFile(p, raw, 0o644)
+	if err := Resume(context.Background(), 9, opts); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("altered checkpoint: got %v, want a checksum error", err)
+	}
+	if _, err := Evaluate(context.Background(), dir, RunOptions{Train: opts.Train, Test: opts.Test}); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("eval of altered checkpoint: got %v, want a checksum error", err)
+	}
+	opts.Out = filepath.Join(t.TempDir(), "none")
+	if err := Resume(context.Background(), 0, opts); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Errorf("missing run: got %v", err)
+	}
+}
