@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -109,8 +110,19 @@ func LoadFile(path string, c *Config) error {
 	return nil
 }
 
-// oneLine folds yaml's multi-line errors ("yaml: unmarshal errors:\n  line 3: …").
+// unknownField matches yaml's message for a key KnownFields rejects.
+var unknownField = regexp.MustCompile(`field (\S+) not found in type experiment\.(\w*)Config`)
+
+// sections names the config section each Go type decodes.
+var sections = map[string]string{"": "", "Data": "data.", "Model": "model.", "Head": "head.", "Train": "train."}
+
+// oneLine folds yaml's multi-line errors ("yaml: unmarshal errors:\n  line 3: …")
+// and names unknown keys by their path in the config.
 func oneLine(s string) string {
+	s = unknownField.ReplaceAllStringFunc(s, func(m string) string {
+		sub := unknownField.FindStringSubmatch(m)
+		return fmt.Sprintf("unknown key %s%s", sections[sub[2]], sub[1])
+	})
 	s = strings.TrimPrefix(s, "yaml: ")
 	s = strings.TrimPrefix(s, "unmarshal errors:\n")
 	fields := strings.Fields(strings.ReplaceAll(s, "\n", "; "))

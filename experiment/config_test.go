@@ -42,8 +42,8 @@ func TestLoadFileErrors(t *testing.T) {
 		name, text string
 		want       []string // parts of the message
 	}{
-		{"unknown key", "train:\n  lr: 0.1\n  learning_rate: 0.1\n", []string{"learning_rate", "not found", "exp.yaml"}},
-		{"unknown top key", "optimizer: adam\n", []string{"optimizer"}},
+		{"unknown key", "train:\n  lr: 0.1\n  learning_rate: 0.1\n", []string{"unknown key train.learning_rate", "line 3", "exp.yaml"}},
+		{"unknown top key", "optimizer: adam\n", []string{"unknown key optimizer"}},
 		{"wrong type", "train:\n  epochs: many\n", []string{"line 2", "many"}},
 		{"not yaml", "train: [\n", []string{"exp.yaml"}},
 	}

@@ -63,11 +63,15 @@ func Train(ctx context.Context, cfg Config, opts TrainOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	_, statErr := os.Stat(opts.Out)
 	if err := prepareRunDir(opts.Out); err != nil {
 		return err
 	}
 	t, err := newTrainer(cfg, opts, nil)
 	if err != nil {
+		if os.IsNotExist(statErr) {
+			os.Remove(opts.Out) // we made it and it is still empty: leave no trace
+		}
 		return err
 	}
 	defer t.ss.close()

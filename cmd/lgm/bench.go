@@ -31,7 +31,7 @@ median over the measured steps, after a warm-up) and the process's peak memory.`
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.threads < 1 {
-				return usageError{fmt.Errorf("--threads must be >= 1 (got %d)", o.threads)}
+				return usageError{fmt.Errorf("--threads must be >= 1 (got %d)", o.threads), true}
 			}
 			runtime.GOMAXPROCS(o.threads)
 			cfg := experiment.Default()

@@ -29,10 +29,10 @@ label, prediction and the D feature values, after a header line.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.out == "" {
-				return usageError{errors.New("--out FILE.csv is required")}
+				return usageError{errors.New("--out FILE.csv is required"), true}
 			}
 			if o.split != "train" && o.split != "test" {
-				return usageError{fmt.Errorf("--split must be train or test (got %q)", o.split)}
+				return usageError{fmt.Errorf("--split must be train or test (got %q)", o.split), true}
 			}
 			// Write beside the target and rename at the end: a failed or
 			// interrupted embed never leaves a partial CSV under the name.

@@ -108,12 +108,15 @@ func TestErrorsAreOneLineWithExitCodes(t *testing.T) {
 		{"eval without run", []string{"eval"}, exitUsage, []string{"arg"}},
 		{"bad split", []string{"embed", tmp, "--split", "val", "--out", filepath.Join(tmp, "f.csv")}, exitUsage, []string{"--split", "val"}},
 	}
-	for _, c := range cases {
+	for i, c := range cases { // the first five are the acceptance's one-line cases
 		code, _, stderr := lgm(t, c.args...)
 		if code != c.code {
 			t.Errorf("case %v: exit code got %d, want %d (stderr %q)", c.name, code, c.code, stderr)
 		}
 		first := strings.SplitN(stderr, "\n", 2)[0]
+		if i < 5 && strings.Count(stderr, "\n") != 1 {
+			t.Errorf("case %v: got %q, want exactly one line", c.name, stderr)
+		}
 		for _, w := range c.want {
 			if !strings.Contains(first, w) {
 				t.Errorf("case %v: first line %q does not mention %q", c.name, first, w)

@@ -20,8 +20,12 @@ const (
 )
 
 // usageError marks an error in what the user asked for, as opposed to a
-// failure while doing it.
-type usageError struct{ err error }
+// failure while doing it. hint adds a pointer to --help (for flags and
+// arguments; a config file's own message says enough).
+type usageError struct {
+	err  error
+	hint bool
+}
 
 func (e usageError) Error() string { return e.err.Error() }
 func (e usageError) Unwrap() error { return e.err }
@@ -51,7 +55,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.As(err, &ce):
 		return exitUsage
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		if ue.hint {
+			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", cmd.CommandPath())
+		}
 		return exitUsage
 	}
 	return exitFailure
@@ -72,7 +78,7 @@ and the losses it is compared against, and reproduces the results of Wan et al.,
 	}
 	root.SetOut(io.out)
 	root.SetErr(io.err)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err, true} })
 	root.AddCommand(newTrainCmd(io, nil), newEvalCmd(io), newEmbedCmd(io), newBenchCmd(io))
 	// Arguments and unknown commands are usage errors too.
 	for _, c := range append(root.Commands(), root) {
@@ -80,7 +86,7 @@ and the losses it is compared against, and reproduces the results of Wan et al.,
 			check := c.Args
 			c.Args = func(cmd *cobra.Command, args []string) error {
 				if err := check(cmd, args); err != nil {
-					return usageError{err}
+					return usageError{err, true}
 				}
 				return nil
 			}
@@ -88,7 +94,7 @@ and the losses it is compared against, and reproduces the results of Wan et al.,
 	}
 	root.Args = func(cmd *cobra.Command, args []string) error {
 		if len(args) > 0 {
-			return usageError{fmt.Errorf("unknown command %q", args[0])}
+			return usageError{fmt.Errorf("unknown command %q", args[0]), true}
 		}
 		return nil
 	}

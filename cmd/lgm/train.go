@@ -91,7 +91,7 @@ func (o *trainOptions) resolve(fs *pflag.FlagSet) (experiment.Config, error) {
 	cfg := experiment.Default()
 	if o.config != "" {
 		if err := experiment.LoadFile(o.config, &cfg); err != nil {
-			return cfg, usageError{err}
+			return cfg, usageError{err: err}
 		}
 	}
 	set := func(name string, apply func()) {
@@ -123,12 +123,12 @@ func (o *trainOptions) runResume(cmd *cobra.Command, io streams) error {
 		}
 	})
 	if len(clash) > 0 {
-		return usageError{fmt.Errorf("--resume continues a run with its own config; drop %s (only --epochs may change)", strings.Join(clash, ", "))}
+		return usageError{fmt.Errorf("--resume continues a run with its own config; drop %s (only --epochs may change)", strings.Join(clash, ", ")), true}
 	}
 	epochs := 0
 	if cmd.Flags().Changed("epochs") {
 		if o.epochs < 1 {
-			return usageError{fmt.Errorf("--epochs must be >= 1 (got %d)", o.epochs)}
+			return usageError{fmt.Errorf("--epochs must be >= 1 (got %d)", o.epochs), true}
 		}
 		epochs = o.epochs
 	}
