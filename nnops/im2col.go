@@ -63,6 +63,15 @@ func (g *geom) im2col(x, col []float32) {
 				row := col[r*n : (r+1)*n]
 				r++
 				wlo, whi := g.span(j, g.w, g.ow)
+				if qlo, qhi, shift, ok := g.run(i, j, hlo, hhi, wlo, whi); ok {
+					// One shifted copy of the plane, then zeros where the
+					// window overhangs the left and right edges.
+					clear(row[:qlo])
+					copy(row[qlo:qhi], xc[qlo+shift:qhi+shift])
+					clear(row[qhi:])
+					g.clearEdges(row, hlo, hhi, wlo, whi)
+					continue
+				}
 				clear(row[:hlo*g.ow])
 				clear(row[hhi*g.ow:])
 				for oh := hlo; oh < hhi; oh++ {
@@ -100,15 +109,18 @@ func (g *geom) col2im(col, x []float32) {
 				row := col[r*n : (r+1)*n]
 				r++
 				wlo, whi := g.span(j, g.w, g.ow)
+				if qlo, qhi, shift, ok := g.run(i, j, hlo, hhi, wlo, whi); ok {
+					// Zero the entries that came from the padding (col is
+					// scratch), then one shifted add over the plane.
+					g.clearEdges(row, hlo, hhi, wlo, whi)
+					add(xc[qlo+shift:qhi+shift], row[qlo:qhi])
+					continue
+				}
 				for oh := hlo; oh < hhi; oh++ {
 					src := row[oh*g.ow+wlo : oh*g.ow+whi]
 					dst := xc[(oh*g.s-g.p+i)*g.w : (oh*g.s-g.p+i+1)*g.w]
 					if g.s == 1 {
-						dst = dst[wlo-g.p+j:]
-						dst = dst[:len(src)]
-						for o, v := range src {
-							dst[o] += v
-						}
+						add(dst[wlo-g.p+j:], src)
 					} else {
 						iw := wlo*g.s - g.p + j
 						for _, v := range src {
@@ -119,5 +131,45 @@ func (g *geom) col2im(col, x []float32) {
 				}
 			}
 		}
+	}
+}
+
+// run reports whether row (i, j) of the unfolded image is, between its first
+// and last valid entries, a shifted copy of the input plane: with stride 1
+// and OW = W, col[q] = x[q + shift] for q in [qlo, qhi), except where the
+// window overhangs the left or right edge (clearEdges).
+func (g *geom) run(i, j, hlo, hhi, wlo, whi int) (qlo, qhi, shift int, ok bool) {
+	if g.s != 1 || g.ow != g.w || hlo >= hhi || wlo >= whi {
+		return 0, 0, 0, false
+	}
+	return hlo*g.ow + wlo, (hhi-1)*g.ow + whi, (i-g.p)*g.w + j - g.p, true
+}
+
+// clearEdges zeroes, in output rows [hlo, hhi) of row, the columns outside
+// [wlo, whi).
+func (g *geom) clearEdges(row []float32, hlo, hhi, wlo, whi int) {
+	if wlo == 0 && whi == g.ow {
+		return
+	}
+	for oh := hlo; oh < hhi; oh++ {
+		r := row[oh*g.ow : (oh+1)*g.ow]
+		clear(r[:wlo])
+		clear(r[whi:])
+	}
+}
+
+// add sets dst[i] += src[i] for i < len(src).
+func add(dst, src []float32) {
+	dst = dst[:len(src)]
+	i := 0
+	for ; i+4 <= len(src); i += 4 {
+		d, s := dst[i:i+4:i+4], src[i:i+4:i+4]
+		d[0] += s[0]
+		d[1] += s[1]
+		d[2] += s[2]
+		d[3] += s[3]
+	}
+	for ; i < len(src); i++ {
+		dst[i] += src[i]
 	}
 }

@@ -2,6 +2,7 @@ package nnops
 
 import (
 	"fmt"
+	"math"
 	"hash"
 
 	"github.com/chewxy/hm"
@@ -117,12 +118,15 @@ func (op *preluOp) item(_, i int) {
 		x := op.xd[p*op.size : (p+1)*op.size]
 		y := op.out[p*op.size : (p+1)*op.size]
 		y = y[:len(x)]
+		one, ab := math.Float32bits(1), math.Float32bits(a)
 		for j, v := range x {
+			// A select on the bits, not a branch: the compiler makes it a
+			// conditional move, several times faster on mixed signs.
+			s := ab
 			if v > 0 {
-				y[j] = v
-			} else {
-				y[j] = a * v
+				s = one
 			}
+			y[j] = v * math.Float32frombits(s)
 		}
 	}
 }
@@ -208,12 +212,13 @@ func (op *preluGradXOp) item(_, i int) {
 		dy := op.dy[p*op.size : (p+1)*op.size]
 		dx := op.out[p*op.size : (p+1)*op.size]
 		dy, dx = dy[:len(x)], dx[:len(x)]
+		one, ab := math.Float32bits(1), math.Float32bits(a)
 		for j, v := range x {
+			s := ab
 			if v > 0 {
-				dx[j] = dy[j]
-			} else {
-				dx[j] = a * dy[j]
+				s = one
 			}
+			dx[j] = dy[j] * math.Float32frombits(s)
 		}
 	}
 }
@@ -293,12 +298,25 @@ func (op *preluGradAOp) item(slot, i int) {
 		x := op.xd[p*op.size : (p+1)*op.size]
 		dy := op.dy[p*op.size : (p+1)*op.size]
 		dy = dy[:len(x)]
-		var sum float32
-		for j, v := range x {
-			if v <= 0 {
-				sum += v * dy[j]
-			}
+		var s0, s1 float32
+		j := 0
+		for ; j+2 <= len(x); j += 2 {
+			s0 += negPart(x[j]) * dy[j]
+			s1 += negPart(x[j+1]) * dy[j+1]
 		}
+		if j < len(x) {
+			s0 += negPart(x[j]) * dy[j]
+		}
+		sum := s0 + s1
 		part[p%op.c] += float64(sum)
 	}
+}
+
+// negPart is v where v <= 0 (or NaN), and 0 where v > 0, without a branch.
+func negPart(v float32) float32 {
+	b := math.Float32bits(v)
+	if v > 0 {
+		b = 0
+	}
+	return math.Float32frombits(b)
 }

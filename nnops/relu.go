@@ -2,6 +2,7 @@ package nnops
 
 import (
 	"fmt"
+	"math"
 	"hash"
 
 	"github.com/chewxy/hm"
@@ -82,11 +83,12 @@ func (op *reluOp) item(_, i int) {
 	lo, hi := op.span(i)
 	x, y := op.xd[lo:hi], op.out[lo:hi]
 	for j, v := range x {
-		if v > 0 || v != v {
-			y[j] = v
-		} else {
-			y[j] = 0
+		// Selects on the bits compile to conditional moves, not branches.
+		b := math.Float32bits(v)
+		if v <= 0 {
+			b = 0 // NaN fails v <= 0 and passes through
 		}
+		y[j] = math.Float32frombits(b)
 	}
 }
 
@@ -158,10 +160,10 @@ func (op *reluGradOp) item(_, i int) {
 	lo, hi := op.span(i)
 	x, dy, dx := op.xd[lo:hi], op.dy[lo:hi], op.out[lo:hi]
 	for j, v := range x {
-		if v > 0 {
-			dx[j] = dy[j]
-		} else {
-			dx[j] = 0
+		b := math.Float32bits(dy[j])
+		if !(v > 0) {
+			b = 0
 		}
+		dx[j] = math.Float32frombits(b)
 	}
 }
