@@ -2,8 +2,8 @@ package nnops
 
 import (
 	"fmt"
-	"math"
 	"hash"
+	"math"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
