@@ -8,6 +8,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lgm-dev/lgm/data"
+	"github.com/lgm-dev/lgm/internal/fastblas"
 	"github.com/lgm-dev/lgm/loss"
 	"github.com/lgm-dev/lgm/model"
 )
@@ -55,6 +56,7 @@ type session struct {
 // builds the gradient and a training machine. Parameters come from the
 // initialisation stream of cfg.Seed.
 func newSession(cfg Config, s shape, train bool) (*session, error) {
+	fastblas.Install()
 	rng := rand.New(rand.NewPCG(cfg.Seed, streamInit))
 	ss := &session{shape: s, g: G.NewGraph(), dim: cfg.Model.Dim}
 	ss.xT = tensor.New(tensor.WithShape(s.B, s.C, s.H, s.W), tensor.Of(tensor.Float32))
