@@ -142,23 +142,31 @@ func checkOutShapes(t testing.TB, out Out, b, k int) {
 	}
 }
 
-// param returns the learnable called name.
+// buffers returns the head's non-learnable state (Buffered), if any.
+func (r *rig) buffers() G.Nodes {
+	if b, ok := r.head.(Buffered); ok {
+		return b.Buffers()
+	}
+	return nil
+}
+
+// param returns the learnable, or buffer, called name.
 func (r *rig) param(t testing.TB, name string) *G.Node {
 	t.Helper()
-	for _, p := range r.params {
+	for _, p := range append(slices.Clone(r.params), r.buffers()...) {
 		if p.Name() == name {
 			return p
 		}
 	}
-	t.Fatalf("head %s has no learnable %q", r.head.Name(), name)
+	t.Fatalf("head %s has no learnable or buffer %q", r.head.Name(), name)
 	return nil
 }
 
-// paramValues returns a copy of every learnable's current values, by name.
+// paramValues returns a copy of every learnable's and buffer's current values, by name.
 func (r *rig) paramValues(t testing.TB) map[string][]float64 {
 	t.Helper()
 	vals := map[string][]float64{}
-	for _, p := range r.params {
+	for _, p := range append(slices.Clone(r.params), r.buffers()...) {
 		vals[p.Name()] = toFloats(t, p.Value())
 	}
 	return vals
@@ -355,7 +363,6 @@ func checkFinite(t testing.TB, res result) {
 // Parameters are left as in.Params (or as they were) afterwards.
 func checkGradients(t *testing.T, r *rig, in input, tol float64) {
 	t.Helper()
-	const h = 1e-5
 	if in.Params == nil {
 		in.Params = r.paramValues(t)
 	}
@@ -366,26 +373,31 @@ func checkGradients(t *testing.T, r *rig, in input, tol float64) {
 	for name, g := range res.Grads {
 		checkClose(t, "second run: ∂loss/∂"+name, again.Grads[name], g, 0)
 	}
-	lossAt := func(in input) float64 { return r.run(t, in).Loss }
-	numeric := func(x []float64) []float64 { // perturbs x in place, restoring it
-		g := make([]float64, len(x))
-		for i := range x {
-			x0 := x[i]
-			x[i] = x0 + h
-			up := lossAt(in)
-			x[i] = x0 - h
-			down := lossAt(in)
-			x[i] = x0
-			g[i] = (up - down) / (2 * h)
-		}
-		return g
-	}
-	checkClose(t, "∂loss/∂feat", res.GradFeat, numeric(in.Feat), tol)
+	checkClose(t, "∂loss/∂feat", res.GradFeat, numericGrad(t, r, in, in.Feat), tol)
 	for _, p := range r.params {
 		name := p.Name()
-		checkClose(t, "∂loss/∂"+name, res.Grads[name], numeric(in.Params[name]), tol)
+		checkClose(t, "∂loss/∂"+name, res.Grads[name], numericGrad(t, r, in, in.Params[name]), tol)
 	}
 	r.set(t, in)
+}
+
+// numericGrad returns the central difference of the rig's loss at in with respect to each
+// element of x, which must be in.Feat or one of in.Params' slices. It perturbs x in place
+// and restores it.
+func numericGrad(t *testing.T, r *rig, in input, x []float64) []float64 {
+	t.Helper()
+	const h = 1e-5
+	g := make([]float64, len(x))
+	for i := range x {
+		x0 := x[i]
+		x[i] = x0 + h
+		up := r.run(t, in).Loss
+		x[i] = x0 - h
+		down := r.run(t, in).Loss
+		x[i] = x0
+		g[i] = (up - down) / (2 * h)
+	}
+	return g
 }
 
 // checkLogitsIgnoreLabels runs the head on one batch with two different label sets and
@@ -458,4 +470,80 @@ func checkDtypesAgree(t *testing.T, cfg Config, b int, seed uint64, tol float64)
 	for name := range want.Grads {
 		checkClose(t, "∂loss/∂"+name, got.Grads[name], want.Grads[name], tol)
 	}
+}
+
+// trainSteps runs steps of plain SGD (learning rate lr times each learnable's LRMult from
+// OptionsOf, no weight decay) on the rig's learnables with fixed inputs in, the way a
+// trainer drives a head: SetStep before each run if the head is Scheduled, PostStep after
+// each solver step if it is a PostStepper. It returns the loss of every step.
+func trainSteps(t *testing.T, r *rig, in input, steps int, lr float64) []float64 {
+	t.Helper()
+	r.set(t, in)
+	opts := OptionsOf(r.head)
+	if len(opts) != len(r.params) {
+		t.Fatalf("%d param options for %d learnables", len(opts), len(r.params))
+	}
+	losses := make([]float64, steps)
+	for step := range losses {
+		if s, ok := r.head.(Scheduled); ok {
+			s.SetStep(step, float64(step)/10)
+		}
+		if err := r.vm.RunAll(); err != nil {
+			t.Fatalf("step %d: %v", step, err)
+		}
+		losses[step] = scalar(t, r.value(t, r.out.Loss))
+		for i, p := range r.params {
+			g := takeGrad(t, p)
+			vals := toFloats(t, p.Value())
+			for j := range vals {
+				vals[j] -= lr * opts[i].LRMult * g[j]
+			}
+			setFloats(t, p, vals)
+		}
+		r.vm.Reset()
+		if ps, ok := r.head.(PostStepper); ok {
+			if err := ps.PostStep(); err != nil {
+				t.Fatalf("step %d: PostStep: %v", step, err)
+			}
+		}
+	}
+	return losses
+}
+
+// separable returns b fixed features in d dimensions, k classes on a circle of radius 2
+// with noise 0.3 (extra dimensions are noise only), labels i mod k.
+func separable(b, d, k int, seed uint64) input {
+	rng := rand.New(rand.NewPCG(seed, seed+1))
+	in := input{Feat: make([]float64, b*d), Labels: make([]int, b)}
+	for i := range in.Labels {
+		y := i % k
+		angle := 2 * math.Pi * float64(y) / float64(k)
+		in.Labels[i] = y
+		for j := 0; j < d; j++ {
+			in.Feat[i*d+j] = 0.3 * rng.NormFloat64()
+		}
+		in.Feat[i*d] += 2 * math.Cos(angle)
+		in.Feat[i*d+1] += 2 * math.Sin(angle)
+	}
+	return in
+}
+
+// checkFalls fails t unless the loss fell below frac of its first value.
+func checkFalls(t *testing.T, losses []float64, frac float64) {
+	t.Helper()
+	first, last := losses[0], losses[len(losses)-1]
+	if math.IsNaN(last) || !(last < frac*first) {
+		t.Errorf("loss went from %.4f to %.4f in %d steps, want below %.4f", first, last, len(losses), frac*first)
+	}
+}
+
+// argmax returns the index of the first largest value in row.
+func argmax(row []float64) int {
+	best := 0
+	for j, v := range row {
+		if v > row[best] {
+			best = j
+		}
+	}
+	return best
 }

@@ -1,6 +1,7 @@
 package loss
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 
@@ -42,4 +43,60 @@ func newParam(g *G.ExprGraph, dt tensor.Dtype, name string, vals []float64, shap
 		return G.NewVector(g, dt, opts...)
 	}
 	return G.NewMatrix(g, dt, opts...)
+}
+
+// normal draws n values from N(0, std²) using rng, independently of the dtype like uniform.
+func normal(rng *rand.Rand, n int, std float64) []float64 {
+	vals := make([]float64, n)
+	for i := range vals {
+		vals[i] = std * rng.NormFloat64()
+	}
+	return vals
+}
+
+// scalarInput is a scalar input node of a head's graph: a hyperparameter (λ, α, β) the
+// head sets before each step. It is not a learnable.
+type scalarInput struct {
+	name string
+	node *G.Node // ()
+	dt   tensor.Dtype
+}
+
+// newScalarInput makes a scalar input node of dtype dt named "head."+name holding v.
+func newScalarInput(g *G.ExprGraph, dt tensor.Dtype, name string, v float64) *scalarInput {
+	s := &scalarInput{name: name, dt: dt}
+	s.node = G.NewScalar(g, dt, G.WithName("head."+name))
+	s.set(v)
+	return s
+}
+
+// set binds a fresh value v to the node. A fresh value each time: the machine never
+// sees a value an earlier run may have written into.
+func (s *scalarInput) set(v float64) {
+	var val G.Value = G.NewF32(float32(v))
+	if s.dt == tensor.Float64 {
+		val = G.NewF64(v)
+	}
+	if err := G.Let(s.node, val); err != nil {
+		panic(fmt.Sprintf("loss: binding %s: %v", s.name, err)) // a programmer bug: the node is an input of this dtype
+	}
+}
+
+// constant returns a scalar constant node of dtype dt.
+func constant(dt tensor.Dtype, v float64) *G.Node {
+	if dt == tensor.Float64 {
+		return G.NewConstant(v)
+	}
+	return G.NewConstant(float32(v))
+}
+
+// paramData returns the float32 or float64 backing array of a parameter node's value.
+func paramData(n *G.Node) (f32 []float32, f64 []float64, err error) {
+	switch d := n.Value().Data().(type) {
+	case []float32:
+		return d, nil, nil
+	case []float64:
+		return nil, d, nil
+	}
+	return nil, nil, fmt.Errorf("%s holds %T, want []float32 or []float64", n.Name(), n.Value().Data())
 }

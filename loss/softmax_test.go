@@ -250,9 +250,9 @@ func TestNewErrors(t *testing.T) {
 		want []string // substrings of the error, in order
 	}{
 		{"unknown head", Config{Name: "lgmm", Classes: 10, Dim: 2},
-			[]string{`unknown head "lgmm" (want one of: softmax)`}},
+			[]string{`unknown head "lgmm" (want one of: center, gm, lgm, lsoftmax, softmax)`}},
 		{"empty name", Config{Classes: 10, Dim: 2},
-			[]string{`unknown head "" (want one of: softmax)`}},
+			[]string{`unknown head "" (want one of: center, gm, lgm, lsoftmax, softmax)`}},
 		{"all problems at once", Config{Name: "lgmm", Classes: 1, Dim: 0, Dtype: tensor.Int},
 			[]string{"head.classes must be >= 2 (got 1)", "head.dim must be >= 1 (got 0)",
 				"dtype must be float32 or float64 (got int)", `unknown head "lgmm"`}},
@@ -273,7 +273,7 @@ func TestNewErrors(t *testing.T) {
 		})
 	}
 	_, err := New(g, Config{Name: "lgmm", Classes: 10, Dim: 2}, rng)
-	if got, want := err.Error(), `unknown head "lgmm" (want one of: softmax)`; got != want {
+	if got, want := err.Error(), `unknown head "lgmm" (want one of: center, gm, lgm, lsoftmax, softmax)`; got != want {
 		t.Errorf("error: got %q, want %q", got, want)
 	}
 	if !errors.Is(err, ErrUnknownHead) {
@@ -287,7 +287,9 @@ func TestNewErrors(t *testing.T) {
 func TestNamesAllBuild(t *testing.T) {
 	for _, name := range Names() {
 		g := G.NewGraph()
-		h, err := New(g, Config{Name: name, Classes: 3, Dim: 2}, rand.New(rand.NewPCG(1, 2)))
+		cfg := Defaults(name)
+		cfg.Classes, cfg.Dim = 3, 2
+		h, err := New(g, cfg, rand.New(rand.NewPCG(1, 2)))
 		if err != nil {
 			t.Errorf("New(%q): %v", name, err)
 			continue
