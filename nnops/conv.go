@@ -74,10 +74,21 @@ type convShape struct {
 	wShape      tensor.Shape // (Cout, Cin, K, K)
 	bShape      tensor.Shape // as given, Cout values
 	yShape      tensor.Shape // (B, Cout, H', W')
+	group       int          // images per work item (and per GEMM)
 }
+
+// groupCols is about the number of output positions one GEMM covers. Small
+// images (7×7, 14×14) are unfolded side by side, group images to a GEMM, so
+// that the GEMM's N (forward, dx) or K (dw) is not tiny, and dw's C matrix is
+// read and written once per group instead of once per image.
+var groupCols = 256
 
 func newConvShape(xs, ws, bs tensor.Shape, stride, pad int) convShape {
 	g := newGeom(xs[1], xs[2], xs[3], ws[2], stride, pad)
+	group := 1
+	if !g.direct() {
+		group = min(max(1, groupCols/g.area()), xs[0])
+	}
 	return convShape{
 		geom:   g,
 		batch:  xs[0],
@@ -86,6 +97,36 @@ func newConvShape(xs, ws, bs tensor.Shape, stride, pad int) convShape {
 		wShape: ws.Clone(),
 		bShape: bs.Clone(),
 		yShape: tensor.Shape{xs[0], ws[0], g.oh, g.ow},
+		group:  group,
+	}
+}
+
+// items is the number of groups of images.
+func (s *convShape) items() int { return (s.batch + s.group - 1) / s.group }
+
+// images returns the first image of group i and the number in it.
+func (s *convShape) images(i int) (n0, g int) {
+	n0 = i * s.group
+	return n0, min(s.group, s.batch-n0)
+}
+
+// unfold writes im2col of images n0..n0+g-1 of x side by side into col
+// (Cin·K·K × g·H'·W').
+func (s *convShape) unfold(x, col []float32, n0, g int) {
+	img, a := s.c*s.h*s.w, s.area()
+	for t := 0; t < g; t++ {
+		s.im2col(x[(n0+t)*img:(n0+t+1)*img], col[t*a:], g*a)
+	}
+}
+
+// gather copies dy of images n0..n0+g-1 side by side into buf (Cout ×
+// g·H'·W').
+func (s *convShape) gather(dy, buf []float32, n0, g int) {
+	a := s.area()
+	for t := 0; t < g; t++ {
+		for o := 0; o < s.cout; o++ {
+			copy(buf[o*g*a+t*a:o*g*a+(t+1)*a], dy[((n0+t)*s.cout+o)*a:])
+		}
 	}
 }
 
@@ -104,9 +145,10 @@ type conv2dOp struct {
 	convShape
 	opBase
 
-	y    *tensor.Dense // (B, Cout, H', W'), reused
-	bufs [][]float32   // per worker: Cin·K·K × H'·W'
-	l    loop
+	y     *tensor.Dense // (B, Cout, H', W'), reused
+	bufs  [][]float32   // per worker: Cin·K·K × group·H'·W'
+	ybufs [][]float32   // per worker, when group > 1: Cout × group·H'·W'
+	l     loop
 
 	// operands of the current run
 	xd, wd, bd, out []float32
@@ -156,33 +198,58 @@ func (op *conv2dOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, err
 		y = reuse(&op.y, op.yShape)
 	}
 	op.out = y.Float32s()
-	slots := slotsFor(op.batch)
+	slots := slotsFor(op.items())
 	if !op.direct() {
-		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.area())
+		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.group*op.area())
+		if op.group > 1 {
+			op.ybufs = growSlots(op.ybufs, slots, op.cout*op.group*op.area())
+		}
 	}
-	op.l.run(op, op.batch, slots)
+	op.l.run(op, op.items(), slots)
 	op.xd, op.wd, op.bd, op.out = nil, nil, nil, nil
 	return y, nil
 }
 
-// item computes image n: y[n] = w · im2col(x[n]) + b.
-func (op *conv2dOp) item(slot, n int) {
-	rows, cols := op.kdim(), op.area()
-	xn := op.xd[n*op.c*op.h*op.w : (n+1)*op.c*op.h*op.w]
-	yn := op.out[n*op.cout*cols : (n+1)*op.cout*cols]
-	col := xn
-	if !op.direct() {
-		col = op.bufs[slot]
-		op.im2col(xn, col)
+// item computes group i: y[n] = w · im2col(x[n]) + b for its images.
+func (op *conv2dOp) item(slot, i int) {
+	n0, g := op.images(i)
+	k, a := op.kdim(), op.area()
+	if g == 1 {
+		// Straight into y, on top of the bias.
+		img := op.c * op.h * op.w
+		xn := op.xd[n0*img : (n0+1)*img]
+		yn := op.out[n0*op.cout*a : (n0+1)*op.cout*a]
+		col := xn
+		if !op.direct() {
+			col = op.bufs[slot]
+			op.im2col(xn, col, a)
+		}
+		for o := 0; o < op.cout; o++ {
+			fill(yn[o*a:(o+1)*a], op.bd[o])
+		}
+		gemm.Sgemm(false, false, op.cout, a, k, 1, op.wd, k, col, a, 1, yn, a)
+		return
 	}
-	for o := 0; o < op.cout; o++ {
-		row := yn[o*cols : (o+1)*cols]
-		bo := op.bd[o]
-		for i := range row {
-			row[i] = bo
+	col, yb := op.bufs[slot], op.ybufs[slot]
+	op.unfold(op.xd, col, n0, g)
+	gemm.Sgemm(false, false, op.cout, g*a, k, 1, op.wd, k, col, g*a, 0, yb, g*a)
+	for t := 0; t < g; t++ {
+		for o := 0; o < op.cout; o++ {
+			dst := op.out[((n0+t)*op.cout+o)*a : ((n0+t)*op.cout+o+1)*a]
+			src := yb[o*g*a+t*a : o*g*a+(t+1)*a]
+			bo := op.bd[o]
+			for j, v := range src {
+				dst[j] = v + bo
+			}
 		}
 	}
-	gemm.Sgemm(false, false, op.cout, cols, rows, 1, op.wd, rows, col, cols, 1, yn, cols)
+}
+
+// fill sets every element of s to v.
+func fill(s []float32, v float32) {
+	for i := range s {
+		s[i] = v
+	}
 }
 
 func (op *conv2dOp) DiffWRT(int) []bool { return []bool{true, true, true} }
@@ -214,9 +281,10 @@ type convGradXOp struct {
 	convShape
 	opBase
 
-	dx   *tensor.Dense
-	bufs [][]float32 // per worker: Cin·K·K × H'·W'
-	l    loop
+	dx     *tensor.Dense
+	bufs   [][]float32 // per worker: Cin·K·K × group·H'·W'
+	dybufs [][]float32 // per worker, when group > 1: Cout × group·H'·W'
+	l      loop
 
 	wd, dy, out []float32
 }
@@ -257,28 +325,38 @@ func (op *convGradXOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 		dx = reuse(&op.dx, op.xShape)
 	}
 	op.out = dx.Float32s()
-	slots := slotsFor(op.batch)
+	slots := slotsFor(op.items())
 	if !op.direct() {
-		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.area())
+		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.group*op.area())
+		if op.group > 1 {
+			op.dybufs = growSlots(op.dybufs, slots, op.cout*op.group*op.area())
+		}
 	}
-	op.l.run(op, op.batch, slots)
+	op.l.run(op, op.items(), slots)
 	op.wd, op.dy, op.out = nil, nil, nil
 	return dx, nil
 }
 
-func (op *convGradXOp) item(slot, n int) {
-	rows, cols := op.kdim(), op.area()
+func (op *convGradXOp) item(slot, i int) {
+	n0, g := op.images(i)
+	k, a := op.kdim(), op.area()
 	img := op.c * op.h * op.w
-	dxn := op.out[n*img : (n+1)*img]
-	dyn := op.dy[n*op.cout*cols : (n+1)*op.cout*cols]
+	dyg := op.dy[n0*op.cout*a : (n0+1)*op.cout*a]
+	if g > 1 {
+		dyg = op.dybufs[slot]
+		op.gather(op.dy, dyg, n0, g)
+	}
 	if op.direct() {
-		gemm.Sgemm(true, false, rows, cols, op.cout, 1, op.wd, rows, dyn, cols, 0, dxn, cols)
+		gemm.Sgemm(true, false, k, a, op.cout, 1, op.wd, k, dyg, a, 0, op.out[n0*img:(n0+1)*img], a)
 		return
 	}
 	col := op.bufs[slot]
-	gemm.Sgemm(true, false, rows, cols, op.cout, 1, op.wd, rows, dyn, cols, 0, col, cols)
-	clear(dxn)
-	op.col2im(col, dxn)
+	gemm.Sgemm(true, false, k, g*a, op.cout, 1, op.wd, k, dyg, g*a, 0, col, g*a)
+	for t := 0; t < g; t++ {
+		dxn := op.out[(n0+t)*img : (n0+t+1)*img]
+		clear(dxn)
+		op.col2im(col[t*a:], g*a, dxn)
+	}
 }
 
 // convGradWOp computes dw (Cout, Cin, K, K) from x and dy:
@@ -288,10 +366,11 @@ type convGradWOp struct {
 	convShape
 	opBase
 
-	dw    *tensor.Dense
-	bufs  [][]float32 // per worker: Cin·K·K × H'·W'
-	parts [][]float32 // per worker: Cout × Cin·K·K; parts[0] is dw itself
-	l     loop
+	dw     *tensor.Dense
+	bufs   [][]float32 // per worker: Cin·K·K × group·H'·W'
+	dybufs [][]float32 // per worker, when group > 1: Cout × group·H'·W'
+	parts  [][]float32 // per worker: Cout × Cin·K·K; parts[0] is dw itself
+	l      loop
 
 	xd, dy, out []float32
 }
@@ -332,9 +411,12 @@ func (op *convGradWOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 		dw = reuse(&op.dw, op.wShape)
 	}
 	op.out = dw.Float32s()
-	slots := slotsFor(op.batch)
+	slots := slotsFor(op.items())
 	if !op.direct() {
-		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.area())
+		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.group*op.area())
+		if op.group > 1 {
+			op.dybufs = growSlots(op.dybufs, slots, op.cout*op.group*op.area())
+		}
 	}
 	for len(op.parts) < slots {
 		op.parts = append(op.parts, nil)
@@ -344,27 +426,29 @@ func (op *convGradWOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 		op.parts[s] = grow32(op.parts[s], len(op.out))
 		clear(op.parts[s])
 	}
-	op.l.run(op, op.batch, slots)
+	op.l.run(op, op.items(), slots)
 	for s := 1; s < slots; s++ {
-		for i, v := range op.parts[s] {
-			op.out[i] += v
-		}
+		add(op.out, op.parts[s])
 	}
 	op.xd, op.dy, op.out = nil, nil, nil
 	return dw, nil
 }
 
-func (op *convGradWOp) item(slot, n int) {
-	rows, cols := op.kdim(), op.area()
+func (op *convGradWOp) item(slot, i int) {
+	n0, g := op.images(i)
+	k, a := op.kdim(), op.area()
 	img := op.c * op.h * op.w
-	xn := op.xd[n*img : (n+1)*img]
-	dyn := op.dy[n*op.cout*cols : (n+1)*op.cout*cols]
-	col := xn
+	dyg := op.dy[n0*op.cout*a : (n0+1)*op.cout*a]
+	if g > 1 {
+		dyg = op.dybufs[slot]
+		op.gather(op.dy, dyg, n0, g)
+	}
+	col := op.xd[n0*img : (n0+1)*img]
 	if !op.direct() {
 		col = op.bufs[slot]
-		op.im2col(xn, col)
+		op.unfold(op.xd, col, n0, g)
 	}
-	gemm.Sgemm(false, true, op.cout, rows, cols, 1, dyn, cols, col, cols, 1, op.parts[slot], rows)
+	gemm.Sgemm(false, true, op.cout, k, g*a, 1, dyg, g*a, col, g*a, 1, op.parts[slot], k)
 }
 
 // convGradBOp computes db (b's shape) from dy: db[o] = Σ_{n,i,j} dy[n][o][i][j].

@@ -63,6 +63,7 @@ func convCases() []convCase {
 		convCase{b: 2, cin: 3, h: 5, w: 5, cout: 4, k: 1, s: 2, p: 1},                                   // 1×1 strided, padded
 		convCase{b: 3, cin: 2, h: 8, w: 8, cout: 5, k: 5, s: 1, p: 2, bShape: tensor.Shape{1, 5, 1, 1}}, // model's bias shape
 		convCase{b: 5, cin: 1, h: 4, w: 4, cout: 2, k: 4, s: 3, p: 0},                                   // window = image
+		convCase{b: 17, cin: 2, h: 5, w: 5, cout: 3, k: 3, s: 1, p: 1},                                  // groups of 15 and 2 images
 	)
 }
 
@@ -178,4 +179,28 @@ func closeScalar(got, want, rtol float64) bool {
 		m = -m
 	}
 	return d <= rtol*(1+m)
+}
+
+// TestConvGroups checks that the groups of images the conv ops work on
+// cover the batch once, the last one possibly short.
+func TestConvGroups(t *testing.T) {
+	for _, c := range []struct{ b, hw, k, p, want int }{
+		{17, 5, 3, 1, 15}, {128, 7, 5, 2, groupCols / 49}, {128, 28, 5, 2, 1}, {3, 7, 5, 2, 3}, {4, 6, 1, 0, 1},
+	} {
+		s := newConvShape(tensor.Shape{c.b, 2, c.hw, c.hw}, tensor.Shape{3, 2, c.k, c.k}, tensor.Shape{3}, 1, c.p)
+		if s.group != c.want {
+			t.Errorf("case %+v: got group %d, want %d", c, s.group, c.want)
+		}
+		seen := 0
+		for i := 0; i < s.items(); i++ {
+			n0, g := s.images(i)
+			if n0 != seen || g < 1 || g > s.group {
+				t.Errorf("case %+v: got group %d = images %d..%d, want from %d", c, i, n0, n0+g-1, seen)
+			}
+			seen = n0 + g
+		}
+		if seen != c.b {
+			t.Errorf("case %+v: got %d images covered, want %d", c, seen, c.b)
+		}
+	}
 }

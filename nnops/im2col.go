@@ -46,12 +46,13 @@ func (g *geom) span(kk, n, out int) (lo, hi int) {
 	return lo, hi
 }
 
-// im2col unfolds one image x (C×H×W) into col (C·K·K × OH·OW):
+// im2col unfolds one image x (C×H×W) into col (C·K·K rows of OH·OW, row
+// stride ld ≥ OH·OW, so that several images can sit side by side):
 //
-//	col[(c·K + i)·K + j][oh·OW + ow] = x[c][oh·S − P + i][ow·S − P + j]
+//	col[((c·K + i)·K + j)·ld + oh·OW + ow] = x[c][oh·S − P + i][ow·S − P + j]
 //
 // with zeros where the window overhangs the padding.
-func (g *geom) im2col(x, col []float32) {
+func (g *geom) im2col(x, col []float32, ld int) {
 	n := g.area()
 	hw := g.h * g.w
 	r := 0
@@ -60,7 +61,7 @@ func (g *geom) im2col(x, col []float32) {
 		for i := 0; i < g.k; i++ {
 			hlo, hhi := g.span(i, g.h, g.oh)
 			for j := 0; j < g.k; j++ {
-				row := col[r*n : (r+1)*n]
+				row := col[r*ld : r*ld+n]
 				r++
 				wlo, whi := g.span(j, g.w, g.ow)
 				if qlo, qhi, shift, ok := g.run(i, j, hlo, hhi, wlo, whi); ok {
@@ -94,10 +95,11 @@ func (g *geom) im2col(x, col []float32) {
 	}
 }
 
-// col2im is the adjoint of im2col: it adds every entry of col (C·K·K ×
-// OH·OW) into the input position it was read from; x (C×H×W) is not cleared
-// first.
-func (g *geom) col2im(col, x []float32) {
+// col2im is the adjoint of im2col: it adds every entry of col (C·K·K rows
+// of OH·OW, row stride ld) into the input position it was read from; x
+// (C×H×W) is not cleared first. It zeroes the entries of col that came from
+// the padding.
+func (g *geom) col2im(col []float32, ld int, x []float32) {
 	n := g.area()
 	hw := g.h * g.w
 	r := 0
@@ -106,7 +108,7 @@ func (g *geom) col2im(col, x []float32) {
 		for i := 0; i < g.k; i++ {
 			hlo, hhi := g.span(i, g.h, g.oh)
 			for j := 0; j < g.k; j++ {
-				row := col[r*n : (r+1)*n]
+				row := col[r*ld : r*ld+n]
 				r++
 				wlo, whi := g.span(j, g.w, g.ow)
 				if qlo, qhi, shift, ok := g.run(i, j, hlo, hhi, wlo, whi); ok {
