@@ -117,9 +117,11 @@ func (h *LSoftmax) forward(feat, onehot *G.Node) (Out, error) {
 
 	z := e.bin("logits", G.Mul, feat, h.w)                                                         // (B, K) W_kᵀx
 	zy := e.sum("target logit", e.bin("", G.HadamardProd, onehot, z), 1)                           // (B) W_yᵀx
-	nx := e.un("|x|", G.Sqrt, e.plus("", e.sum("", e.un("", G.Square, feat), 1), normEps))         // (B) ||x||
+	xx := e.sum("|x|²", e.un("", G.Square, feat), 1)                                               // (B) ||x||²
+	nx := e.un("|x|", G.Sqrt, e.plus("", xx, normEps))                                             // (B) ||x||, guarded
 	ww := e.sum("|W_k|²", e.un("", G.Square, h.w), 0)                                              // (K) ||W_k||²
-	nw := e.un("|W_y|", G.Sqrt, e.plus("", e.bin("", G.Mul, onehot, ww), normEps))                 // (B) ||W_y||
+	wy := e.bin("|W_y|²", G.Mul, onehot, ww)                                                       // (B) ||W_y||²
+	nw := e.un("|W_y|", G.Sqrt, e.plus("", wy, normEps))                                           // (B) ||W_y||, guarded
 	norms := e.bin("|W_y||x|", G.HadamardProd, nx, nw)                                             // (B)
 	c := e.bin("cos θ", G.HadamardDiv, zy, norms)                                                  // (B) cos θ_y
 	k := e.un("k", func(c *G.Node) (*G.Node, error) { return angleSegment(c, m, false) }, c)       // (B) constant
