@@ -77,18 +77,8 @@ type convShape struct {
 	group       int          // images per work item (and per GEMM)
 }
 
-// groupCols is about the number of output positions one GEMM covers. Small
-// images (7×7, 14×14) are unfolded side by side, group images to a GEMM, so
-// that the GEMM's N (forward, dx) or K (dw) is not tiny, and dw's C matrix is
-// read and written once per group instead of once per image.
-var groupCols = 256
-
 func newConvShape(xs, ws, bs tensor.Shape, stride, pad int) convShape {
 	g := newGeom(xs[1], xs[2], xs[3], ws[2], stride, pad)
-	group := 1
-	if !g.direct() {
-		group = min(max(1, groupCols/g.area()), xs[0])
-	}
 	return convShape{
 		geom:   g,
 		batch:  xs[0],
@@ -97,7 +87,7 @@ func newConvShape(xs, ws, bs tensor.Shape, stride, pad int) convShape {
 		wShape: ws.Clone(),
 		bShape: bs.Clone(),
 		yShape: tensor.Shape{xs[0], ws[0], g.oh, g.ow},
-		group:  group,
+		group:  groupFor(g, xs[0]),
 	}
 }
 
@@ -145,13 +135,8 @@ type conv2dOp struct {
 	convShape
 	opBase
 
-	y     *tensor.Dense // (B, Cout, H', W'), reused
-	bufs  [][]float32   // per worker: Cin·K·K × group·H'·W'
-	ybufs [][]float32   // per worker, when group > 1: Cout × group·H'·W'
-	l     loop
-
-	// operands of the current run
-	xd, wd, bd, out []float32
+	y    *tensor.Dense // (B, Cout, H', W'), reused
+	conv gemmConv
 }
 
 var _ G.SDOp = (*conv2dOp)(nil)
@@ -183,73 +168,27 @@ func (op *conv2dOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, err
 	if len(vs) != 3 {
 		return nil, fmt.Errorf("%v: want 3 inputs (got %d)", op, len(vs))
 	}
-	var err error
-	if op.xd, err = floats("conv2d x", vs[0], op.xShape); err != nil {
+	x, err := floats("conv2d x", vs[0], op.xShape)
+	if err != nil {
 		return nil, err
 	}
-	if op.wd, err = floats("conv2d w", vs[1], op.wShape); err != nil {
+	w, err := floats("conv2d w", vs[1], op.wShape)
+	if err != nil {
 		return nil, err
 	}
-	if op.bd, err = floats("conv2d b", vs[2], op.bShape); err != nil {
+	b, err := floats("conv2d b", vs[2], op.bShape)
+	if err != nil {
 		return nil, err
 	}
 	y := usePrealloc(prealloc, op.yShape)
 	if y == nil {
 		y = reuse(&op.y, op.yShape)
 	}
-	op.out = y.Float32s()
-	slots := slotsFor(op.items())
-	if !op.direct() {
-		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.group*op.area())
-		if op.group > 1 {
-			op.ybufs = growSlots(op.ybufs, slots, op.cout*op.group*op.area())
-		}
+	if op.conv.batch == 0 {
+		op.conv = newGemmConv(op.geom, op.batch, op.cout)
 	}
-	op.l.run(op, op.items(), slots)
-	op.xd, op.wd, op.bd, op.out = nil, nil, nil, nil
+	op.conv.run(x, w, b, y.Float32s())
 	return y, nil
-}
-
-// item computes group i: y[n] = w · im2col(x[n]) + b for its images.
-func (op *conv2dOp) item(slot, i int) {
-	n0, g := op.images(i)
-	k, a := op.kdim(), op.area()
-	if g == 1 {
-		// Straight into y, on top of the bias.
-		img := op.c * op.h * op.w
-		xn := op.xd[n0*img : (n0+1)*img]
-		yn := op.out[n0*op.cout*a : (n0+1)*op.cout*a]
-		col := xn
-		if !op.direct() {
-			col = op.bufs[slot]
-			op.im2col(xn, col, a)
-		}
-		for o := 0; o < op.cout; o++ {
-			fill(yn[o*a:(o+1)*a], op.bd[o])
-		}
-		gemm.Sgemm(false, false, op.cout, a, k, 1, op.wd, k, col, a, 1, yn, a)
-		return
-	}
-	col, yb := op.bufs[slot], op.ybufs[slot]
-	op.unfold(op.xd, col, n0, g)
-	gemm.Sgemm(false, false, op.cout, g*a, k, 1, op.wd, k, col, g*a, 0, yb, g*a)
-	for t := 0; t < g; t++ {
-		for o := 0; o < op.cout; o++ {
-			dst := op.out[((n0+t)*op.cout+o)*a : ((n0+t)*op.cout+o+1)*a]
-			src := yb[o*g*a+t*a : o*g*a+(t+1)*a]
-			bo := op.bd[o]
-			for j, v := range src {
-				dst[j] = v + bo
-			}
-		}
-	}
-}
-
-// fill sets every element of s to v.
-func fill(s []float32, v float32) {
-	for i := range s {
-		s[i] = v
-	}
 }
 
 func (op *conv2dOp) DiffWRT(int) []bool { return []bool{true, true, true} }
@@ -276,13 +215,16 @@ func (op *conv2dOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 }
 
 // convGradXOp computes dx (B, Cin, H, W) from w and dy (B, Cout, H', W'):
-// dx[n] = col2im(wᵀ · dy[n]).
+// dx[n] = col2im(wᵀ · dy[n]), which for stride 1 is the convolution of dy,
+// padded by K−1−pad, with w transposed (Cin ↔ Cout) and rotated by 180°.
 type convGradXOp struct {
 	convShape
 	opBase
 
 	dx     *tensor.Dense
-	bufs   [][]float32 // per worker: Cin·K·K × group·H'·W'
+	flip   gemmConv    // stride 1: dx = conv(dy, wflip) with pad K−1−pad
+	wflip  []float32   // (Cin, Cout, K, K): w transposed and rotated 180°
+	bufs   [][]float32 // otherwise, per worker: Cin·K·K × group·H'·W'
 	dybufs [][]float32 // per worker, when group > 1: Cout × group·H'·W'
 	l      loop
 
@@ -325,6 +267,19 @@ func (op *convGradXOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 		dx = reuse(&op.dx, op.xShape)
 	}
 	op.out = dx.Float32s()
+	if op.s == 1 && op.p < op.k && !op.direct() {
+		// dx is the convolution of dy, padded by K−1−pad, with the flipped
+		// and transposed weights: copies (im2col) instead of the scattered
+		// adds of col2im, and no clearing of dx.
+		if op.flip.batch == 0 {
+			op.flip = newGemmConv(newGeom(op.cout, op.oh, op.ow, op.k, 1, op.k-1-op.p), op.batch, op.c)
+		}
+		op.wflip = grow32(op.wflip, len(op.wd))
+		flipWeights(op.wd, op.wflip, op.cout, op.c, op.k)
+		op.flip.run(op.dy, op.wflip, nil, op.out)
+		op.wd, op.dy, op.out = nil, nil, nil
+		return dx, nil
+	}
 	slots := slotsFor(op.items())
 	if !op.direct() {
 		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.group*op.area())
@@ -356,6 +311,21 @@ func (op *convGradXOp) item(slot, i int) {
 		dxn := op.out[(n0+t)*img : (n0+t+1)*img]
 		clear(dxn)
 		op.col2im(col[t*a:], g*a, dxn)
+	}
+}
+
+// flipWeights sets wf[c][o][u][v] = w[o][c][K−1−u][K−1−v]: the weights of
+// the convolution that maps dy back to dx for a stride-1 convolution.
+func flipWeights(w, wf []float32, cout, cin, k int) {
+	kk := k * k
+	for o := 0; o < cout; o++ {
+		for c := 0; c < cin; c++ {
+			src := w[(o*cin+c)*kk : (o*cin+c+1)*kk]
+			dst := wf[(c*cout+o)*kk : (c*cout+o+1)*kk]
+			for t, v := range src {
+				dst[kk-1-t] = v
+			}
+		}
 	}
 }
 

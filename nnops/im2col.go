@@ -155,8 +155,13 @@ func (g *geom) clearEdges(row []float32, hlo, hhi, wlo, whi int) {
 	}
 	for oh := hlo; oh < hhi; oh++ {
 		r := row[oh*g.ow : (oh+1)*g.ow]
-		clear(r[:wlo])
-		clear(r[whi:])
+		// A few floats each: plain stores beat calls to memclr.
+		for t := range r[:wlo] {
+			r[t] = 0
+		}
+		for t := range r[whi:] {
+			r[whi+t] = 0
+		}
 	}
 }
 
