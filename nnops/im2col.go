@@ -148,19 +148,17 @@ func (g *geom) run(i, j, hlo, hhi, wlo, whi int) (qlo, qhi, shift int, ok bool) 
 }
 
 // clearEdges zeroes, in output rows [hlo, hhi) of row, the columns outside
-// [wlo, whi).
+// [wlo, whi): a few columns, each a strided walk down the rows.
 func (g *geom) clearEdges(row []float32, hlo, hhi, wlo, whi int) {
-	if wlo == 0 && whi == g.ow {
-		return
-	}
-	for oh := hlo; oh < hhi; oh++ {
-		r := row[oh*g.ow : (oh+1)*g.ow]
-		// A few floats each: plain stores beat calls to memclr.
-		for t := range r[:wlo] {
-			r[t] = 0
+	end := hhi * g.ow
+	for t := 0; t < wlo; t++ {
+		for q := hlo*g.ow + t; q < end; q += g.ow {
+			row[q] = 0
 		}
-		for t := range r[whi:] {
-			r[whi+t] = 0
+	}
+	for t := whi; t < g.ow; t++ {
+		for q := hlo*g.ow + t; q < end; q += g.ow {
+			row[q] = 0
 		}
 	}
 }
