@@ -15,11 +15,13 @@ type gemmConv struct {
 	geom
 	batch, cout, group int
 
-	bufs  [][]float32 // per worker: C·K·K × group·OH·OW (none when direct)
+	wb    []float32   // with a bias: [w | b], Cout × (C·K·K + 1)
+	bufs  [][]float32 // per worker: C·K·K (+1 with a bias) × group·OH·OW (none when direct)
 	ybufs [][]float32 // per worker, when group > 1: Cout × group·OH·OW
 	l     loop
 
 	xd, wd, bd, out []float32 // operands of the current run; bd may be nil
+	folded          bool      // wd is wb: the bias is its last column
 }
 
 // groupCols is about the number of output positions one GEMM covers. Small
@@ -64,20 +66,34 @@ func (c *gemmConv) unfold(x, col []float32, n0, g int) {
 func (c *gemmConv) run(x, w, b, out []float32) {
 	c.xd, c.wd, c.bd, c.out = x, w, b, out
 	slots := slotsFor(c.items())
+	k := c.kdim()
+	if b != nil && !c.direct() {
+		// Fold the bias into the GEMM: wb = [w | b] (Cout × (C·K·K+1))
+		// times col with a last row of ones. It saves a pass that fills
+		// out with the bias and the GEMM's reading it back.
+		c.wb = grow32(c.wb, c.cout*(k+1))
+		for o := 0; o < c.cout; o++ {
+			copy(c.wb[o*(k+1):], w[o*k:(o+1)*k])
+			c.wb[o*(k+1)+k] = b[o]
+		}
+		c.wd, c.bd, c.folded = c.wb, nil, true
+		k++
+	}
 	if !c.direct() {
-		c.bufs = growSlots(c.bufs, slots, c.kdim()*c.group*c.area())
+		c.bufs = growSlots(c.bufs, slots, k*c.group*c.area())
 		if c.group > 1 {
 			c.ybufs = growSlots(c.ybufs, slots, c.cout*c.group*c.area())
 		}
 	}
 	c.l.run(c, c.items(), slots)
-	c.xd, c.wd, c.bd, c.out = nil, nil, nil, nil
+	c.xd, c.wd, c.bd, c.out, c.folded = nil, nil, nil, nil, false
 }
 
 // item computes the images of group i.
 func (c *gemmConv) item(slot, i int) {
 	n0, g := c.images(i)
 	k, a := c.kdim(), c.area()
+	folded := c.folded
 	if g == 1 {
 		// Straight into out, on top of the bias.
 		img := c.c * c.h * c.w
@@ -87,6 +103,11 @@ func (c *gemmConv) item(slot, i int) {
 		if !c.direct() {
 			col = c.bufs[slot]
 			c.im2col(xn, col, a)
+		}
+		if folded {
+			fill(col[k*a:(k+1)*a], 1)
+			gemm.Sgemm(false, false, c.cout, a, k+1, 1, c.wd, k+1, col, a, 0, yn, a)
+			return
 		}
 		var beta float32
 		if c.bd != nil {
@@ -100,6 +121,10 @@ func (c *gemmConv) item(slot, i int) {
 	}
 	col, yb := c.bufs[slot], c.ybufs[slot]
 	c.unfold(c.xd, col, n0, g)
+	if folded {
+		fill(col[k*g*a:(k+1)*g*a], 1)
+		k++
+	}
 	gemm.Sgemm(false, false, c.cout, g*a, k, 1, c.wd, k, col, g*a, 0, yb, g*a)
 	for t := 0; t < g; t++ {
 		for o := 0; o < c.cout; o++ {
