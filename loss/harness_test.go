@@ -475,8 +475,9 @@ func checkDtypesAgree(t *testing.T, cfg Config, b int, seed uint64, tol float64)
 // trainSteps runs steps of plain SGD (learning rate lr times each learnable's LRMult from
 // OptionsOf, no weight decay) on the rig's learnables with fixed inputs in, the way a
 // trainer drives a head: SetStep before each run if the head is Scheduled, PostStep after
-// each solver step if it is a PostStepper. It returns the loss of every step.
-func trainSteps(t *testing.T, r *rig, in input, steps int, lr float64) []float64 {
+// each solver step if it is a PostStepper. With only, just the learnables named there are
+// updated. It returns the loss of every step.
+func trainSteps(t *testing.T, r *rig, in input, steps int, lr float64, only ...string) []float64 {
 	t.Helper()
 	r.set(t, in)
 	opts := OptionsOf(r.head)
@@ -494,6 +495,9 @@ func trainSteps(t *testing.T, r *rig, in input, steps int, lr float64) []float64
 		losses[step] = scalar(t, r.value(t, r.out.Loss))
 		for i, p := range r.params {
 			g := takeGrad(t, p)
+			if len(only) > 0 && !slices.Contains(only, p.Name()) {
+				continue
+			}
 			vals := toFloats(t, p.Value())
 			for j := range vals {
 				vals[j] -= lr * opts[i].LRMult * g[j]
