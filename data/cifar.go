@@ -151,7 +151,7 @@ func LoadCIFAR100(path string, coarse bool) (train, test *Set, err error) {
 // loadCIFAR reads both splits of format f from path, keeping label byte
 // which of each record.
 func loadCIFAR(path string, f cifarFormat, which int, names []string) (train, test *Set, err error) {
-	dir, err := cifarDir(path, f)
+	dir, err := cifarDir(path, f, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -172,9 +172,10 @@ func loadCIFAR(path string, f cifarFormat, which int, names []string) (train, te
 }
 
 // checkCIFAR validates the CIFAR folder at path the way loadCIFAR reads it
-// (presence, sizes and every label) without keeping any pixels.
+// (presence, sizes and every label) without keeping any pixels. Its errors
+// do not suggest downloading: Download calls it.
 func checkCIFAR(path string, f cifarFormat) error {
-	dir, err := cifarDir(path, f)
+	dir, err := cifarDir(path, f, false)
 	if err != nil {
 		return err
 	}
@@ -187,20 +188,23 @@ func checkCIFAR(path string, f cifarFormat) error {
 }
 
 // cifarDir finds the folder holding the files of f: path/<f.folder> if that
-// is a folder, else path itself. If files are missing it lists them all and
-// says how to get them.
-func cifarDir(path string, f cifarFormat) (string, error) {
+// is a folder, else path itself. If files are missing it lists them all and,
+// if suggest is set, says how to get them.
+func cifarDir(path string, f cifarFormat, suggest bool) (string, error) {
 	// The --dir a download into would produce the layout we look for.
 	downloadDir := path
 	if filepath.Base(filepath.Clean(path)) == f.folder {
 		downloadDir = filepath.Dir(filepath.Clean(path))
 	}
-	fix := fmt.Sprintf("run `lgm data download %s --dir %s`", f.dataset, downloadDir)
+	fix := ""
+	if suggest {
+		fix = fmt.Sprintf("; run `lgm data download %s --dir %s`", f.dataset, downloadDir)
+	}
 
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return "", fmt.Errorf("%s data folder %s does not exist; %s", f.title, path, fix)
+		return "", fmt.Errorf("%s data folder %s does not exist%s", f.title, path, fix)
 	case err != nil:
 		return "", fmt.Errorf("%s data folder: %w", f.title, err)
 	case !fi.IsDir():
@@ -217,7 +221,7 @@ func cifarDir(path string, f cifarFormat) (string, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return "", fmt.Errorf("%s data folder %s: missing %s (want the official binary release's %s folder or the folder holding it); %s",
+		return "", fmt.Errorf("%s data folder %s: missing %s (want the official binary release's %s folder or the folder holding it)%s",
 			f.title, dir, strings.Join(missing, ", "), f.folder, fix)
 	}
 	return dir, nil
