@@ -22,19 +22,33 @@ import (
 // for W'. All float32.
 //
 // Per image n the forward unfolds x[n] into col (Cin·K·K × H'·W', im2col)
-// and computes y[n] (Cout × H'·W') = w (Cout × Cin·K·K) · col + b with one
-// GEMM. The gradients are
+// and computes y[n] (Cout × H'·W') = [w | b] · [col; 1] with one GEMM,
+// written straight into the NCHW output (no transposes, the bias folded in as
+// a last column of w against a row of ones). Images smaller than about 16×16
+// outputs are unfolded several side by side (groupCols) to make each GEMM
+// larger. The gradients are
 //
 //	dw = Σ_n dy[n] · col[n]ᵀ,  db[o] = Σ_{n,i,j} dy[n][o][i][j],
-//	dx[n] = col2im(wᵀ · dy[n]),
+//	dx[n] = col2im(wᵀ · dy[n])
+//	      = conv(dy[n], w rotated 180° with Cin ↔ Cout, pad K−1−pad)  (stride 1),
 //
 // each a separate op so that Gorgonia runs only those it needs; dw
-// recomputes col[n] instead of keeping the whole batch's.
+// recomputes col[n] instead of keeping the whole batch's, and for stride 1
+// dx is computed as that second convolution (im2col copies instead of
+// col2im's scattered adds).
 //
-// Memory held: the output y, and per worker one col buffer of Cin·K·K ×
-// H'·W' floats (none for a 1×1 stride-1 unpadded convolution); the backward
-// ops hold dx, dw, db, one col buffer per worker for dx and dw, and one dw
-// partial sum per worker beyond the first.
+// Work is shared among SetThreads workers by groups of images; each GEMM is
+// single-threaded.
+//
+// Memory held, all reused from run to run: the output y; per worker one col
+// buffer of (Cin·K·K + 1) × G·H'·W' floats (G images per group; none for a
+// 1×1 stride-1 unpadded convolution) and, when G > 1, a Cout × G·H'·W'
+// output buffer. The backward ops hold dx, dw and db; per worker a col buffer
+// for dw (Cin·K·K × G·H'·W') and one for dx (Cout·K·K × G'·H·W, stride 1), a
+// dy group buffer when G > 1, and one dw partial sum (Cout·Cin·K·K) per
+// worker beyond the first. For LeNet++ at batch 128 with 2 workers that is
+// about 17 MB of scratch for all six layers, next to the 128 MB of
+// activations and gradients the graph holds anyway.
 func Conv2d(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
 	if err := checkNode("conv2d: x", x, 4); err != nil {
 		return nil, err
@@ -221,12 +235,13 @@ type convGradXOp struct {
 	convShape
 	opBase
 
-	dx     *tensor.Dense
-	flip   gemmConv    // stride 1: dx = conv(dy, wflip) with pad K−1−pad
-	wflip  []float32   // (Cin, Cout, K, K): w transposed and rotated 180°
-	bufs   [][]float32 // otherwise, per worker: Cin·K·K × group·H'·W'
-	dybufs [][]float32 // per worker, when group > 1: Cout × group·H'·W'
-	l      loop
+	dx    *tensor.Dense
+	flip  gemmConv  // stride 1: dx = conv(dy, wflip) with pad K−1−pad
+	wflip []float32 // (Cin, Cout, K, K): w transposed and rotated 180°
+	// Otherwise (col2im), during a run, per worker: sc.col is Cin·K·K ×
+	// group·H'·W', sc.aux, when group > 1, Cout × group·H'·W'.
+	sc *scratch
+	l  loop
 
 	wd, dy, out []float32
 }
@@ -267,10 +282,12 @@ func (op *convGradXOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 		dx = reuse(&op.dx, op.xShape)
 	}
 	op.out = dx.Float32s()
-	if op.s == 1 && op.p < op.k && !op.direct() {
+	if op.s == 1 && op.p < op.k && !op.direct() && op.cout <= 2*op.c {
 		// dx is the convolution of dy, padded by K−1−pad, with the flipped
 		// and transposed weights: copies (im2col) instead of the scattered
-		// adds of col2im, and no clearing of dx.
+		// adds of col2im, and no clearing of dx. Its unfolded dy has Cout
+		// rows per Cin row of col2im's buffer, so a layer that widens a lot
+		// (the first, 1 → 32) keeps col2im.
 		if op.flip.batch == 0 {
 			op.flip = newGemmConv(newGeom(op.cout, op.oh, op.ow, op.k, 1, op.k-1-op.p), op.batch, op.c)
 		}
@@ -281,14 +298,16 @@ func (op *convGradXOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 		return dx, nil
 	}
 	slots := slotsFor(op.items())
+	op.sc = getScratch()
 	if !op.direct() {
-		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.group*op.area())
-		if op.group > 1 {
-			op.dybufs = growSlots(op.dybufs, slots, op.cout*op.group*op.area())
-		}
+		op.sc.col = growSlots(op.sc.col, slots, op.kdim()*op.group*op.area())
+	}
+	if op.group > 1 {
+		op.sc.aux = growSlots(op.sc.aux, slots, op.cout*op.group*op.area())
 	}
 	op.l.run(op, op.items(), slots)
-	op.wd, op.dy, op.out = nil, nil, nil
+	putScratch(op.sc)
+	op.wd, op.dy, op.out, op.sc = nil, nil, nil, nil
 	return dx, nil
 }
 
@@ -298,14 +317,14 @@ func (op *convGradXOp) item(slot, i int) {
 	img := op.c * op.h * op.w
 	dyg := op.dy[n0*op.cout*a : (n0+1)*op.cout*a]
 	if g > 1 {
-		dyg = op.dybufs[slot]
+		dyg = op.sc.aux[slot]
 		op.gather(op.dy, dyg, n0, g)
 	}
 	if op.direct() {
 		gemm.Sgemm(true, false, k, a, op.cout, 1, op.wd, k, dyg, a, 0, op.out[n0*img:(n0+1)*img], a)
 		return
 	}
-	col := op.bufs[slot]
+	col := op.sc.col[slot]
 	gemm.Sgemm(true, false, k, g*a, op.cout, 1, op.wd, k, dyg, g*a, 0, col, g*a)
 	for t := 0; t < g; t++ {
 		dxn := op.out[(n0+t)*img : (n0+t+1)*img]
@@ -336,11 +355,13 @@ type convGradWOp struct {
 	convShape
 	opBase
 
-	dw     *tensor.Dense
-	bufs   [][]float32 // per worker: Cin·K·K × group·H'·W'
-	dybufs [][]float32 // per worker, when group > 1: Cout × group·H'·W'
-	parts  [][]float32 // per worker: Cout × Cin·K·K; parts[0] is dw itself
-	l      loop
+	dw   *tensor.Dense
+	bufs [][]float32 // per worker: Cin·K·K × group·H'·W'
+	// During a run, per worker: sc.col is Cin·K·K × group·H'·W', sc.aux,
+	// when group > 1, Cout × group·H'·W', and sc.part a dw partial sum
+	// (worker 0 sums straight into dw).
+	sc *scratch
+	l  loop
 
 	xd, dy, out []float32
 }
@@ -382,25 +403,27 @@ func (op *convGradWOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 	}
 	op.out = dw.Float32s()
 	slots := slotsFor(op.items())
+	op.sc = getScratch()
 	if !op.direct() {
-		op.bufs = growSlots(op.bufs, slots, op.kdim()*op.group*op.area())
-		if op.group > 1 {
-			op.dybufs = growSlots(op.dybufs, slots, op.cout*op.group*op.area())
-		}
+		op.sc.col = growSlots(op.sc.col, slots, op.kdim()*op.group*op.area())
 	}
-	for len(op.parts) < slots {
-		op.parts = append(op.parts, nil)
+	if op.group > 1 {
+		op.sc.aux = growSlots(op.sc.aux, slots, op.cout*op.group*op.area())
 	}
-	op.parts[0] = op.out
-	for s := 0; s < slots; s++ {
-		op.parts[s] = grow32(op.parts[s], len(op.out))
-		clear(op.parts[s])
+	for len(op.sc.part) < slots {
+		op.sc.part = append(op.sc.part, nil)
+	}
+	clear(op.out)
+	for s := 1; s < slots; s++ {
+		op.sc.part[s] = grow32(op.sc.part[s], len(op.out))
+		clear(op.sc.part[s])
 	}
 	op.l.run(op, op.items(), slots)
 	for s := 1; s < slots; s++ {
-		add(op.out, op.parts[s])
+		add(op.out, op.sc.part[s])
 	}
-	op.xd, op.dy, op.out = nil, nil, nil
+	putScratch(op.sc)
+	op.xd, op.dy, op.out, op.sc = nil, nil, nil, nil
 	return dw, nil
 }
 
@@ -410,15 +433,19 @@ func (op *convGradWOp) item(slot, i int) {
 	img := op.c * op.h * op.w
 	dyg := op.dy[n0*op.cout*a : (n0+1)*op.cout*a]
 	if g > 1 {
-		dyg = op.dybufs[slot]
+		dyg = op.sc.aux[slot]
 		op.gather(op.dy, dyg, n0, g)
 	}
 	col := op.xd[n0*img : (n0+1)*img]
 	if !op.direct() {
-		col = op.bufs[slot]
+		col = op.sc.col[slot]
 		op.unfold(op.xd, col, n0, g)
 	}
-	gemm.Sgemm(false, true, op.cout, k, g*a, 1, dyg, g*a, col, g*a, 1, op.parts[slot], k)
+	part := op.out
+	if slot > 0 {
+		part = op.sc.part[slot]
+	}
+	gemm.Sgemm(false, true, op.cout, k, g*a, 1, dyg, g*a, col, g*a, 1, part, k)
 }
 
 // convGradBOp computes db (b's shape) from dy: db[o] = Σ_{n,i,j} dy[n][o][i][j].

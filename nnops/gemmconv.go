@@ -15,10 +15,13 @@ type gemmConv struct {
 	geom
 	batch, cout, group int
 
-	wb    []float32   // with a bias: [w | b], Cout × (C·K·K + 1)
-	bufs  [][]float32 // per worker: C·K·K (+1 with a bias) × group·OH·OW (none when direct)
-	ybufs [][]float32 // per worker, when group > 1: Cout × group·OH·OW
-	l     loop
+	wb []float32 // with a bias: [w | b], Cout × (C·K·K + 1)
+	l  loop
+
+	// During a run, per worker: sc.col is C·K·K (+1 with a bias) ×
+	// group·OH·OW (unused when direct), sc.aux, when group > 1, Cout ×
+	// group·OH·OW.
+	sc *scratch
 
 	xd, wd, bd, out []float32 // operands of the current run; bd may be nil
 	folded          bool      // wd is wb: the bias is its last column
@@ -79,14 +82,16 @@ func (c *gemmConv) run(x, w, b, out []float32) {
 		c.wd, c.bd, c.folded = c.wb, nil, true
 		k++
 	}
+	c.sc = getScratch()
 	if !c.direct() {
-		c.bufs = growSlots(c.bufs, slots, k*c.group*c.area())
+		c.sc.col = growSlots(c.sc.col, slots, k*c.group*c.area())
 		if c.group > 1 {
-			c.ybufs = growSlots(c.ybufs, slots, c.cout*c.group*c.area())
+			c.sc.aux = growSlots(c.sc.aux, slots, c.cout*c.group*c.area())
 		}
 	}
 	c.l.run(c, c.items(), slots)
-	c.xd, c.wd, c.bd, c.out, c.folded = nil, nil, nil, nil, false
+	putScratch(c.sc)
+	c.xd, c.wd, c.bd, c.out, c.folded, c.sc = nil, nil, nil, nil, false, nil
 }
 
 // item computes the images of group i.
@@ -101,7 +106,7 @@ func (c *gemmConv) item(slot, i int) {
 		yn := c.out[n0*c.cout*a : (n0+1)*c.cout*a]
 		col := xn
 		if !c.direct() {
-			col = c.bufs[slot]
+			col = c.sc.col[slot]
 			c.im2col(xn, col, a)
 		}
 		if folded {
@@ -119,7 +124,7 @@ func (c *gemmConv) item(slot, i int) {
 		gemm.Sgemm(false, false, c.cout, a, k, 1, c.wd, k, col, a, beta, yn, a)
 		return
 	}
-	col, yb := c.bufs[slot], c.ybufs[slot]
+	col, yb := c.sc.col[slot], c.sc.aux[slot]
 	c.unfold(c.xd, col, n0, g)
 	if folded {
 		fill(col[k*g*a:(k+1)*g*a], 1)
