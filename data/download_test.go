@@ -381,12 +381,19 @@ func TestDownloadAlreadyPresent(t *testing.T) {
 }
 
 func TestDownloadErrors(t *testing.T) {
+	fastRetries(t)
 	archive := cifar10Archive(t)
 	notFound := serve(t, func(w http.ResponseWriter, r *http.Request, _ int) int64 {
 		http.NotFound(w, r)
 		return 0
 	})
 	okServer := serve(t, serveContent(archive))
+	hangUp := serve(t, func(w http.ResponseWriter, r *http.Request, _ int) int64 {
+		if conn, _, err := w.(http.Hijacker).Hijack(); err == nil {
+			conn.Close()
+		}
+		return 0
+	})
 	for _, tc := range []struct {
 		name, dataset string
 		opts          DownloadOptions
@@ -396,6 +403,8 @@ func TestDownloadErrors(t *testing.T) {
 		{"not found", "cifar10", DownloadOptions{BaseURL: notFound.URL}, []string{notFound.URL + "/cifar-10-binary.tar.gz", "404 Not Found"}},
 		{"wrong size", "cifar10", DownloadOptions{BaseURL: okServer.URL, Expect: &ArchiveSpec{Size: 12345, MD5: "00"}},
 			[]string{"is " + strconv.Itoa(len(archive)) + " bytes, want 12345"}},
+		{"always hangs up", "cifar10", DownloadOptions{BaseURL: hangUp.URL, Expect: specOf(archive)},
+			[]string{"giving up after 5 attempts without progress", "to resume"}},
 	} {
 		dir := t.TempDir()
 		path, err := Download(context.Background(), tc.dataset, dir, tc.opts)
