@@ -7,8 +7,8 @@ import "sync"
 // a partial sum (part). Ops run one at a time within a machine, so they share
 // scratch instead of each holding its own: a run takes one from a free list
 // and gives it back, and the list holds as many as there were concurrent
-// runs, each grown to the largest need seen (for LeNet++ at batch 128 about
-// 3.5 MB per worker).
+// runs, each grown to the largest need seen (for LeNet++ at batch 128 with
+// 2 workers: col 2 × 3.1 MB, aux 2 × 0.1 MB, part 1.6 MB).
 type scratch struct {
 	col, aux, part [][]float32
 }
