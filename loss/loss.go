@@ -46,7 +46,9 @@ type Out struct {
 	// Logits is (B, K) and margin-free: its argmax is the prediction. It never depends on
 	// the labels.
 	Logits *G.Node
-	// Terms are the scalar parts of Loss for logging, e.g. "xent".
+	// Terms are the scalar parts of Loss for logging, before their weights: "xent" (with
+	// the margin, where the head has one), center's "center" (L_C) and GM's "lkd" (L_lkd);
+	// Loss = xent + λ·center or xent + λ·lkd.
 	Terms map[string]*G.Node
 	// LogLik is (B): the score of each sample's feature under its predicted class, used
 	// for likelihood-based detection; nil if the head has none.
@@ -78,7 +80,9 @@ type Config struct {
 	Lambda Schedule
 	// Alpha is α, L-GM's margin: the true class's distance counts (1+α) times in the
 	// loss. lgm only; gm is α = 0 and rejects anything else. Default 1.0 warmed up
-	// linearly from 10% over 5 epochs (authors' later MNIST code). (head.alpha)
+	// linearly from 10% over 5 epochs (authors' later MNIST code); with a 2-D feature this
+	// recipe reached NaN in epoch 3 for one seed of two (REFERENCE.md §4), so a trainer
+	// must stop cleanly on a non-finite loss. (head.alpha)
 	Alpha Schedule
 	// Margin is L-Softmax's integer margin m, 1 to 4; m = 1 is plain softmax. lsoftmax
 	// only. Default 4 (official MNIST); the official CIFAR-10 setting is 2. (head.margin)
