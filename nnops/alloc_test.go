@@ -66,7 +66,7 @@ func TestStepAllocs(t *testing.T) {
 		{"b2", tensor.Shape{1, 5, 1, 1}, uniform(rng, 5)},
 	}
 	rg := newRig(t, ops, uniform(rng, 8*5*3*3), func(in G.Nodes) (*G.Node, error) {
-		return (&stack{in[0], in[1], in[2], in[3], in[4], in[5]}).ours()
+		return (&stack{x: in[0], w1: in[1], b1: in[2], a: in[3], w2: in[4], b2: in[5]}).ours()
 	})
 	step := func() {
 		if err := rg.vm.RunAll(); err != nil {

@@ -282,9 +282,12 @@ func BenchmarkLeNetPPStep(b *testing.B) {
 		n.step(b) // warm-up: buffers
 		b.ReportAllocs()
 		b.ResetTimer()
+		cpu0 := cpuTime()
 		for b.Loop() {
 			n.step(b)
 		}
+		// CPU time per step of the whole process (all threads, GC included).
+		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
 		reportRate(b, batch, 3*lenetppFlops()*float64(batch))
 	}
 	b.Run(fmt.Sprintf("ours/batch=%d", benchBatch), func(b *testing.B) {
