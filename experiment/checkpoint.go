@@ -95,6 +95,11 @@ func LoadCheckpoint(path string) (*Checkpoint, error) {
 		}
 		return nil, err
 	}
+	return parseCheckpoint(path, raw)
+}
+
+// parseCheckpoint decodes and checks the bytes of the checkpoint file path.
+func parseCheckpoint(path string, raw []byte) (*Checkpoint, error) {
 	bad := func(format string, a ...any) error {
 		return fmt.Errorf("%s: not a usable lgm checkpoint: %s", path, fmt.Sprintf(format, a...))
 	}
