@@ -3,6 +3,7 @@ package nnops
 import (
 	"fmt"
 	"hash"
+	"math"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -16,10 +17,11 @@ import (
 // x (B, C, H, W) → y (B, C, H', W') with H' = (H − K)/s + 1 (floored: 7 → 3
 // for K = s = 2), the same for W'. float32.
 //
-// NaN: a window holding a NaN yields the first NaN in row-major order (NaN
+// Ties go to the first maximum in row-major order (−0 and +0 tie). NaN: a
+// window holding a NaN yields the first NaN in row-major order (NaN
 // propagates, as in PyTorch), and its gradient goes to that element; ±Inf
 // compare as usual. The op never panics on NaN or Inf input (the stock
-// Gorgonia maxpool backward does).
+// Gorgonia maxpool backward does). 2×2 windows take a branch-free path.
 //
 // The forward records the arg-max of every window (an int32 offset within
 // its H×W plane); the backward op routes dy to it:
@@ -117,24 +119,68 @@ func (op *maxPoolOp) item(_, i int) {
 		for oh := 0; oh < op.oh; oh++ {
 			for ow := 0; ow < op.ow; ow++ {
 				first := oh*op.s*op.w + ow*op.s
-				best, at := x[first], first
-			window:
-				for u := 0; u < op.k; u++ {
-					r := first + u*op.w
-					for v, xv := range x[r : r+op.k] {
-						switch {
-						case best != best: // NaN: keep the first one
-							break window
-						case xv > best || xv != xv:
-							best, at = xv, r+v
-						}
-					}
+				var at int
+				if op.k == 2 {
+					at = max2x2(x, first, op.w)
+				} else {
+					at = maxWindow(x, first, op.w, op.k)
 				}
-				y[oh*op.ow+ow] = best
+				y[oh*op.ow+ow] = x[at]
 				am[oh*op.ow+ow] = int32(at)
 			}
 		}
 	}
+}
+
+// maxWindow returns the index in x of the maximum of the k×k window whose
+// top-left element is x[first] (rows w apart): the first NaN if there is
+// one, else the first of the largest.
+func maxWindow(x []float32, first, w, k int) int {
+	best, at := x[first], first
+	for u := 0; u < k; u++ {
+		r := first + u*w
+		for v, xv := range x[r : r+k] {
+			switch {
+			case best != best: // NaN: keep the first one
+				return at
+			case xv > best || xv != xv:
+				best, at = xv, r+v
+			}
+		}
+	}
+	return at
+}
+
+// max2x2 is maxWindow for k = 2 without data-dependent branches: it
+// compares order-preserving integer keys with conditional moves (a branch
+// on random data is mispredicted half the time) and leaves windows holding
+// a NaN, rare, to maxWindow.
+func max2x2(x []float32, first, w int) int {
+	a, b := math.Float32bits(x[first]), math.Float32bits(x[first+1])
+	c, d := math.Float32bits(x[first+w]), math.Float32bits(x[first+w+1])
+	const absMask, inf = 0x7fffffff, 0x7f800000
+	if max(a&absMask, b&absMask, c&absMask, d&absMask) > inf {
+		return maxWindow(x, first, w, 2)
+	}
+	k, at := key(a), first
+	if kb := key(b); kb > k {
+		k, at = kb, first+1
+	}
+	if kc := key(c); kc > k {
+		k, at = kc, first+w
+	}
+	if kd := key(d); kd > k {
+		at = first + w + 1
+	}
+	return at
+}
+
+// key maps the bits of a float32 that is not NaN to an int32 with the same
+// order (−0 and +0 both map to 0, so that they tie as floats do).
+func key(b uint32) int32 {
+	m := int32(b) >> 31 // −1 when negative
+	mag := int32(b & 0x7fffffff)
+	return (mag ^ m) - m
 }
 
 func (op *maxPoolOp) DiffWRT(int) []bool { return []bool{true} }

@@ -81,10 +81,12 @@ func TestMaxPool2d(t *testing.T) {
 	}
 }
 
-// TestMaxPool2dNaN feeds NaN and ±Inf: no panic, the forward follows the
-// documented rule and the gradient goes to the chosen element.
+// TestMaxPool2dNaN feeds NaN, ±Inf and ties: no panic, the forward follows
+// the documented rule (first NaN, else first maximum) and the gradient goes
+// to the chosen element.
 func TestMaxPool2dNaN(t *testing.T) {
 	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	negZero := float32(math.Copysign(0, -1))
 	for i, c := range []struct {
 		name string
 		x    []float32 // one 4×4 plane, k = s = 2
@@ -93,6 +95,7 @@ func TestMaxPool2dNaN(t *testing.T) {
 		{"NaN first", []float32{nan, 5, 1, 2, 9, 3, 3, nan, 0, 0, 0, 0, 0, 0, 0, 0}},
 		{"NaN after the max", []float32{9, 1, 1, 2, 1, nan, 3, 4, -inf, -inf, inf, 1, -inf, -inf, 2, inf}},
 		{"Inf", []float32{inf, inf, -inf, -inf, inf, inf, -inf, -inf, 1, 2, 3, 4, 5, 6, 7, 8}},
+		{"ties and signed zeros", []float32{negZero, 0, -1, -1, 0, negZero, -1, -2, 3, 1, 2, 2, 1, 3, 2, 2}},
 	} {
 		ops := []operand{{"x", tensor.Shape{1, 1, 4, 4}, c.x}}
 		r := []float32{1, 2, 3, 4}
