@@ -84,3 +84,52 @@ func TestStepAllocs(t *testing.T) {
 		t.Errorf("case step: got %v allocations, want <= 400", got)
 	}
 }
+
+// TestUsePreallocDo checks that every op writes into a preallocated tensor
+// of the right shape (and returns it), with the same result as Do, and falls
+// back to its own tensor for a wrong one.
+func TestUsePreallocDo(t *testing.T) {
+	rng := newRand(8)
+	val := func(s ...int) *tensor.Dense {
+		sh := tensor.Shape(s)
+		return dense(sh, uniform(rng, sh.TotalSize()))
+	}
+	cs := newConvShape(tensor.Shape{3, 2, 7, 7}, tensor.Shape{4, 2, 3, 3}, tensor.Shape{4}, 1, 1)
+	x, w, b, dy := val(3, 2, 7, 7), val(4, 2, 3, 3), val(4), val(3, 4, 7, 7)
+	pool := &maxPoolOp{geom: newGeom(1, 7, 7, 2, 2, 0), planes: 6, xShape: tensor.Shape{3, 2, 7, 7}, yShape: tensor.Shape{3, 2, 3, 3}, opBase: newBase()}
+	ps := newPReLUShape(tensor.Shape{3, 4, 7, 7}, tensor.Shape{4})
+	for _, c := range []struct {
+		name  string
+		op    G.UsePreallocDoer
+		in    []G.Value
+		shape tensor.Shape
+	}{
+		{"conv", &conv2dOp{convShape: cs, opBase: newBase()}, []G.Value{x, w, b}, cs.yShape},
+		{"conv dx", &convGradXOp{convShape: cs, opBase: newBase()}, []G.Value{w, dy}, cs.xShape},
+		{"conv dw", &convGradWOp{convShape: cs, opBase: newBase()}, []G.Value{x, dy}, cs.wShape},
+		{"conv db", &convGradBOp{convShape: cs, opBase: newBase()}, []G.Value{dy}, cs.bShape},
+		{"maxpool", pool, []G.Value{x}, pool.yShape},
+		{"prelu", &preluOp{preluShape: ps, opBase: newBase()}, []G.Value{dy, b}, ps.xShape},
+	} {
+		want, err := c.op.(G.Op).Do(c.in...)
+		if err != nil {
+			t.Fatalf("case %s: Do: %v", c.name, err)
+		}
+		wantData := append([]float32(nil), want.Data().([]float32)...)
+		p := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(c.shape.Clone()...))
+		got, err := c.op.UsePreallocDo(p, c.in...)
+		if err != nil {
+			t.Fatalf("case %s: UsePreallocDo: %v", c.name, err)
+		}
+		if got != G.Value(p) {
+			t.Errorf("case %s: got a tensor other than the preallocated one", c.name)
+		}
+		if ok, msg := close32(p.Float32s(), to64(wantData), 0, 0); !ok {
+			t.Errorf("case %s: into prealloc: %s", c.name, msg)
+		}
+		wrong := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(c.shape.TotalSize()+1))
+		if got, err = c.op.UsePreallocDo(wrong, c.in...); err != nil || got == G.Value(wrong) {
+			t.Errorf("case %s: with a wrong prealloc: got %v, %v; want the op's own tensor", c.name, got == G.Value(wrong), err)
+		}
+	}
+}

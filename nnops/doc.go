@@ -5,24 +5,35 @@
 // Every constructor takes and returns *gorgonia.Node, and every forward op
 // implements gorgonia.SDOp: its SymDiff builds gradient nodes from companion
 // backward ops, so the ops work with gorgonia.Grad and a TapeMachine like the
-// stock ones (and can replace G.Conv2d + G.BroadcastAdd, G.MaxPool2D and the
-// Rectify/Sub/BroadcastHadamardProd/Add composition of PReLU).
+// stock ones, and replace G.Conv2d + G.BroadcastAdd, G.MaxPool2D and the
+// Rectify/Sub/BroadcastHadamardProd/Add composition of PReLU (a test checks
+// that losses and gradients agree). Biases and slopes may be shaped (C) or
+// (1, C, 1, 1). The ops have no ADOp (DoDiff), so they do not work with the
+// LispMachine's automatic differentiation.
 //
 // # Speed and memory
 //
 // The stock convolution builds an im2col buffer for the whole batch, then
-// transposes and broadcasts; the ops here work one image at a time:
+// transposes and broadcasts; the ops here work one image (or a few small
+// ones) at a time:
 //
-//   - Conv2d unfolds one image (im2col) into a buffer of Cin·K·K × H'·W'
+//   - Conv2d unfolds an image (im2col) into a buffer of Cin·K·K × H'·W'
 //     floats that a worker owns, and multiplies the weights by it with
 //     internal/gemm, writing straight into the NCHW output with the bias
-//     already in place. The backward recomputes the unfolding instead of
+//     folded into the GEMM. The backward recomputes the unfolding instead of
 //     keeping it for the whole batch.
 //   - Images (or channel planes) are shared among SetThreads workers of a
 //     small persistent pool; every GEMM runs single-threaded inside a worker,
 //     so leave gemm.SetThreads at its default of 1.
-//   - Each op keeps its output tensor and scratch buffers and reuses them on
-//     the next run: after the first step the ops allocate nothing.
+//   - Each op keeps its output tensor and reuses it on the next run; working
+//     buffers come from one free list shared by all ops. After the first
+//     step the ops allocate nothing (a test checks it).
+//   - Elementwise loops use conditional moves, not branches.
+//
+// On the 2-core AVX-512 development host, a LeNet++ training step at batch
+// 128 runs at about 230 images/s on one thread and 430 on two when the host
+// is quiet (PyTorch 1.13: 210–230 and 280–360), against about 30 for the
+// stock ops, and the process peaks at about 230 MB (stock: 5.7 GB).
 //
 // # Caveats
 //
@@ -30,7 +41,12 @@
 //     rebinds node values on every run, so this is only visible to code that
 //     keeps a reference to a node's Value across runs: copy it if you need it.
 //   - MaxPool2d's backward uses the arg-max recorded by its forward in the same
-//     run; ops are not safe for concurrent runs of machines sharing one graph.
+//     run, and ops keep per-run state: do not run two machines that share a
+//     graph at the same time.
+//   - Conv2d always builds the input gradient, even for the first layer, whose
+//     input is the image batch (Gorgonia does not tell an op which gradients
+//     are wanted, and FGSM needs that one); for a one-channel input it costs
+//     about 1 % of the step.
 //   - Gorgonia adds every run's gradients into the dual values
 //     (BindDualValues); clear them between steps (as the optimiser does).
 package nnops
