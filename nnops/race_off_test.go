@@ -1,0 +1,5 @@
+//go:build !race
+
+package nnops
+
+const raceEnabled = false
