@@ -24,8 +24,14 @@ var lenetppConvs = []struct{ cin, cout, hw int }{
 }
 
 // reportRate reports images/s and, when flops > 0, GFLOP/s for b.N calls
-// that each process batch images and flops operations.
-func reportRate(b *testing.B, batch int, flops float64) {
+// that each process batch images and flops operations, and the CPU time per
+// call since cpu0 (a cpuTime reading).
+func reportRate(b *testing.B, batch int, flops float64, cpu0 int64) {
+	if cpu0 > 0 {
+		// CPU time of the whole process (all threads, GC included): on a
+		// shared host it is steadier than wall time.
+		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
+	}
 	s := b.Elapsed().Seconds()
 	b.ReportMetric(float64(b.N*batch)/s, "img/s")
 	if flops > 0 {
@@ -70,10 +76,11 @@ func BenchmarkConv(b *testing.B) {
 					do() // warm-up: buffers
 					b.ReportAllocs()
 					b.ResetTimer()
+					cpu0 := cpuTime()
 					for b.Loop() {
 						do()
 					}
-					reportRate(b, benchBatch, cs.flops())
+					reportRate(b, benchBatch, cs.flops(), cpu0)
 				})
 			}
 		})
@@ -96,6 +103,7 @@ func BenchmarkConv(b *testing.B) {
 					do()
 					b.ReportAllocs()
 					b.ResetTimer()
+					cpu0 := cpuTime()
 					for b.Loop() {
 						do()
 					}
@@ -103,7 +111,7 @@ func BenchmarkConv(b *testing.B) {
 					if i == 0 {
 						flops = cs.flops()
 					}
-					reportRate(b, benchBatch, flops)
+					reportRate(b, benchBatch, flops, cpu0)
 				})
 			}
 		})
@@ -129,10 +137,11 @@ func BenchmarkMaxPool(b *testing.B) {
 			do()
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for b.Loop() {
 				do()
 			}
-			reportRate(b, benchBatch, 0)
+			reportRate(b, benchBatch, 0, cpu0)
 		})
 	}
 }
@@ -160,10 +169,11 @@ func BenchmarkPReLU(b *testing.B) {
 			do()
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu0 := cpuTime()
 			for b.Loop() {
 				do()
 			}
-			reportRate(b, benchBatch, 0)
+			reportRate(b, benchBatch, 0, cpu0)
 		})
 	}
 }
@@ -286,9 +296,7 @@ func BenchmarkLeNetPPStep(b *testing.B) {
 		for b.Loop() {
 			n.step(b)
 		}
-		// CPU time per step of the whole process (all threads, GC included).
-		b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N)/1e6, "cpu-ms/op")
-		reportRate(b, batch, 3*lenetppFlops()*float64(batch))
+		reportRate(b, batch, 3*lenetppFlops()*float64(batch), cpu0)
 	}
 	b.Run(fmt.Sprintf("ours/batch=%d", benchBatch), func(b *testing.B) {
 		for _, th := range []int{1, 2} {

@@ -45,17 +45,19 @@ type body interface {
 	item(slot, i int)
 }
 
-// loop runs a body over items 0..n-1: slot s first takes item s (so that
-// every slot does some work, which the tests rely on to exercise per-slot
-// buffers), then the slots take the rest one at a time, so that a slot slowed
-// by another process on the host does less. The items are images or groups
-// of planes, large enough to amortise that. An op keeps its loops in its
-// struct so that running one allocates nothing.
+// loop runs a body over items 0..n-1: slot s takes items s, s+slots,
+// s+2·slots, … — a fixed assignment, so that the per-slot partial sums of the
+// backward ops (dw, db, da), added in slot order at the end, are the same
+// from run to run: training with a given seed and thread count is
+// reproducible bit for bit, which resuming a run relies on. (Taking items
+// dynamically would balance load on a noisy host better but makes every sum
+// depend on timing.) An op keeps its loops in its struct so that running one
+// allocates nothing.
 type loop struct {
-	body body
-	n    int
-	next atomic.Int64
-	wg   sync.WaitGroup
+	body  body
+	n     int
+	slots int
+	wg    sync.WaitGroup
 }
 
 type job struct {
@@ -90,14 +92,7 @@ func serve() {
 }
 
 func (l *loop) drain(slot int) {
-	if slot < l.n {
-		l.body.item(slot, slot)
-	}
-	for {
-		i := int(l.next.Add(1) - 1)
-		if i >= l.n {
-			return
-		}
+	for i := slot; i < l.n; i += l.slots {
 		l.body.item(slot, i)
 	}
 }
@@ -105,8 +100,7 @@ func (l *loop) drain(slot int) {
 // run calls b.item(slot, i) once for each i in [0, n) on slots 0..slots-1
 // (the caller is slot 0) and returns when all are done.
 func (l *loop) run(b body, n, slots int) {
-	l.body, l.n = b, n
-	l.next.Store(int64(slots))
+	l.body, l.n, l.slots = b, n, slots
 	if slots > 1 {
 		grow(slots - 1)
 		l.wg.Add(slots - 1)
