@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/lgm-dev/lgm/data"
-	"github.com/lgm-dev/lgm/optim"
 )
 
 // BenchOptions set up a throughput measurement on synthetic input.
@@ -45,45 +44,24 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 	}
 	s := shape{B: cfg.Train.Batch, C: 1, H: 28, W: 28, K: 10}
 	set := randomSet(s, cfg.Seed)
-	ss, err := newSession(cfg, s, true)
+	t, err := newTrainer(cfg, TrainOptions{Train: set, Test: set}, nil)
 	if err != nil {
 		return BenchResult{}, err
 	}
-	defer ss.close()
-	params := make([]optim.Param, len(ss.params))
-	for i, p := range ss.params {
-		params[i] = optim.Param{Name: p.Name(), Value: p.Value().Data().([]float32), LRMult: 1}
+	defer t.ss.close()
+	t.sgd.LR = 1e-4 // keep the random problem from diverging over many steps
+	for i := range t.idx {
+		t.idx[i] = i
 	}
-	sgd := optim.NewSGD(params, 1e-4, float32(cfg.Train.Momentum), float32(cfg.Train.WeightDecay), cfg.Train.Nesterov)
-	idx := make([]int, s.B)
-	labels := make([]int, s.B)
-	for i := range idx {
-		idx[i] = i
-	}
-	ss.load(set, idx, labels)
-
+	t.batches = 1 << 30 // schedules see a long run
 	step := func() error {
-		if err := ss.train.RunAll(); err != nil {
-			ss.train.Reset()
-			return err
-		}
-		for i, p := range ss.params {
-			g, err := p.Grad()
-			if err != nil {
-				return err
-			}
-			params[i].Grad = g.Data().([]float32)
-		}
-		sgd.Step()
-		for i := range params {
-			clear(params[i].Grad)
-		}
-		ss.train.Reset()
-		return nil
+		t.batch++
+		return t.step()
 	}
 	evalStep := func() error {
-		err := ss.eval.RunAll()
-		ss.eval.Reset()
+		t.ss.load(set, t.idx, t.labels)
+		err := t.ss.eval.RunAll()
+		t.ss.eval.Reset()
 		return err
 	}
 	res := BenchResult{Net: cfg.Model.Net, Batch: s.B, Steps: opts.Steps}

@@ -15,6 +15,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/lgm-dev/lgm/loss"
 	"github.com/lgm-dev/lgm/model"
 )
 
@@ -39,12 +40,6 @@ type DataConfig struct {
 type ModelConfig struct {
 	Net string `yaml:"net"` // lenetpp | lenet
 	Dim int    `yaml:"dim"` // D, the feature size: 2 for pictures, larger for accuracy
-}
-
-// HeadConfig selects the loss head.
-type HeadConfig struct {
-	Name string `yaml:"name"` // softmax
-	Bias bool   `yaml:"bias"` // bias on the softmax layer (the center-loss LeNet++ has none)
 }
 
 // TrainConfig holds the solver and the schedule.
@@ -72,7 +67,7 @@ func Default() Config {
 			Net: "lenetpp",
 			Dim: 2, // the 2-D feature of the paper's Figure 1
 		},
-		Head: HeadConfig{Name: "softmax"},
+		Head: HeadDefaults("softmax"),
 		Train: TrainConfig{
 			Epochs:      50,
 			Batch:       64,
@@ -89,16 +84,32 @@ func Default() Config {
 // Datasets lists the data sets a config may name.
 var Datasets = []string{"fashion-mnist", "mnist"}
 
-// Heads lists the heads a config may name.
-var Heads = []string{"softmax"}
-
 // LoadFile reads a YAML config over c: keys the file gives replace c's
-// values, and an unknown key is an error that names it.
-func LoadFile(path string, c *Config) error {
+// values, and an unknown key is an error that names it. The head's settings
+// start from the defaults of the head the file names — or of head, if not
+// empty (a --head flag), which then wins over the file's head.name.
+func LoadFile(path string, c *Config, head string) error {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	var peek struct {
+		Head struct {
+			Name string `yaml:"name"`
+		} `yaml:"head"`
+	}
+	yaml.Unmarshal(raw, &peek) // errors are reported by the strict decode below
+	if head == "" {
+		head = peek.Head.Name
+	}
+	if head != "" && head != c.Head.Name {
+		c.Head = HeadDefaults(head)
+	}
+	defer func() {
+		if head != "" {
+			c.Head.Name = head
+		}
+	}()
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
@@ -160,7 +171,12 @@ func (c Config) Validate() error {
 	}
 	oneOf("data.dataset", c.Data.Dataset, Datasets)
 	oneOf("model.net", c.Model.Net, model.Names)
-	oneOf("head.name", c.Head.Name, Heads)
+	for _, err := range c.Head.lossConfig(10, max(c.Model.Dim, 1)).Validate() {
+		if errors.Is(err, loss.ErrUnknownHead) {
+			err = fmt.Errorf("head.name: %w", err)
+		}
+		errs = append(errs, err)
+	}
 	if c.Model.Dim < 1 || c.Model.Dim > 4096 {
 		bad("model.dim must be in [1, 4096] (got %d)", c.Model.Dim)
 	}

@@ -25,7 +25,7 @@ func TestDefaultIsValid(t *testing.T) {
 func TestLoadFileOverridesOnlyGivenKeys(t *testing.T) {
 	p := writeFile(t, "exp.yaml", "model:\n  dim: 64\ntrain:\n  lr: 0.05\n")
 	c := Default()
-	if err := LoadFile(p, &c); err != nil {
+	if err := LoadFile(p, &c, ""); err != nil {
 		t.Fatal(err)
 	}
 	want := Default()
@@ -50,7 +50,7 @@ func TestLoadFileErrors(t *testing.T) {
 	for _, c := range cases {
 		p := writeFile(t, "exp.yaml", c.text)
 		cfg := Default()
-		err := LoadFile(p, &cfg)
+		err := LoadFile(p, &cfg, "")
 		if err == nil {
 			t.Errorf("case %v: got no error", c.name)
 			continue
@@ -65,7 +65,7 @@ func TestLoadFileErrors(t *testing.T) {
 		}
 	}
 	cfg := Default()
-	if err := LoadFile(filepath.Join(t.TempDir(), "missing.yaml"), &cfg); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
+	if err := LoadFile(filepath.Join(t.TempDir(), "missing.yaml"), &cfg, ""); err == nil || !strings.Contains(err.Error(), "missing.yaml") {
 		t.Errorf("missing file: got %v, want an error naming it", err)
 	}
 }

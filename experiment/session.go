@@ -32,17 +32,18 @@ func (s shape) imageSize() int { return s.C * s.H * s.W }
 // the machines that run it. Values the trainer reads are copied out of the
 // graph by Read nodes into the fields below.
 type session struct {
-	shape  shape
-	g      *G.ExprGraph
-	x      *G.Node // (B, C, H, W) input images
-	onehot *G.Node // (B, K) one-hot labels; never reaches the logits
-	xT     *tensor.Dense
-	yT     *tensor.Dense
-	net    model.Net
-	head   loss.Head
-	out    loss.Out
-	params G.Nodes // network parameters, then head parameters
-	dim    int     // D, the feature size
+	shape   shape
+	g       *G.ExprGraph
+	x       *G.Node // (B, C, H, W) input images
+	onehot  *G.Node // (B, K) one-hot labels; never reaches the logits
+	xT      *tensor.Dense
+	yT      *tensor.Dense
+	net     model.Net
+	head    loss.Head
+	out     loss.Out
+	params  G.Nodes // network parameters, then head parameters
+	buffers G.Nodes // state saved with the parameters but not learned by the solver (center's official centres)
+	dim     int     // D, the feature size
 
 	lossV, logitsV, featV G.Value
 	termV                 map[string]*G.Value
@@ -72,14 +73,16 @@ func newSession(cfg Config, s shape, train bool) (*session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build %s: %w", cfg.Model.Net, err)
 	}
-	hc := loss.Config{Name: cfg.Head.Name, Classes: s.K, Dim: cfg.Model.Dim, Bias: cfg.Head.Bias}
-	if ss.head, err = loss.New(ss.g, hc, rng); err != nil {
+	if ss.head, err = loss.New(ss.g, cfg.Head.lossConfig(s.K, cfg.Model.Dim), rng); err != nil {
 		return nil, err
 	}
 	if ss.out, err = ss.head.Forward(feat, ss.onehot); err != nil {
 		return nil, fmt.Errorf("build head %s: %w", cfg.Head.Name, err)
 	}
 	ss.params = append(append(G.Nodes{}, ss.net.Learnables()...), ss.head.Learnables()...)
+	if b, ok := ss.head.(loss.Buffered); ok {
+		ss.buffers = b.Buffers()
+	}
 
 	evalRoots := G.Nodes{G.Read(ss.out.Logits, &ss.logitsV), G.Read(feat, &ss.featV)}
 	ss.eval = G.NewTapeMachine(ss.g.SubgraphRoots(evalRoots...))

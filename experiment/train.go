@@ -15,7 +15,10 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	G "gorgonia.org/gorgonia"
+
 	"github.com/lgm-dev/lgm/data"
+	"github.com/lgm-dev/lgm/loss"
 	"github.com/lgm-dev/lgm/optim"
 )
 
@@ -34,10 +37,11 @@ type TrainOptions struct {
 type Metrics struct {
 	Epoch      int                `json:"epoch"`
 	LR         float64            `json:"lr"`
-	TrainLoss  float64            `json:"train_loss"`  // mean over the epoch's batches
-	TrainError float64            `json:"train_error"` // on the training batches, as they were trained
-	Terms      map[string]float64 `json:"terms"`       // mean of each loss term
-	TestError  float64            `json:"test_error"`  // fraction of the whole test split
+	TrainLoss  float64            `json:"train_loss"`         // mean over the epoch's batches
+	TrainError float64            `json:"train_error"`        // on the training batches, as they were trained
+	Terms      map[string]float64 `json:"terms"`              // mean of each loss term (before its weight)
+	Schedule   map[string]float64 `json:"schedule,omitempty"` // the head's α, λ, β at the epoch's last step
+	TestError  float64            `json:"test_error"`         // fraction of the whole test split
 	TestN      int                `json:"test_n"`
 	Batches    int                `json:"batches"`
 	// Timing fields: they differ between otherwise identical runs.
@@ -49,13 +53,27 @@ type Metrics struct {
 // DivergedError reports a non-finite loss.
 type DivergedError struct {
 	Epoch, Batch int
-	Term         string
-	Value        float64
+	Term         string  // what went bad: "loss", "loss term lkd", "a learned variance"
+	Value        float64 // the non-finite value, if any
+	Detail       string  // more about it, if any
+	Hint         string  // what to change
+	Checkpoint   string  // the last good checkpoint, if one was written
 }
 
 func (e *DivergedError) Error() string {
-	return fmt.Sprintf("training diverged at epoch %d, batch %d: %s is %v; lower train.lr or raise train.batch",
-		e.Epoch, e.Batch, e.Term, e.Value)
+	what := fmt.Sprintf("%s is %v", e.Term, e.Value)
+	if e.Detail != "" {
+		what = fmt.Sprintf("%s reached its floor (%s)", e.Term, e.Detail)
+	}
+	hint := e.Hint
+	if hint == "" {
+		hint = "lower train.lr (or the head's alpha and lambda), or raise train.batch"
+	}
+	ck := "no checkpoint was written yet"
+	if e.Checkpoint != "" {
+		ck = "the last good checkpoint is " + e.Checkpoint
+	}
+	return fmt.Sprintf("training diverged at epoch %d, batch %d: %s; %s; %s", e.Epoch, e.Batch, what, ck, hint)
 }
 
 // Train runs cfg to completion, writing the run directory opts.Out.
@@ -130,6 +148,7 @@ type trainer struct {
 	epochRNG     []byte     // state of order at the start of the current epoch
 	stats        epochStats // of the current epoch so far
 	history      []Metrics
+	schedule     map[string]float64 // the head's scheduled values at the last step
 
 	idx, labels, pred []int
 }
@@ -179,8 +198,14 @@ func newTrainer(cfg Config, opts TrainOptions, ck *Checkpoint) (*trainer, error)
 	// The solver sees the raw float32 arrays of the parameters; gradients
 	// are rebound after every step (the machine may hand out new arrays).
 	t.params = make([]optim.Param, len(ss.params))
+	headOpts := loss.OptionsOf(ss.head)
+	nNet := len(ss.params) - len(headOpts)
 	for i, p := range ss.params {
 		t.params[i] = optim.Param{Name: p.Name(), Value: p.Value().Data().([]float32), LRMult: 1}
+		if i >= nNet {
+			o := headOpts[i-nNet]
+			t.params[i].LRMult, t.params[i].NoWD = float32(o.LRMult), o.NoWD
+		}
 	}
 	t.sgd = optim.NewSGD(t.params, float32(cfg.Train.LR), float32(cfg.Train.Momentum), float32(cfg.Train.WeightDecay), cfg.Train.Nesterov)
 	t.order = rand.NewPCG(cfg.Seed, streamOrder)
@@ -264,6 +289,12 @@ func (t *trainer) run(ctx context.Context) error {
 	}
 	for ; t.epoch < cfg.Train.Epochs; t.epoch++ {
 		if err := t.runEpoch(ctx); err != nil {
+			var de *DivergedError
+			if errors.As(err, &de) {
+				if p := filepath.Join(t.opts.Out, CheckpointFile); fileExists(p) {
+					de.Checkpoint = p
+				}
+			}
 			return err
 		}
 	}
@@ -283,9 +314,6 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		return err
 	}
 	perm := data.Perm(rand.New(t.order), t.train.N)
-	if t.stats.SumTerms == nil {
-		t.stats.SumTerms = make(map[string]float64, len(t.ss.termNames))
-	}
 	var bar *progressbar.ProgressBar
 	if t.opts.Progress {
 		bar = newBar(t.out, t.batches, t.epoch+1, cfg.Train.Epochs)
@@ -332,7 +360,7 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		Epoch: t.epoch + 1, LR: lr, Batches: t.batches,
 		TrainLoss: st.SumLoss / float64(t.batches), TrainError: float64(st.Wrong) / float64(st.Seen),
 		Terms:     make(map[string]float64, len(st.SumTerms)),
-		TestError: res.Error, TestN: res.N,
+		TestError: res.Error, TestN: res.N, Schedule: t.schedule,
 		ImgS: float64(st.Seen) / st.Seconds, EvalImgS: res.ImgS, Seconds: st.Seconds + float64(res.N)/res.ImgS,
 	}
 	for name, v := range st.SumTerms {
@@ -359,6 +387,10 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 func (t *trainer) step() error {
 	ss, s := t.ss, t.ss.shape
 	ss.load(t.train, t.idx, t.labels)
+	if sh, ok := ss.head.(loss.Scheduled); ok {
+		iter := t.epoch*t.batches + t.batch
+		t.schedule = sh.SetStep(iter, float64(iter)/float64(t.batches))
+	}
 	if err := ss.train.RunAll(); err != nil {
 		ss.train.Reset()
 		return fmt.Errorf("epoch %d, batch %d: %w", t.epoch+1, t.batch+1, err)
@@ -373,6 +405,9 @@ func (t *trainer) step() error {
 			}
 		}
 		return &DivergedError{Epoch: t.epoch + 1, Batch: t.batch + 1, Term: term, Value: l}
+	}
+	if t.stats.SumTerms == nil {
+		t.stats.SumTerms = make(map[string]float64, len(ss.termNames))
 	}
 	t.stats.SumLoss += l
 	for _, name := range ss.termNames {
@@ -398,6 +433,17 @@ func (t *trainer) step() error {
 		clear(t.params[i].Grad)
 	}
 	ss.train.Reset()
+	if ps, ok := ss.head.(loss.PostStepper); ok {
+		if err := ps.PostStep(); err != nil {
+			return fmt.Errorf("epoch %d, batch %d: %w", t.epoch+1, t.batch+1, err)
+		}
+	}
+	if fl, ok := ss.head.(loss.Floored); ok {
+		if what, at := fl.AtFloor(); at {
+			return &DivergedError{Epoch: t.epoch + 1, Batch: t.batch + 1, Term: "a learned variance", Detail: what,
+				Hint: "lower head.var_lr_mult or train.lr, or use head.covariance: identity"}
+		}
+	}
 	return nil
 }
 
@@ -450,12 +496,16 @@ func snapshot(ss *session, sgd *optim.SGD) (map[string][]float32, map[string][]i
 		tensors["opt.velocity."+p.Name()] = append([]float32(nil), sgd.Velocity(i)...)
 		shapes["opt.velocity."+p.Name()] = shape
 	}
+	for _, b := range ss.buffers {
+		tensors[b.Name()] = append([]float32(nil), b.Value().Data().([]float32)...)
+		shapes[b.Name()] = []int(b.Shape().Clone())
+	}
 	return tensors, shapes
 }
 
-// restore copies the parameters of ck into the session's graph.
+// restore copies the parameters and buffers of ck into the session's graph.
 func restore(ss *session, ck *Checkpoint) error {
-	for _, p := range ss.params {
+	for _, p := range append(append(G.Nodes{}, ss.params...), ss.buffers...) {
 		v, ok := ck.Tensors[p.Name()]
 		if !ok {
 			return fmt.Errorf("checkpoint has no tensor %s", p.Name())
@@ -523,4 +573,9 @@ func newBar(out io.Writer, n, epoch, epochs int) *progressbar.ProgressBar {
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 	)
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

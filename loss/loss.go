@@ -254,6 +254,16 @@ func New(g *G.ExprGraph, cfg Config, rng *rand.Rand) (Head, error) {
 	}
 }
 
+// Validate reports every problem of c (an unknown name among them), each
+// naming its config field, e.g. "head.lambda must be >= 0 (got -1)".
+func (c Config) Validate() []error {
+	errs := c.validate()
+	if !slices.Contains(names, c.Name) {
+		errs = append(errs, fmt.Errorf("%w %q (want one of: %s)", ErrUnknownHead, c.Name, strings.Join(names, ", ")))
+	}
+	return errs
+}
+
 // validate checks the fields every head needs, and those of the head c.Name, and returns
 // one error per problem.
 func (c Config) validate() []error {

@@ -6,6 +6,8 @@ import (
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/lgm-dev/lgm/nnops"
 )
 
 // conv is a 2-D convolution with a bias per output channel.
@@ -13,20 +15,29 @@ type conv struct {
 	w      *G.Node // (Cout, Cin, K, K)
 	b      *G.Node // (1, Cout, 1, 1)
 	k, pad int
+	stock  bool // Gorgonia's own Conv2d + BroadcastAdd instead of nnops
 }
 
-func newConv(g *G.ExprGraph, name string, rng *rand.Rand, cin, cout, k, pad int) *conv {
+func newConv(g *G.ExprGraph, name string, rng *rand.Rand, cin, cout, k, pad int, stock bool) *conv {
 	lim := FanInLimit(cin * k * k)
 	return &conv{
-		w:   param(g, name+".W", Uniform(rng, cout*cin*k*k, lim), cout, cin, k, k),
-		b:   param(g, name+".b", Uniform(rng, cout, lim), 1, cout, 1, 1),
-		k:   k,
-		pad: pad,
+		stock: stock,
+		w:     param(g, name+".W", Uniform(rng, cout*cin*k*k, lim), cout, cin, k, k),
+		b:     param(g, name+".b", Uniform(rng, cout, lim), 1, cout, 1, 1),
+		k:     k,
+		pad:   pad,
 	}
 }
 
 // forward maps (B, Cin, H, W) to (B, Cout, H', W') with stride 1.
 func (c *conv) forward(x *G.Node) (*G.Node, error) {
+	if !c.stock {
+		y, err := nnops.Conv2d(x, c.w, c.b, 1, c.pad)
+		if err != nil {
+			return nil, fmt.Errorf("conv %v: %w", c.w.Name(), err)
+		}
+		return y, nil
+	}
 	y, err := G.Conv2d(x, c.w, tensor.Shape{c.k, c.k}, []int{c.pad, c.pad}, []int{1, 1}, []int{1, 1})
 	if err != nil {
 		return nil, fmt.Errorf("conv %v: %w", c.w.Name(), err)
@@ -39,18 +50,22 @@ func (c *conv) learnables() G.Nodes { return G.Nodes{c.w, c.b} }
 // prelu is the parametric ReLU of He et al. (2015) with one slope per channel,
 // as in the center-loss LeNet++: y = max(0, x) + a·min(0, x).
 type prelu struct {
-	a *G.Node // (1, C, 1, 1)
+	a     *G.Node // (1, C, 1, 1)
+	stock bool    // composed from Gorgonia's ops instead of nnops
 }
 
 // preluInit is the initial slope, PyTorch's and Caffe's default.
 const preluInit = 0.25
 
-func newPReLU(g *G.ExprGraph, name string, c int) *prelu {
-	return &prelu{a: param(g, name+".a", Filled(c, preluInit), 1, c, 1, 1)}
+func newPReLU(g *G.ExprGraph, name string, c int, stock bool) *prelu {
+	return &prelu{a: param(g, name+".a", Filled(c, preluInit), 1, c, 1, 1), stock: stock}
 }
 
 // forward maps (B, C, H, W) to (B, C, H, W).
 func (p *prelu) forward(x *G.Node) (*G.Node, error) {
+	if !p.stock {
+		return nnops.PReLU(x, p.a)
+	}
 	pos, err := G.Rectify(x) // (B, C, H, W)
 	if err != nil {
 		return nil, err
@@ -92,8 +107,19 @@ func (l *linear) forward(x *G.Node) (*G.Node, error) {
 func (l *linear) learnables() G.Nodes { return G.Nodes{l.w, l.b} }
 
 // maxPool2 is a 2×2 max-pooling with stride 2; odd sizes are floored (7 → 3).
-func maxPool2(x *G.Node) (*G.Node, error) {
+func maxPool2(x *G.Node, stock bool) (*G.Node, error) {
+	if !stock {
+		return nnops.MaxPool2d(x, 2, 2)
+	}
 	return G.MaxPool2D(x, tensor.Shape{2, 2}, []int{0, 0}, []int{2, 2})
+}
+
+// relu is max(0, x).
+func relu(x *G.Node, stock bool) (*G.Node, error) {
+	if !stock {
+		return nnops.ReLU(x)
+	}
+	return G.Rectify(x)
 }
 
 // flatten maps (B, C, H, W) to (B, C·H·W).

@@ -12,6 +12,7 @@ import (
 //
 //	conv 5×5 20, pool 2×2, conv 5×5 50, pool 2×2, FC 800 → 500, ReLU, FC 500 → D.
 type LeNet struct {
+	stock        bool
 	conv1, conv2 *conv
 	fc1, fc2     *linear
 }
@@ -24,8 +25,9 @@ func newLeNet(g *G.ExprGraph, cfg Config, rng *rand.Rand) (*LeNet, error) {
 		return nil, fmt.Errorf("lenet: input %d×%d is too small (want at least 16×16)", cfg.H, cfg.W)
 	}
 	return &LeNet{
-		conv1: newConv(g, "net.conv1", rng, cfg.C, 20, 5, 0),
-		conv2: newConv(g, "net.conv2", rng, 20, 50, 5, 0),
+		stock: cfg.Stock,
+		conv1: newConv(g, "net.conv1", rng, cfg.C, 20, 5, 0, cfg.Stock),
+		conv2: newConv(g, "net.conv2", rng, 20, 50, 5, 0, cfg.Stock),
 		fc1:   newLinear(g, "net.fc1", rng, 50*h*w, 500),
 		fc2:   newLinear(g, "net.fc2", rng, 500, cfg.Dim),
 	}, nil
@@ -36,14 +38,16 @@ func (n *LeNet) Name() string { return "lenet" }
 
 // Forward maps (B, C, 28, 28) to (B, D).
 func (n *LeNet) Forward(x *G.Node) (*G.Node, error) {
+	pool := func(x *G.Node) (*G.Node, error) { return maxPool2(x, n.stock) }
+	act := func(x *G.Node) (*G.Node, error) { return relu(x, n.stock) }
 	steps := []func(*G.Node) (*G.Node, error){
 		n.conv1.forward, // (B, 20, 24, 24)
-		maxPool2,        // (B, 20, 12, 12)
+		pool,            // (B, 20, 12, 12)
 		n.conv2.forward, // (B, 50, 8, 8)
-		maxPool2,        // (B, 50, 4, 4)
+		pool,            // (B, 50, 4, 4)
 		flatten,         // (B, 800)
 		n.fc1.forward,   // (B, 500)
-		G.Rectify,       // (B, 500)
+		act,             // (B, 500)
 		n.fc2.forward,   // (B, D)
 	}
 	var err error

@@ -15,6 +15,7 @@ import (
 //	2×2 max-pool after each stage (28 → 14 → 7 → 3),
 //	FC 128·3·3 = 1152 → D, no activation on the feature.
 type LeNetPP struct {
+	stock  bool
 	convs  []*conv
 	prelus []*prelu
 	fc     *linear
@@ -23,13 +24,13 @@ type LeNetPP struct {
 var _ Net = (*LeNetPP)(nil)
 
 func newLeNetPP(g *G.ExprGraph, cfg Config, rng *rand.Rand) (*LeNetPP, error) {
-	n := &LeNetPP{}
+	n := &LeNetPP{stock: cfg.Stock}
 	cin, h, w := cfg.C, cfg.H, cfg.W
 	for s, width := range []int{32, 64, 128} {
 		for j := 0; j < 2; j++ {
 			name := fmt.Sprintf("net.conv%d_%d", s+1, j+1)
-			n.convs = append(n.convs, newConv(g, name, rng, cin, width, 5, 2))
-			n.prelus = append(n.prelus, newPReLU(g, fmt.Sprintf("net.prelu%d_%d", s+1, j+1), width))
+			n.convs = append(n.convs, newConv(g, name, rng, cin, width, 5, 2, cfg.Stock))
+			n.prelus = append(n.prelus, newPReLU(g, fmt.Sprintf("net.prelu%d_%d", s+1, j+1), width, cfg.Stock))
 			cin = width
 		}
 		h, w = h/2, w/2
@@ -55,7 +56,7 @@ func (n *LeNetPP) Forward(x *G.Node) (*G.Node, error) {
 			return nil, err
 		}
 		if i%2 == 1 {
-			if x, err = maxPool2(x); err != nil { // (B, Cout, H/2, W/2)
+			if x, err = maxPool2(x, n.stock); err != nil { // (B, Cout, H/2, W/2)
 				return nil, err
 			}
 		}

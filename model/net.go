@@ -25,6 +25,10 @@ type Config struct {
 	Name    string // "lenet" or "lenetpp"
 	Dim     int    // D, the size of the feature
 	C, H, W int    // input channels and size
+	// Stock builds the network from Gorgonia's own Conv2d, MaxPool2D and
+	// element-wise ops instead of package nnops: slow and memory hungry,
+	// kept as the reference the fast ops are tested against.
+	Stock bool
 }
 
 // Names lists the networks New knows.

@@ -35,7 +35,7 @@ median over the measured steps, after a warm-up) and the process's peak memory.`
 			}
 			runtime.GOMAXPROCS(o.threads)
 			cfg := experiment.Default()
-			cfg.Model.Net, cfg.Model.Dim, cfg.Head.Name, cfg.Train.Batch = o.net, o.dim, o.head, o.batch
+			cfg.Model.Net, cfg.Model.Dim, cfg.Head, cfg.Train.Batch = o.net, o.dim, experiment.HeadDefaults(o.head), o.batch
 			res, err := experiment.Bench(cmd.Context(), cfg, experiment.BenchOptions{Steps: o.steps, Warmup: o.warmup})
 			if err != nil {
 				return err

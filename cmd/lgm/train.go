@@ -74,7 +74,7 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 	f.StringVarP(&o.out, "out", "o", "", "run `directory` to create (default runs/<name>-<time>)")
 	f.StringVar(&o.resume, "resume", "", "continue the run in `RUN_DIR` from its checkpoint, with its own config (--epochs may extend it)")
 	f.StringVar(&o.net, "net", "", "network: lenetpp | lenet (config model.net)")
-	f.StringVar(&o.head, "head", "", "loss head: softmax (config head.name)")
+	f.StringVar(&o.head, "head", "", "loss head: softmax | center | lsoftmax | gm | lgm (config head.name; the head's other settings start from its defaults)")
 	f.StringVar(&o.data, "data", "", "`folder` of IDX files in MNIST's layout (config data.dir; default: MNIST from the GoMNIST module)")
 	f.IntVar(&o.dim, "dim", 0, "feature size D (config model.dim)")
 	f.IntVar(&o.epochs, "epochs", 0, "epochs (config train.epochs)")
@@ -89,10 +89,16 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 // and validates the result.
 func (o *trainOptions) resolve(fs *pflag.FlagSet) (experiment.Config, error) {
 	cfg := experiment.Default()
+	head := ""
+	if fs.Changed("head") {
+		head = o.head
+	}
 	if o.config != "" {
-		if err := experiment.LoadFile(o.config, &cfg); err != nil {
+		if err := experiment.LoadFile(o.config, &cfg, head); err != nil {
 			return cfg, usageError{err: err}
 		}
+	} else if head != "" {
+		cfg.Head = experiment.HeadDefaults(head)
 	}
 	set := func(name string, apply func()) {
 		if fs.Changed(name) {
@@ -100,7 +106,6 @@ func (o *trainOptions) resolve(fs *pflag.FlagSet) (experiment.Config, error) {
 		}
 	}
 	set("net", func() { cfg.Model.Net = o.net })
-	set("head", func() { cfg.Head.Name = o.head })
 	set("data", func() { cfg.Data.Dir = o.data })
 	set("dim", func() { cfg.Model.Dim = o.dim })
 	set("epochs", func() { cfg.Train.Epochs = o.epochs })
