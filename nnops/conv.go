@@ -82,55 +82,21 @@ func Conv2d(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
 
 // convShape is what the forward and backward ops of one convolution share.
 type convShape struct {
-	geom                     // one image: Cin×H×W with a K×K window
-	batch, cout int          // B, Cout
-	xShape      tensor.Shape // (B, Cin, H, W)
-	wShape      tensor.Shape // (Cout, Cin, K, K)
-	bShape      tensor.Shape // as given, Cout values
-	yShape      tensor.Shape // (B, Cout, H', W')
-	group       int          // images per work item (and per GEMM)
+	batchGeom              // B images of Cin×H×W, K×K window, Cout outputs
+	xShape    tensor.Shape // (B, Cin, H, W)
+	wShape    tensor.Shape // (Cout, Cin, K, K)
+	bShape    tensor.Shape // as given, Cout values
+	yShape    tensor.Shape // (B, Cout, H', W')
 }
 
 func newConvShape(xs, ws, bs tensor.Shape, stride, pad int) convShape {
 	g := newGeom(xs[1], xs[2], xs[3], ws[2], stride, pad)
 	return convShape{
-		geom:   g,
-		batch:  xs[0],
-		cout:   ws[0],
-		xShape: xs.Clone(),
-		wShape: ws.Clone(),
-		bShape: bs.Clone(),
-		yShape: tensor.Shape{xs[0], ws[0], g.oh, g.ow},
-		group:  groupFor(g, xs[0]),
-	}
-}
-
-// items is the number of groups of images.
-func (s *convShape) items() int { return (s.batch + s.group - 1) / s.group }
-
-// images returns the first image of group i and the number in it.
-func (s *convShape) images(i int) (n0, g int) {
-	n0 = i * s.group
-	return n0, min(s.group, s.batch-n0)
-}
-
-// unfold writes im2col of images n0..n0+g-1 of x side by side into col
-// (Cin·K·K × g·H'·W').
-func (s *convShape) unfold(x, col []float32, n0, g int) {
-	img, a := s.c*s.h*s.w, s.area()
-	for t := 0; t < g; t++ {
-		s.im2col(x[(n0+t)*img:(n0+t+1)*img], col[t*a:], g*a)
-	}
-}
-
-// gather copies dy of images n0..n0+g-1 side by side into buf (Cout ×
-// g·H'·W').
-func (s *convShape) gather(dy, buf []float32, n0, g int) {
-	a := s.area()
-	for t := 0; t < g; t++ {
-		for o := 0; o < s.cout; o++ {
-			copy(buf[o*g*a+t*a:o*g*a+(t+1)*a], dy[((n0+t)*s.cout+o)*a:])
-		}
+		batchGeom: newBatchGeom(g, xs[0], ws[0]),
+		xShape:    xs.Clone(),
+		wShape:    ws.Clone(),
+		bShape:    bs.Clone(),
+		yShape:    tensor.Shape{xs[0], ws[0], g.oh, g.ow},
 	}
 }
 

@@ -12,8 +12,7 @@ import "github.com/lgm-dev/lgm/internal/gemm"
 // into one buffer and multiplied at once; a group of one writes straight
 // into out.
 type gemmConv struct {
-	geom
-	batch, cout, group int
+	batchGeom
 
 	wb []float32 // with a bias: [w | b], Cout × (C·K·K + 1)
 	l  loop
@@ -44,24 +43,46 @@ func groupFor(g geom, batch int) int {
 }
 
 func newGemmConv(g geom, batch, cout int) gemmConv {
-	return gemmConv{geom: g, batch: batch, cout: cout, group: groupFor(g, batch)}
+	return gemmConv{batchGeom: newBatchGeom(g, batch, cout)}
+}
+
+// batchGeom is a convolution over a batch: batch images in geometry geom,
+// cout output channels, worked on in groups of group images.
+type batchGeom struct {
+	geom
+	batch, cout, group int
+}
+
+func newBatchGeom(g geom, batch, cout int) batchGeom {
+	return batchGeom{geom: g, batch: batch, cout: cout, group: groupFor(g, batch)}
 }
 
 // items is the number of groups of images.
-func (c *gemmConv) items() int { return (c.batch + c.group - 1) / c.group }
+func (c *batchGeom) items() int { return (c.batch + c.group - 1) / c.group }
 
 // images returns the first image of group i and the number in it.
-func (c *gemmConv) images(i int) (n0, g int) {
+func (c *batchGeom) images(i int) (n0, g int) {
 	n0 = i * c.group
 	return n0, min(c.group, c.batch-n0)
 }
 
 // unfold writes im2col of images n0..n0+g-1 of x side by side into col
 // (C·K·K × g·OH·OW).
-func (c *gemmConv) unfold(x, col []float32, n0, g int) {
+func (c *batchGeom) unfold(x, col []float32, n0, g int) {
 	img, a := c.c*c.h*c.w, c.area()
 	for t := 0; t < g; t++ {
 		c.im2col(x[(n0+t)*img:(n0+t+1)*img], col[t*a:], g*a)
+	}
+}
+
+// gather copies the outputs (or output gradients) dy of images n0..n0+g-1
+// side by side into buf (Cout × g·OH·OW).
+func (c *batchGeom) gather(dy, buf []float32, n0, g int) {
+	a := c.area()
+	for t := 0; t < g; t++ {
+		for o := 0; o < c.cout; o++ {
+			copy(buf[o*g*a+t*a:o*g*a+(t+1)*a], dy[((n0+t)*c.cout+o)*a:])
+		}
 	}
 }
 
