@@ -84,6 +84,9 @@ func newSession(cfg Config, s shape, train bool) (*session, error) {
 		ss.buffers = b.Buffers()
 	}
 
+	if err := checkFits(ss.g, s.B); err != nil {
+		return nil, err
+	}
 	evalRoots := G.Nodes{G.Read(ss.out.Logits, &ss.logitsV), G.Read(feat, &ss.featV)}
 	ss.eval = G.NewTapeMachine(ss.g.SubgraphRoots(evalRoots...))
 	if !train {
@@ -99,6 +102,9 @@ func newSession(cfg Config, s shape, train bool) (*session, error) {
 	}
 	if _, err := G.Grad(ss.out.Loss, ss.params...); err != nil {
 		return nil, fmt.Errorf("gradient of the loss: %w", err)
+	}
+	if err := checkFits(ss.g, s.B); err != nil { // with the gradient nodes
+		return nil, err
 	}
 	ss.train = G.NewTapeMachine(ss.g, G.BindDualValues(ss.params...))
 	return ss, nil

@@ -117,6 +117,11 @@ func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	// A crash during a write leaves its temporary file behind: clear them.
+	stale, _ := filepath.Glob(filepath.Join(opts.Out, ".*.tmp-*"))
+	for _, p := range stale {
+		os.Remove(p)
+	}
 	t, err := newTrainer(cfg, opts, ck)
 	if err != nil {
 		return err

@@ -203,6 +203,10 @@ func TestBenchJSON(t *testing.T) {
 			t.Errorf("%s got %v, want a positive number", k, res[k])
 		}
 	}
+	// A batch far beyond this machine's memory is refused before anything is allocated.
+	if code, _, stderr := lgm(t, "bench", "--batch", "400000", "--threads", "1"); code != exitFailure || !strings.Contains(stderr, "lower train.batch") {
+		t.Errorf("huge batch: exit %d, %q; want a refusal", code, stderr)
+	}
 	if code, _, _ := lgm(t, "bench", "--threads", "0"); code != exitUsage {
 		t.Errorf("--threads 0: exit %d, want %d", code, exitUsage)
 	}
