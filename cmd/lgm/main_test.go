@@ -204,7 +204,7 @@ func TestBenchJSON(t *testing.T) {
 		}
 	}
 	// A batch far beyond this machine's memory is refused before anything is allocated.
-	if code, _, stderr := lgm(t, "bench", "--batch", "400000", "--threads", "1"); code != exitFailure || !strings.Contains(stderr, "lower train.batch") {
+	if code, _, stderr := lgm(t, "bench", "--batch", "65536", "--threads", "1"); code != exitFailure || !strings.Contains(stderr, "lower train.batch") {
 		t.Errorf("huge batch: exit %d, %q; want a refusal", code, stderr)
 	}
 	if code, _, _ := lgm(t, "bench", "--threads", "0"); code != exitUsage {
