@@ -64,6 +64,8 @@ func convCases() []convCase {
 		convCase{b: 3, cin: 2, h: 8, w: 8, cout: 5, k: 5, s: 1, p: 2, bShape: tensor.Shape{1, 5, 1, 1}}, // model's bias shape
 		convCase{b: 5, cin: 1, h: 4, w: 4, cout: 2, k: 4, s: 3, p: 0},                                   // window = image
 		convCase{b: 17, cin: 2, h: 5, w: 5, cout: 3, k: 3, s: 1, p: 1},                                  // several groups, the last one short
+		convCase{b: 2, cin: 1, h: 20, w: 20, cout: 2, k: 5, s: 1, p: 2},                                 // one image per group, bands of rows
+		convCase{b: 2, cin: 1, h: 33, w: 33, cout: 2, k: 3, s: 2, p: 1},                                 // the same, strided
 	)
 }
 
