@@ -1,6 +1,7 @@
 package nnops
 
 import (
+	"fmt"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -87,6 +88,17 @@ func (s *stack) stock() (*G.Node, error) {
 // ops and Gorgonia's stock ones (bias and slopes shaped (1, C, 1, 1), as in
 // the model package).
 func TestStockEquivalence(t *testing.T) {
+	for _, th := range []int{1, 2, 5} { // 5: more workers than some ops have items
+		t.Run(fmt.Sprintf("threads=%d", th), func(t *testing.T) {
+			old := Threads()
+			SetThreads(th)
+			defer SetThreads(old)
+			testStockEquivalence(t)
+		})
+	}
+}
+
+func testStockEquivalence(t *testing.T) {
 	const b, cin, h, c1, c2, d = 4, 3, 12, 6, 5, 2
 	for _, withFC := range []bool{false, true} {
 		rng := newRand(42)
