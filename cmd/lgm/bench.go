@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lgm-dev/lgm/experiment"
+	"github.com/lgm-dev/lgm/nnops"
 )
 
 type benchOptions struct {
@@ -34,6 +35,7 @@ median over the measured steps, after a warm-up) and the process's peak memory.`
 				return usageError{fmt.Errorf("--threads must be >= 1 (got %d)", o.threads), true}
 			}
 			runtime.GOMAXPROCS(o.threads)
+			nnops.SetThreads(o.threads)
 			cfg := experiment.Default()
 			cfg.Model.Net, cfg.Model.Dim, cfg.Head, cfg.Train.Batch = o.net, o.dim, experiment.HeadDefaults(o.head), o.batch
 			res, err := experiment.Bench(cmd.Context(), cfg, experiment.BenchOptions{Steps: o.steps, Warmup: o.warmup})

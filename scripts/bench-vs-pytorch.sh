@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Training and evaluation throughput and peak memory of lgm against PyTorch on
+# the same network, batch, synthetic input and thread count, alternating the
+# two for several rounds at 1 and 2 threads, and the ratios lgm/PyTorch of
+# the medians.
+#
+# Usage: scripts/bench-vs-pytorch.sh [--net lenetpp|lenet] [--batch 128] [--steps 10] [--rounds 3]
+# Needs Debian's python3-torch (installed here if missing, as root).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+net=lenetpp batch=128 steps=10 rounds=3
+while [ $# -gt 0 ]; do
+  case $1 in
+    --net) net=$2; shift 2 ;;
+    --batch) batch=$2; shift 2 ;;
+    --steps) steps=$2; shift 2 ;;
+    --rounds) rounds=$2; shift 2 ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+py=/usr/bin/python3 # Debian's torch is installed for the system interpreter
+if ! "$py" -c 'import torch' 2>/dev/null; then
+  echo "installing python3-torch (Debian) ..." >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-torch >/dev/null
+fi
+bin=$(mktemp -d)/lgm
+go build -o "$bin" ./cmd/lgm
+results=$(mktemp)
+for threads in 1 2; do
+  for r in $(seq "$rounds"); do
+    OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OPENBLAS_CORETYPE=SkylakeX \
+      "$py" scripts/bench_pytorch.py --net "$net" --batch "$batch" --steps "$steps" --threads "$threads" |
+      sed "s/^/pytorch $threads /" >>"$results"
+    "$bin" bench --net "$net" --batch "$batch" --steps "$steps" --threads "$threads" --json |
+      sed "s/^/lgm $threads /" >>"$results"
+  done
+done
+"$py" - "$results" "$net" "$batch" "$rounds" <<'PY'
+import json, statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    who, threads, js = line.split(" ", 2)
+    rows.setdefault((who, int(threads)), []).append(json.loads(js))
+print(f"{sys.argv[2]}, batch {sys.argv[3]}, median of {sys.argv[4]} alternating rounds")
+print(f"{'threads':>7} {'who':>8} {'train img/s':>12} {'eval img/s':>11} {'peak MB':>8}")
+med = {}
+for (who, t), rs in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+    m = {k: statistics.median(r[k] for r in rs) for k in ("train_img_s", "eval_img_s", "peak_rss_mb")}
+    med[(who, t)] = m
+    print(f"{t:>7} {who:>8} {m['train_img_s']:>12.1f} {m['eval_img_s']:>11.1f} {m['peak_rss_mb']:>8.0f}")
+for t in (1, 2):
+    l, p = med.get(("lgm", t)), med.get(("pytorch", t))
+    if l and p:
+        print(f"ratio lgm/PyTorch at {t} thread(s): train {l['train_img_s']/p['train_img_s']:.2f}x, "
+              f"eval {l['eval_img_s']/p['eval_img_s']:.2f}x, peak memory {l['peak_rss_mb']/p['peak_rss_mb']:.2f}x")
+PY

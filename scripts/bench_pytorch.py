@@ -1,0 +1,69 @@
+"""PyTorch peer of `lgm bench`: the same network, batch, synthetic input and
+step (forward, backward, SGD step with Nesterov momentum and weight decay),
+timed the same way (median over steps after a warm-up). Prints one JSON line
+with train_img_s, eval_img_s and peak_rss_mb. Run by bench-vs-pytorch.sh."""
+import argparse, json, resource, statistics, time
+
+import torch
+import torch.nn as nn
+
+p = argparse.ArgumentParser()
+p.add_argument("--net", default="lenetpp", choices=["lenetpp", "lenet"])
+p.add_argument("--batch", type=int, default=128)
+p.add_argument("--steps", type=int, default=10)
+p.add_argument("--warmup", type=int, default=2)
+p.add_argument("--threads", type=int, default=1)
+p.add_argument("--dim", type=int, default=2)
+a = p.parse_args()
+torch.set_num_threads(a.threads)
+torch.manual_seed(1)
+
+
+def lenetpp(d):
+    layers, cin = [], 1
+    for w in (32, 64, 128):
+        for _ in range(2):
+            layers += [nn.Conv2d(cin, w, 5, padding=2), nn.PReLU(w)]
+            cin = w
+        layers.append(nn.MaxPool2d(2))
+    return nn.Sequential(*layers, nn.Flatten(), nn.Linear(1152, d))
+
+
+def lenet(d):
+    return nn.Sequential(nn.Conv2d(1, 20, 5), nn.MaxPool2d(2), nn.Conv2d(20, 50, 5), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, d))
+
+
+net = (lenetpp if a.net == "lenetpp" else lenet)(a.dim)
+head = nn.Linear(a.dim, 10, bias=False)  # the softmax head without bias, as lgm's
+params = list(net.parameters()) + list(head.parameters())
+opt = torch.optim.SGD(params, lr=1e-4, momentum=0.9, nesterov=True, weight_decay=1e-3)
+loss_fn = nn.CrossEntropyLoss()
+x = torch.rand(a.batch, 1, 28, 28)
+y = torch.randint(0, 10, (a.batch,))
+
+
+def train_step():
+    opt.zero_grad(set_to_none=False)
+    loss = loss_fn(head(net(x)), y)
+    loss.backward()
+    opt.step()
+
+
+def eval_step():
+    with torch.no_grad():
+        head(net(x)).argmax(1)
+
+
+out = {"net": a.net, "batch": a.batch, "threads": a.threads}
+for name, f in (("train", train_step), ("eval", eval_step)):
+    times = []
+    for i in range(a.warmup + a.steps):
+        t0 = time.perf_counter()
+        f()
+        if i >= a.warmup:
+            times.append(time.perf_counter() - t0)
+    out[name + "_img_s"] = a.batch / statistics.median(times)
+out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+out["torch"] = torch.__version__
+print(json.dumps(out))
