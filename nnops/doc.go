@@ -31,9 +31,11 @@
 //   - Elementwise loops use conditional moves, not branches.
 //
 // On the 2-core AVX-512 development host, a LeNet++ training step at batch
-// 128 runs at about 230 images/s on one thread and 430 on two when the host
-// is quiet (PyTorch 1.13: 210–230 and 280–360), against about 30 for the
-// stock ops, and the process peaks at about 230 MB (stock: 5.7 GB).
+// 128 (BenchmarkLeNetPPStep) runs at 210–245 images/s on one thread (about
+// 530 ms of CPU per step) and 380–430 on two when the other core is free
+// (PyTorch 1.13, PERFORMANCE.md: 210–230 and 280–360), against about 30 for
+// the stock ops; the benchmark process peaks at about 235 MB (stock: 5.7 GB).
+// GEMM is about 60 % of the step.
 //
 // # Caveats
 //
