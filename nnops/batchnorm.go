@@ -255,7 +255,7 @@ func (op *bnOp) item(_, c int) {
 	} else {
 		op.mean[c], op.invstd[c] = float64(st.Mean[c]), 1/math.Sqrt(float64(st.Var[c])+st.Eps)
 	}
-	mu := float32(op.mean[c])
+	hi, lo := split(op.mean[c])
 	scale := float32(float64(op.gd[c]) * op.invstd[c])
 	shift := op.bd[c]
 	for n := 0; n < op.batch; n++ {
@@ -264,9 +264,18 @@ func (op *bnOp) item(_, c int) {
 		y := op.out[p : p+op.size]
 		y = y[:len(x)]
 		for j, v := range x {
-			y[j] = (v-mu)*scale + shift
+			y[j] = ((v-hi)-lo)*scale + shift
 		}
 	}
+}
+
+// split returns v as a float32 sum hi + lo. x − μ is computed as
+// (x − hi) − lo: the first difference is exact when x is within a factor 2
+// of hi, so a channel whose mean is far larger than its spread keeps its
+// precision (a single float32 μ would quantise x − μ to steps of ulp(μ)).
+func split(v float64) (hi, lo float32) {
+	hi = float32(v)
+	return hi, float32(v - float64(hi))
 }
 
 // shiftedSums returns Σ (x − k) and Σ (x − k)² in float64.
@@ -384,11 +393,12 @@ func (op *bnGradXOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, er
 // item computes the sums and dx of channel c.
 func (op *bnGradXOp) item(_, c int) {
 	f := op.fwd
-	mu, inv := float32(f.mean[c]), f.invstd[c]
+	hi, lo := split(f.mean[c])
+	inv := f.invstd[c]
 	var sdy, sdyxm float64 // Σ dy, Σ dy·(x − μ)
 	for n := 0; n < f.batch; n++ {
 		p := f.plane(n, c)
-		a, b := gradSums(op.dy[p:p+f.size], op.xd[p:p+f.size], mu)
+		a, b := gradSums(op.dy[p:p+f.size], op.xd[p:p+f.size], hi, lo)
 		sdy += a
 		sdyxm += b
 	}
@@ -410,26 +420,26 @@ func (op *bnGradXOp) item(_, c int) {
 		dx := op.out[p : p+f.size]
 		dy, dx = dy[:len(x)], dx[:len(x)]
 		for j, v := range x {
-			dx[j] = a32*dy[j] - (b + k*(v-mu))
+			dx[j] = a32*dy[j] - (b + k*((v-hi)-lo))
 		}
 	}
 }
 
-// gradSums returns Σ dy and Σ dy·(x − mu) in float64 (each product in
-// float32).
-func gradSums(dy, x []float32, mu float32) (s1, s2 float64) {
+// gradSums returns Σ dy and Σ dy·(x − μ) in float64 (each product in
+// float32), for μ = hi + lo (see split).
+func gradSums(dy, x []float32, hi, lo float32) (s1, s2 float64) {
 	x = x[:len(dy)]
 	var a1, a2, b1, b2 float64
 	i := 0
 	for ; i+2 <= len(dy); i += 2 {
 		a1 += float64(dy[i])
-		a2 += float64(dy[i] * (x[i] - mu))
+		a2 += float64(dy[i] * ((x[i] - hi) - lo))
 		b1 += float64(dy[i+1])
-		b2 += float64(dy[i+1] * (x[i+1] - mu))
+		b2 += float64(dy[i+1] * ((x[i+1] - hi) - lo))
 	}
 	if i < len(dy) {
 		a1 += float64(dy[i])
-		a2 += float64(dy[i] * (x[i] - mu))
+		a2 += float64(dy[i] * ((x[i] - hi) - lo))
 	}
 	return a1 + b1, a2 + b2
 }
