@@ -33,6 +33,7 @@ type Checkpoint struct {
 	Shapes  map[string][]int
 	Norm    NormState // the input normalisation computed from the training split
 	RNG     []byte    // data-order stream (math/rand/v2 PCG) at the start of the next epoch
+	AugRNG  []byte    // augmentation stream, as it is now
 }
 
 // NormState is the per-channel normalisation a run applied to its inputs.
@@ -76,6 +77,7 @@ func (ck *Checkpoint) Save(path string) error {
 		"stats":   toJSON(ck.Stats),
 		"history": toJSON(ck.History),
 		"rng":     base64.StdEncoding.EncodeToString(ck.RNG),
+		"aug_rng": base64.StdEncoding.EncodeToString(ck.AugRNG),
 	}
 	if jsonErr != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, jsonErr)
@@ -143,6 +145,9 @@ func parseCheckpoint(path string, raw []byte) (*Checkpoint, error) {
 	}
 	if ck.RNG, err = base64.StdEncoding.DecodeString(meta["rng"]); err != nil {
 		return nil, bad("rng: %v", err)
+	}
+	if ck.AugRNG, err = base64.StdEncoding.DecodeString(meta["aug_rng"]); err != nil {
+		return nil, bad("aug_rng: %v", err)
 	}
 	for _, nt := range st.Tensors() {
 		tv := nt.TensorView

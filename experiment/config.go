@@ -32,8 +32,18 @@ type Config struct {
 
 // DataConfig selects the data set.
 type DataConfig struct {
-	Dataset string `yaml:"dataset"` // mnist | fashion-mnist
-	Dir     string `yaml:"dir"`     // folder of IDX files; empty: MNIST from the GoMNIST module
+	Dataset string `yaml:"dataset"` // mnist | fashion-mnist | cifar10 | cifar100 | folder
+	// Dir is where the data set is: a folder of IDX files (mnist,
+	// fashion-mnist; empty: MNIST from the GoMNIST module), the folder
+	// `lgm data download` filled or the batches folder itself (cifar10,
+	// cifar100), or a folder or .tar.gz with train/ and test/ class folders
+	// of PNG or JPEG images (folder).
+	Dir string `yaml:"dir"`
+	// Coarse uses CIFAR-100's 20 coarse labels instead of its 100 fine ones.
+	Coarse bool `yaml:"coarse"`
+	// Augment is the "+" setting of the CIFAR tables: pad 4, random crop,
+	// random horizontal flip, drawn from the run's seed.
+	Augment bool `yaml:"augment"`
 }
 
 // ModelConfig selects the network.
@@ -82,7 +92,7 @@ func Default() Config {
 }
 
 // Datasets lists the data sets a config may name.
-var Datasets = []string{"fashion-mnist", "mnist"}
+var Datasets = []string{"cifar10", "cifar100", "fashion-mnist", "folder", "mnist"}
 
 // LoadFile reads a YAML config over c: keys the file gives replace c's
 // values, and an unknown key is an error that names it. The head's settings
@@ -170,6 +180,9 @@ func (c Config) Validate() error {
 		}
 	}
 	oneOf("data.dataset", c.Data.Dataset, Datasets)
+	if c.Data.Coarse && c.Data.Dataset != "cifar100" {
+		bad("data.coarse applies to cifar100 only (data.dataset is %q)", c.Data.Dataset)
+	}
 	oneOf("model.net", c.Model.Net, model.Names)
 	for _, err := range c.Head.lossConfig(10, max(c.Model.Dim, 1)).Validate() {
 		if errors.Is(err, loss.ErrUnknownHead) {

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/lgm-dev/lgm/data"
@@ -9,16 +10,30 @@ import (
 // loadData reads the training and test splits cfg names. MNIST without a
 // folder comes from the GoMNIST module's data folder.
 func loadData(cfg Config) (train, test *data.Set, err error) {
-	dir := cfg.Data.Dir
+	dir, ds := cfg.Data.Dir, cfg.Data.Dataset
 	if dir == "" {
-		if cfg.Data.Dataset != "mnist" {
-			return nil, nil, fmt.Errorf("data.dataset %s needs a folder: pass --data DIR (a folder with its four IDX files)", cfg.Data.Dataset)
-		}
-		if dir, err = data.MNISTDir(); err != nil {
-			return nil, nil, err
+		switch ds {
+		case "mnist":
+			if dir, err = data.MNISTDir(); err != nil {
+				return nil, nil, err
+			}
+		case "cifar10", "cifar100":
+			return nil, nil, fmt.Errorf("data.dataset %s needs its folder: run `lgm data download %s --dir DIR`, then pass --data DIR", ds, ds)
+		case "folder":
+			return nil, nil, errors.New("data.dataset folder needs --data PATH: a folder or .tar.gz with train/ and test/ folders of class folders of images")
+		default:
+			return nil, nil, fmt.Errorf("data.dataset %s needs a folder: pass --data DIR (a folder with its four IDX files)", ds)
 		}
 	}
-	return data.LoadIDXDir(dir, cfg.Data.Dataset)
+	switch ds {
+	case "cifar10":
+		return data.LoadCIFAR10(dir)
+	case "cifar100":
+		return data.LoadCIFAR100(dir, cfg.Data.Coarse)
+	case "folder":
+		return data.LoadImageFolder(dir)
+	}
+	return data.LoadIDXDir(dir, ds)
 }
 
 // normalise applies n to every set, checking it fits their channel count.

@@ -45,7 +45,7 @@ func (s *Schedule) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	type plain loss.Schedule // without this method, so Decode does not recurse
-	var p plain // a mapping gives the whole schedule: nothing is kept from the default
+	var p plain              // a mapping gives the whole schedule: nothing is kept from the default
 	// Unknown keys inside a schedule are errors too.
 	var keys map[string]yaml.Node
 	if err := n.Decode(&keys); err != nil {

@@ -100,3 +100,37 @@ func TestResumeRefusals(t *testing.T) {
 		t.Errorf("missing run: got %v", err)
 	}
 }
+
+// TestResumeWithAugmentation checks bit-exact resume when the augmentation
+// stream is in play too.
+func TestResumeWithAugmentation(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Data.Augment = true
+	whole := trainSmall(t, cfg)
+	dir := filepath.Join(t.TempDir(), "run")
+	ctx, cancel := context.WithCancel(context.Background())
+	opts := TrainOptions{Out: dir, Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2),
+		afterStep: func(e, b int) {
+			if e == 1 && b == 3 {
+				cancel()
+			}
+		}}
+	if err := Train(ctx, cfg, opts); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("got %v, want an interruption", err)
+	}
+	opts.afterStep = nil
+	opts.Train, opts.Test = synthetic("synth/train", 200, 4, 1), synthetic("synth/test", 70, 4, 2)
+	if err := Resume(context.Background(), 0, opts); err != nil {
+		t.Fatal(err)
+	}
+	a, b := withoutTiming(readMetrics(t, whole)), withoutTiming(readMetrics(t, dir))
+	for i := range a {
+		if !equalMetrics(a[i], b[i]) {
+			t.Errorf("epoch %d got %+v, want %+v", i+1, b[i], a[i])
+		}
+	}
+	plain := readMetrics(t, trainSmall(t, smallConfig()))
+	if plain[0].TrainLoss == a[0].TrainLoss {
+		t.Errorf("augmentation changed nothing: train loss %v both ways", a[0].TrainLoss)
+	}
+}

@@ -19,6 +19,7 @@ import (
 const (
 	streamInit  = 1 // parameter initialisation
 	streamOrder = 2 // data order
+	streamAug   = 3 // augmentation
 )
 
 // shape is the input geometry a graph is built for.

@@ -146,6 +146,9 @@ type trainer struct {
 	params      []optim.Param
 	sgd         *optim.SGD
 	order       *rand.PCG // the data-order stream
+	aug         *rand.PCG // the augmentation stream
+	augRNG      *rand.Rand
+	augBuf      []float32 // the batch before augmentation
 	batches     int       // per epoch
 
 	// Position: epoch epochs are complete and batch batches of the next one.
@@ -214,6 +217,11 @@ func newTrainer(cfg Config, opts TrainOptions, ck *Checkpoint) (*trainer, error)
 	}
 	t.sgd = optim.NewSGD(t.params, float32(cfg.Train.LR), float32(cfg.Train.Momentum), float32(cfg.Train.WeightDecay), cfg.Train.Nesterov)
 	t.order = rand.NewPCG(cfg.Seed, streamOrder)
+	t.aug = rand.NewPCG(cfg.Seed, streamAug)
+	t.augRNG = rand.New(t.aug)
+	if cfg.Data.Augment {
+		t.augBuf = make([]float32, s.B*tr.C*tr.H*tr.W)
+	}
 	t.batches = (tr.N + s.B - 1) / s.B
 	if cfg.Train.Limit > 0 {
 		t.batches = min(t.batches, cfg.Train.Limit)
@@ -245,6 +253,9 @@ func (t *trainer) restore(ck *Checkpoint) error {
 	if err := t.order.UnmarshalBinary(ck.RNG); err != nil {
 		return fmt.Errorf("data-order state: %w", err)
 	}
+	if err := t.aug.UnmarshalBinary(ck.AugRNG); err != nil {
+		return fmt.Errorf("augmentation state: %w", err)
+	}
 	if ck.Batch < 0 || ck.Batch > t.batches {
 		return fmt.Errorf("position batch %d is outside the epoch's %d batches", ck.Batch, t.batches)
 	}
@@ -268,6 +279,7 @@ func (t *trainer) checkpoint() *Checkpoint {
 	if t.batch == 0 { // at an epoch boundary: the next epoch starts from the stream's state
 		ck.RNG, _ = t.order.MarshalBinary()
 	}
+	ck.AugRNG, _ = t.aug.MarshalBinary()
 	ck.Tensors, ck.Shapes = snapshot(t.ss, t.sgd)
 	return ck
 }
@@ -392,6 +404,11 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 func (t *trainer) step() error {
 	ss, s := t.ss, t.ss.shape
 	ss.load(t.train, t.idx, t.labels)
+	if t.augBuf != nil { // the "+" setting: pad 4, random crop, random flip
+		x := ss.xT.Data().([]float32)
+		copy(t.augBuf, x)
+		data.Augment{Pad: 4, Crop: true, Flip: true}.ApplyBatch(t.augRNG, t.augBuf, x, s.B, s.C, s.H, s.W)
+	}
 	if sh, ok := ss.head.(loss.Scheduled); ok {
 		iter := t.epoch*t.batches + t.batch
 		t.schedule = sh.SetStep(iter, float64(iter)/float64(t.batches))

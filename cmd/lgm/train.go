@@ -20,6 +20,8 @@ type trainOptions struct {
 	resume string
 	// Flags that override the config where the user set them.
 	net, head, data    string
+	dataset            string
+	augment            bool
 	dim, epochs, batch int
 	limit              int
 	lr                 float64
@@ -75,7 +77,9 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 	f.StringVar(&o.resume, "resume", "", "continue the run in `RUN_DIR` from its checkpoint, with its own config (--epochs may extend it)")
 	f.StringVar(&o.net, "net", "", "network: lenetpp | lenet (config model.net)")
 	f.StringVar(&o.head, "head", "", "loss head: softmax | center | lsoftmax | gm | lgm (config head.name; the head's other settings start from its defaults)")
-	f.StringVar(&o.data, "data", "", "`folder` of IDX files in MNIST's layout (config data.dir; default: MNIST from the GoMNIST module)")
+	f.StringVar(&o.dataset, "dataset", "", "data set: mnist | fashion-mnist | cifar10 | cifar100 | folder (config data.dataset)")
+	f.BoolVar(&o.augment, "augment", false, "pad 4, random crop and flip: the CIFAR \"+\" setting (config data.augment)")
+	f.StringVar(&o.data, "data", "", "data `PATH`: IDX folder (mnist, fashion-mnist; default MNIST from the GoMNIST module), the folder of `lgm data download` (cifar10, cifar100), or a folder or .tar.gz of train/ and test/ class folders (folder) (config data.dir)")
 	f.IntVar(&o.dim, "dim", 0, "feature size D (config model.dim)")
 	f.IntVar(&o.epochs, "epochs", 0, "epochs (config train.epochs)")
 	f.IntVar(&o.batch, "batch", 0, "batch size (config train.batch)")
@@ -107,6 +111,8 @@ func (o *trainOptions) resolve(fs *pflag.FlagSet) (experiment.Config, error) {
 	}
 	set("net", func() { cfg.Model.Net = o.net })
 	set("data", func() { cfg.Data.Dir = o.data })
+	set("dataset", func() { cfg.Data.Dataset = o.dataset })
+	set("augment", func() { cfg.Data.Augment = o.augment })
 	set("dim", func() { cfg.Model.Dim = o.dim })
 	set("epochs", func() { cfg.Train.Epochs = o.epochs })
 	set("batch", func() { cfg.Train.Batch = o.batch })
