@@ -6,6 +6,7 @@ package model
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 
 	G "gorgonia.org/gorgonia"
 )
@@ -20,19 +21,41 @@ type Net interface {
 	Name() string
 }
 
+// Buffered is a network with state that is not learnable but belongs in a
+// checkpoint, like PyTorch's buffers (VGG's batch-norm running means and
+// variances). Save and restore Buffers along with Learnables, by node name;
+// restore by copying into each node's Value().Data(), whose memory the
+// network reads and writes (never G.Let a new tensor).
+type Buffered interface {
+	Buffers() G.Nodes
+}
+
+// TrainModer is a network that behaves differently in training and
+// evaluation (VGG's batch normalisation: batch statistics and running
+// statistics updated, or running statistics). The mode is read when the
+// graph runs, so call SetTraining(true) before every training run and
+// SetTraining(false) before every evaluation run of machines that share
+// the graph.
+type TrainModer interface {
+	SetTraining(training bool)
+}
+
 // Config describes a network to build.
 type Config struct {
-	Name    string // "lenet" or "lenetpp"
+	Name    string // "lenet", "lenetpp" or "vgg"
 	Dim     int    // D, the size of the feature
 	C, H, W int    // input channels and size
 	// Stock builds the network from Gorgonia's own Conv2d, MaxPool2D and
 	// element-wise ops instead of package nnops: slow and memory hungry,
 	// kept as the reference the fast ops are tested against.
 	Stock bool
+	// Width multiplies VGG's channel counts (96, 192, 384 at 1; each
+	// rounded, at least 1); 0 means 1. Other networks ignore it.
+	Width float64
 }
 
 // Names lists the networks New knows.
-var Names = []string{"lenet", "lenetpp"}
+var Names = []string{"lenet", "lenetpp", "vgg"}
 
 // New builds the network cfg.Name with its parameters in g, drawn from rng.
 func New(g *G.ExprGraph, cfg Config, rng *rand.Rand) (Net, error) {
@@ -44,7 +67,9 @@ func New(g *G.ExprGraph, cfg Config, rng *rand.Rand) (Net, error) {
 		return newLeNet(g, cfg, rng)
 	case "lenetpp":
 		return newLeNetPP(g, cfg, rng)
+	case "vgg":
+		return newVGG(g, cfg, rng)
 	default:
-		return nil, fmt.Errorf("unknown net %q (want one of: lenet, lenetpp)", cfg.Name)
+		return nil, fmt.Errorf("unknown net %q (want one of: %s)", cfg.Name, strings.Join(Names, ", "))
 	}
 }
