@@ -33,7 +33,7 @@ type BenchResult struct {
 }
 
 // Bench measures training-step and evaluation throughput of cfg's network
-// and head on random 1×28×28 images with random labels: forward, backward
+// and head on random images with random labels (1×28×28; 3×32×32 for vgg): forward, backward
 // and a solver step per training step; forward only for evaluation.
 func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, error) {
 	if err := cfg.Validate(); err != nil {
@@ -42,7 +42,10 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 	if opts.Steps < 1 {
 		return BenchResult{}, fmt.Errorf("--steps must be >= 1 (got %d)", opts.Steps)
 	}
-	s := shape{B: cfg.Train.Batch, C: 1, H: 28, W: 28, K: 10}
+	s := shape{B: cfg.Train.Batch, C: 1, H: 28, W: 28, K: 10} // MNIST-sized
+	if cfg.Model.Net == "vgg" {
+		s.C, s.H, s.W = 3, 32, 32 // CIFAR-sized
+	}
 	set := randomSet(s, cfg.Seed)
 	t, err := newTrainer(cfg, TrainOptions{Train: set, Test: set}, nil)
 	if err != nil {
@@ -60,9 +63,7 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 	}
 	evalStep := func() error {
 		t.ss.load(set, t.idx, t.labels)
-		err := t.ss.eval.RunAll()
-		t.ss.eval.Reset()
-		return err
+		return t.ss.runEval()
 	}
 	res := BenchResult{Net: cfg.Model.Net, Batch: s.B, Steps: opts.Steps}
 	var med [2]float64

@@ -48,8 +48,9 @@ type DataConfig struct {
 
 // ModelConfig selects the network.
 type ModelConfig struct {
-	Net string `yaml:"net"` // lenetpp | lenet
-	Dim int    `yaml:"dim"` // D, the feature size: 2 for pictures, larger for accuracy
+	Net   string  `yaml:"net"`   // lenetpp | lenet | vgg
+	Dim   int     `yaml:"dim"`   // D, the feature size: 2 for pictures, larger for accuracy
+	Width float64 `yaml:"width"` // vgg's width multiplier (1 = the paper's 96/192/384 channels)
 }
 
 // TrainConfig holds the solver and the schedule.
@@ -74,8 +75,9 @@ func Default() Config {
 		Seed: 1,
 		Data: DataConfig{Dataset: "mnist"},
 		Model: ModelConfig{
-			Net: "lenetpp",
-			Dim: 2, // the 2-D feature of the paper's Figure 1
+			Net:   "lenetpp",
+			Dim:   2, // the 2-D feature of the paper's Figure 1
+			Width: 1,
 		},
 		Head: HeadDefaults("softmax"),
 		Train: TrainConfig{
@@ -189,6 +191,9 @@ func (c Config) Validate() error {
 			err = fmt.Errorf("head.name: %w", err)
 		}
 		errs = append(errs, err)
+	}
+	if !(c.Model.Width > 0 && c.Model.Width <= 16) {
+		bad("model.width must be in (0, 16] (got %g)", c.Model.Width)
 	}
 	if c.Model.Dim < 1 || c.Model.Dim > 4096 {
 		bad("model.dim must be in [1, 4096] (got %d)", c.Model.Dim)

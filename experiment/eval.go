@@ -36,9 +36,7 @@ func evaluate(ctx context.Context, ss *session, set *data.Set, each func(i, labe
 			idx[i] = lo + i
 		}
 		ss.load(set, idx[:n], labels)
-		err := ss.eval.RunAll()
-		ss.eval.Reset()
-		if err != nil {
+		if err := ss.runEval(); err != nil {
 			return res, fmt.Errorf("evaluate %s: %w", set.Name, err)
 		}
 		ss.predictions(n, pred)

@@ -3,6 +3,7 @@ package experiment
 import (
 	"context"
 	"errors"
+	"github.com/lgm-dev/lgm/data"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -132,5 +133,58 @@ func TestResumeWithAugmentation(t *testing.T) {
 	plain := readMetrics(t, trainSmall(t, smallConfig()))
 	if plain[0].TrainLoss == a[0].TrainLoss {
 		t.Errorf("augmentation changed nothing: train loss %v both ways", a[0].TrainLoss)
+	}
+}
+
+// TestVGGTrainsResumesAndEvaluates covers BatchNorm in the trainer: running
+// statistics are saved, restored on resume (bit-exact) and used by eval.
+func TestVGGTrainsResumesAndEvaluates(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Model.Net, cfg.Model.Width, cfg.Train.Epochs = "vgg", 0.05, 2
+	sets := func() (*data.Set, *data.Set) {
+		return syntheticC("rgb/train", 200, 4, 3, 1), syntheticC("rgb/test", 70, 4, 3, 2)
+	}
+	run := func(dir string, stopAt int) error {
+		tr, te := sets()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		return Train(ctx, cfg, TrainOptions{Out: dir, Train: tr, Test: te, afterStep: func(e, b int) {
+			if e*100+b == stopAt {
+				cancel()
+			}
+		}})
+	}
+	whole := filepath.Join(t.TempDir(), "whole")
+	if err := run(whole, -1); err != nil {
+		t.Fatal(err)
+	}
+	broken := filepath.Join(t.TempDir(), "broken")
+	if err := run(broken, 103); !errors.Is(err, ErrInterrupted) {
+		t.Fatalf("got %v, want an interruption", err)
+	}
+	tr, te := sets()
+	if err := Resume(context.Background(), 0, TrainOptions{Out: broken, Train: tr, Test: te}); err != nil {
+		t.Fatal(err)
+	}
+	a, b := withoutTiming(readMetrics(t, whole)), withoutTiming(readMetrics(t, broken))
+	for i := range a {
+		if !equalMetrics(a[i], b[i]) {
+			t.Errorf("epoch %d got %+v, want %+v", i+1, b[i], a[i])
+		}
+	}
+	ck, err := LoadCheckpoint(filepath.Join(whole, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := ck.Tensors["net.bn1_1.mean"]; !ok {
+		t.Errorf("checkpoint lacks BatchNorm running statistics")
+	}
+	tr, te = sets()
+	res, err := Evaluate(context.Background(), whole, RunOptions{Train: tr, Test: te})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Error != a[len(a)-1].TestError {
+		t.Errorf("eval got %v, want the last test_error %v", res.Error, a[len(a)-1].TestError)
 	}
 }

@@ -67,7 +67,7 @@ func newSession(cfg Config, s shape, train bool) (*session, error) {
 	ss.onehot = G.NewMatrix(ss.g, tensor.Float32, G.WithShape(s.B, s.K), G.WithName("onehot"), G.WithValue(ss.yT))
 
 	var err error
-	if ss.net, err = model.New(ss.g, model.Config{Name: cfg.Model.Net, Dim: cfg.Model.Dim, C: s.C, H: s.H, W: s.W}, rng); err != nil {
+	if ss.net, err = model.New(ss.g, model.Config{Name: cfg.Model.Net, Dim: cfg.Model.Dim, Width: cfg.Model.Width, C: s.C, H: s.H, W: s.W}, rng); err != nil {
 		return nil, err
 	}
 	feat, err := ss.net.Forward(ss.x) // (B, D)
@@ -81,8 +81,11 @@ func newSession(cfg Config, s shape, train bool) (*session, error) {
 		return nil, fmt.Errorf("build head %s: %w", cfg.Head.Name, err)
 	}
 	ss.params = append(append(G.Nodes{}, ss.net.Learnables()...), ss.head.Learnables()...)
+	if b, ok := ss.net.(model.Buffered); ok { // BatchNorm's running statistics
+		ss.buffers = append(ss.buffers, b.Buffers()...)
+	}
 	if b, ok := ss.head.(loss.Buffered); ok {
-		ss.buffers = b.Buffers()
+		ss.buffers = append(ss.buffers, b.Buffers()...)
 	}
 
 	if err := checkFits(ss.g, s.B); err != nil {
@@ -157,4 +160,20 @@ func (ss *session) predictions(n int, pred []int) {
 		}
 		pred[i] = best
 	}
+}
+
+// setTraining puts the network's BatchNorm layers (if any) in training mode
+// (batch statistics, running statistics updated) or evaluation mode.
+func (ss *session) setTraining(on bool) {
+	if tm, ok := ss.net.(model.TrainModer); ok {
+		tm.SetTraining(on)
+	}
+}
+
+// runEval runs the forward pass to the logits in evaluation mode.
+func (ss *session) runEval() error {
+	ss.setTraining(false)
+	err := ss.eval.RunAll()
+	ss.eval.Reset()
+	return err
 }

@@ -413,6 +413,7 @@ func (t *trainer) step() error {
 		iter := t.epoch*t.batches + t.batch
 		t.schedule = sh.SetStep(iter, float64(iter)/float64(t.batches))
 	}
+	ss.setTraining(true)
 	if err := ss.train.RunAll(); err != nil {
 		ss.train.Reset()
 		return fmt.Errorf("epoch %d, batch %d: %w", t.epoch+1, t.batch+1, err)
