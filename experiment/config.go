@@ -55,15 +55,18 @@ type ModelConfig struct {
 
 // TrainConfig holds the solver and the schedule.
 type TrainConfig struct {
-	Epochs      int     `yaml:"epochs"`
-	Batch       int     `yaml:"batch"`        // also the evaluation batch
-	LR          float64 `yaml:"lr"`           // base learning rate
-	LRStep      int     `yaml:"lr_step"`      // multiply the rate by lr_gamma every lr_step epochs; 0: constant
-	LRGamma     float64 `yaml:"lr_gamma"`     // factor of the step decay
-	Momentum    float64 `yaml:"momentum"`     // SGD momentum μ
-	Nesterov    bool    `yaml:"nesterov"`     // Nesterov momentum
-	WeightDecay float64 `yaml:"weight_decay"` // L2 weight decay on network and head weights
-	Limit       int     `yaml:"limit"`        // at most this many batches per epoch (smoke runs); 0: all
+	Epochs  int     `yaml:"epochs"`
+	Batch   int     `yaml:"batch"`    // also the evaluation batch
+	LR      float64 `yaml:"lr"`       // base learning rate
+	LRStep  int     `yaml:"lr_step"`  // multiply the rate by lr_gamma every lr_step epochs; 0: constant
+	LRGamma float64 `yaml:"lr_gamma"` // factor of the step decay
+	// LRMilestones multiply the rate by lr_gamma at each of these epochs
+	// instead of every lr_step epochs (e.g. [150, 225] for CIFAR).
+	LRMilestones []int   `yaml:"lr_milestones,flow,omitempty"`
+	Momentum     float64 `yaml:"momentum"`     // SGD momentum μ
+	Nesterov     bool    `yaml:"nesterov"`     // Nesterov momentum
+	WeightDecay  float64 `yaml:"weight_decay"` // L2 weight decay on network and head weights
+	Limit        int     `yaml:"limit"`        // at most this many batches per epoch (smoke runs); 0: all
 }
 
 // Default returns the defaults in code: the authors' later MNIST recipe
@@ -210,6 +213,15 @@ func (c Config) Validate() error {
 	}
 	if t.LRStep < 0 {
 		bad("train.lr_step must be >= 0 (got %d)", t.LRStep)
+	}
+	for i, m := range t.LRMilestones {
+		if m < 1 || (i > 0 && m <= t.LRMilestones[i-1]) {
+			bad("train.lr_milestones must be increasing epochs >= 1 (got %v)", t.LRMilestones)
+			break
+		}
+	}
+	if len(t.LRMilestones) > 0 && t.LRStep > 0 {
+		bad("train.lr_step and train.lr_milestones exclude each other: set lr_step: 0 to use milestones")
 	}
 	if !(t.LRGamma > 0 && t.LRGamma <= 1) {
 		bad("train.lr_gamma must be in (0, 1] (got %g)", t.LRGamma)

@@ -323,6 +323,9 @@ func (t *trainer) run(ctx context.Context) error {
 func (t *trainer) runEpoch(ctx context.Context) error {
 	cfg, s := t.cfg, t.ss.shape
 	lr := optim.StepDecay(cfg.Train.LR, cfg.Train.LRGamma, cfg.Train.LRStep, t.epoch)
+	if len(cfg.Train.LRMilestones) > 0 {
+		lr = optim.MilestoneDecay(cfg.Train.LR, cfg.Train.LRGamma, cfg.Train.LRMilestones, t.epoch)
+	}
 	t.sgd.LR = float32(lr)
 	if t.batch == 0 {
 		t.epochRNG, _ = t.order.MarshalBinary()

@@ -160,7 +160,7 @@ func TestCheckpointRoundTripAndRefusals(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ck.Epoch != 3 || ck.Config != smallConfig() || len(ck.RNG) == 0 || len(ck.Norm.Mean) != 1 {
+	if ck.Epoch != 3 || !reflect.DeepEqual(ck.Config, smallConfig()) || len(ck.RNG) == 0 || len(ck.Norm.Mean) != 1 {
 		t.Errorf("checkpoint got epoch %d, config %+v, rng %d bytes, norm %+v", ck.Epoch, ck.Config, len(ck.RNG), ck.Norm)
 	}
 	if _, ok := ck.Tensors["opt.velocity.net.conv1.W"]; !ok {

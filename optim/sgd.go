@@ -93,3 +93,15 @@ func StepDecay(base, gamma float64, every, epoch int) float64 {
 	}
 	return lr
 }
+
+// MilestoneDecay is base · gamma^(number of milestones <= epoch), with epochs
+// counted from 0: the rate drops when epoch reaches each milestone.
+func MilestoneDecay(base, gamma float64, milestones []int, epoch int) float64 {
+	lr := base
+	for _, m := range milestones {
+		if epoch >= m {
+			lr *= gamma
+		}
+	}
+	return lr
+}

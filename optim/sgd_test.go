@@ -60,3 +60,14 @@ func TestStepAllocatesNothing(t *testing.T) {
 		t.Errorf("Step allocates %v times, want 0", a)
 	}
 }
+
+func TestMilestoneDecay(t *testing.T) {
+	for _, c := range []struct {
+		epoch int
+		want  float64
+	}{{0, 0.1}, {149, 0.1}, {150, 0.01}, {224, 0.01}, {225, 0.001}, {400, 0.001}} {
+		if got := MilestoneDecay(0.1, 0.1, []int{150, 225}, c.epoch); math.Abs(got-c.want) > 1e-15 {
+			t.Errorf("case %+v: got %v", c, got)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -145,7 +146,7 @@ func TestFlagsOverrideConfigOnlyWhereSet(t *testing.T) {
 	want.Train.LR = 0.2      // flag beats file
 	want.Model.Net = "lenet" // flag beats default
 	want.Seed = 0            // a flag set to its zero value still counts
-	if got != want || gotOut != "somewhere" {
+	if !reflect.DeepEqual(got, want) || gotOut != "somewhere" {
 		t.Errorf("got %+v (out %q), want %+v (out somewhere)", got, gotOut, want)
 	}
 }
