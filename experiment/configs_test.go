@@ -1,0 +1,25 @@
+package experiment
+
+import (
+	"path/filepath"
+	"testing"
+)
+
+// TestShippedConfigsAreValid loads every file in configs/ as lgm train does
+// and validates it, so that a shipped config never breaks silently.
+func TestShippedConfigsAreValid(t *testing.T) {
+	files, err := filepath.Glob("../configs/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no configs found (%v)", err)
+	}
+	for _, f := range files {
+		c := Default()
+		if err := LoadFile(f, &c, ""); err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
