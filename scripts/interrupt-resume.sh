@@ -26,13 +26,15 @@ for l in open(sys.argv[1]):
 echo "== the run left alone"
 "$lgm" "${train[@]}" --out "$work/whole" | grep -v '^run directory' || exit 1
 
-echo "== the same run, interrupted with SIGINT 20 s in, then resumed"
-"$lgm" "${train[@]}" --out "$work/broken" &
+echo "== the same run, interrupted with SIGINT 3 s into its second epoch, then resumed"
+"$lgm" "${train[@]}" --out "$work/broken" >"$work/broken.log" 2>&1 &
 pid=$!
-sleep 20
+until grep -q '^epoch 1/' "$work/broken.log" 2>/dev/null; do sleep 0.2; done
+sleep 3
 kill -INT $pid
 wait $pid
 echo "exit code $? (130 expected)"
+grep -v '^run directory' "$work/broken.log"
 "$lgm" train --resume "$work/broken" || exit 1
 
 echo "== comparison"
@@ -53,7 +55,7 @@ echo "== SIGKILL at several moments"
 run="$work/killed"
 "$lgm" "${train[@]}" --epochs 1000 --out "$run" >/dev/null &
 pid=$!
-for delay in 25 9 13 6 17; do
+for delay in 25 9 13 6 17 4 11; do
   sleep "$delay"
   kill -KILL $pid 2>/dev/null
   wait $pid 2>/dev/null
