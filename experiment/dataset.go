@@ -25,6 +25,9 @@ func loadData(cfg Config) (train, test *data.Set, err error) {
 			return nil, nil, fmt.Errorf("data.dataset %s needs a folder: pass --data DIR (a folder with its four IDX files)", ds)
 		}
 	}
+	if err := checkDataFits(ds, dir); err != nil {
+		return nil, nil, err
+	}
 	switch ds {
 	case "cifar10":
 		return data.LoadCIFAR10(dir)

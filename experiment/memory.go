@@ -2,12 +2,16 @@ package experiment
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
 	G "gorgonia.org/gorgonia"
+
+	"github.com/lgm-dev/lgm/data"
 )
 
 // graphBytes estimates the memory a graph's values take once it runs: every
@@ -53,6 +57,55 @@ func checkFits(g *G.ExprGraph, batch int) error {
 	if avail > 0 && need > avail*9/10 {
 		return fmt.Errorf("a batch of %d needs about %.1f GB for the network's values but %.1f GB of memory is available; lower train.batch",
 			batch, float64(need)/1e9, float64(avail)/1e9)
+	}
+	return nil
+}
+
+// dataBytes estimates the memory a data set takes once loaded as float32,
+// from the sizes of its files: one float per pixel byte. Gzip files report
+// their uncompressed size (mod 4 GiB) in their last four bytes. It returns 0
+// when it cannot tell (image folders, whose pixels are compressed).
+func dataBytes(dataset, dir string) int64 {
+	var files []string
+	switch dataset {
+	case "mnist", "fashion-mnist":
+		for _, f := range []string{"train-images-idx3-ubyte", "t10k-images-idx3-ubyte"} {
+			files = append(files, filepath.Join(dir, f), filepath.Join(dir, f+".gz"))
+		}
+	case "cifar10", "cifar100":
+		for _, sub := range []string{"", data.CIFAR10Folder, data.CIFAR100Folder} {
+			m, _ := filepath.Glob(filepath.Join(dir, sub, "*.bin"))
+			files = append(files, m...)
+		}
+	}
+	var n int64
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil || fi.IsDir() {
+			continue
+		}
+		size := fi.Size()
+		if strings.HasSuffix(f, ".gz") && size >= 4 {
+			if fh, err := os.Open(f); err == nil {
+				var tail [4]byte
+				if _, err := fh.ReadAt(tail[:], size-4); err == nil {
+					size = int64(binary.LittleEndian.Uint32(tail[:]))
+				}
+				fh.Close()
+			}
+		}
+		n += size * 4
+	}
+	return n
+}
+
+// checkDataFits refuses a data set that would not fit in the memory
+// available, before reading it.
+func checkDataFits(dataset, dir string) error {
+	need, avail := dataBytes(dataset, dir), memAvailable()
+	if need > 0 && avail > 0 && need > avail*9/10 {
+		return fmt.Errorf("data set %s in %s needs about %.1f GB of memory as float32 but %.1f GB is available; use a machine with more memory or a smaller data set",
+			dataset, dir, float64(need)/1e9, float64(avail)/1e9)
 	}
 	return nil
 }
