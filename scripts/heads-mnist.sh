@@ -35,7 +35,12 @@ for d in $dims; do
     "$work/lgm" train --config "$cfg" --epochs "$epochs" --seed "$seed" --out "$run" >"$run.log" 2>&1
     rc=$?
     wall=$(($(date +%s) - start))
-    err=$(python3 -c 'import json,sys; m=[json.loads(l) for l in open(sys.argv[1])]; print(f"{100*m[-1][\"test_error\"]:.2f}% (epoch {m[-1][\"epoch\"]})" if m else "-")' "$run/metrics.jsonl" 2>/dev/null || echo -)
+    err=$(python3 - "$run/metrics.jsonl" <<'PY' 2>/dev/null || echo -
+import json, sys
+m = [json.loads(l) for l in open(sys.argv[1])]
+print("%.2f%% (epoch %d)" % (100 * m[-1]["test_error"], m[-1]["epoch"]) if m else "-")
+PY
+)
     note=""
     [ $rc -ne 0 ] && note=$(tail -1 "$run.log" | cut -c1-160)
     printf '| %s | %s | %s | %s | %s | %dm%02ds | %s |\n' "$h" "$d" "$seed" "$epochs" "$err" $((wall / 60)) $((wall % 60)) "$note" | tee -a "$table"
