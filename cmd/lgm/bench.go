@@ -34,8 +34,7 @@ median over the measured steps, after a warm-up) and the process's peak memory.`
 			if o.threads < 1 {
 				return usageError{fmt.Errorf("--threads must be >= 1 (got %d)", o.threads), true}
 			}
-			runtime.GOMAXPROCS(o.threads)
-			nnops.SetThreads(o.threads)
+			setThreads(o.threads)
 			cfg := experiment.Default()
 			cfg.Model.Net, cfg.Model.Dim, cfg.Head, cfg.Train.Batch = o.net, o.dim, experiment.HeadDefaults(o.head), o.batch
 			res, err := experiment.Bench(cmd.Context(), cfg, experiment.BenchOptions{Steps: o.steps, Warmup: o.warmup})
@@ -61,4 +60,10 @@ median over the measured steps, after a warm-up) and the process's peak memory.`
 	f.IntVar(&o.threads, "threads", runtime.NumCPU(), "cores to use")
 	f.BoolVar(&o.json, "json", false, `print one JSON object with "train_img_s", "eval_img_s", "peak_rss_mb"`)
 	return cmd
+}
+
+// setThreads bounds the cores lgm uses: Go's scheduler and our ops' workers.
+func setThreads(n int) {
+	runtime.GOMAXPROCS(n)
+	nnops.SetThreads(n)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -24,6 +25,7 @@ type trainOptions struct {
 	augment            bool
 	dim, epochs, batch int
 	limit              int
+	threads            int
 	lr                 float64
 	seed               uint64
 }
@@ -55,6 +57,10 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
   lgm train --config configs/mnist-softmax.yaml --epochs 1 --limit 20`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.threads < 1 {
+				return usageError{fmt.Errorf("--threads must be >= 1 (got %d)", o.threads), true}
+			}
+			setThreads(o.threads)
 			if o.resume != "" {
 				return o.runResume(cmd, io)
 			}
@@ -85,6 +91,7 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 	f.IntVar(&o.batch, "batch", 0, "batch size (config train.batch)")
 	f.Float64Var(&o.lr, "lr", 0, "base learning rate (config train.lr)")
 	f.Uint64Var(&o.seed, "seed", 0, "seed of initialisation and data order (config seed)")
+	f.IntVar(&o.threads, "threads", runtime.NumCPU(), "cores to use (results are bit-for-bit reproducible for a given number)")
 	f.IntVar(&o.limit, "limit", 0, "at most `N` batches per epoch, for smoke runs (config train.limit)")
 	return cmd
 }
@@ -129,7 +136,7 @@ func (o *trainOptions) resolve(fs *pflag.FlagSet) (experiment.Config, error) {
 func (o *trainOptions) runResume(cmd *cobra.Command, io streams) error {
 	var clash []string
 	cmd.Flags().Visit(func(f *pflag.Flag) {
-		if f.Name != "resume" && f.Name != "epochs" {
+		if f.Name != "resume" && f.Name != "epochs" && f.Name != "threads" {
 			clash = append(clash, "--"+f.Name)
 		}
 	})
