@@ -42,21 +42,11 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 	if opts.Steps < 1 {
 		return BenchResult{}, fmt.Errorf("--steps must be >= 1 (got %d)", opts.Steps)
 	}
-	s := shape{B: cfg.Train.Batch, C: 1, H: 28, W: 28, K: 10} // MNIST-sized
-	if cfg.Model.Net == "vgg" {
-		s.C, s.H, s.W = 3, 32, 32 // CIFAR-sized
-	}
-	set := randomSet(s, cfg.Seed)
-	t, err := newTrainer(cfg, TrainOptions{Train: set, Test: set}, nil)
+	t, set, err := benchTrainer(cfg)
 	if err != nil {
 		return BenchResult{}, err
 	}
 	defer t.ss.close()
-	t.sgd.LR = 1e-4 // keep the random problem from diverging over many steps
-	for i := range t.idx {
-		t.idx[i] = i
-	}
-	t.batches = 1 << 30 // schedules see a long run
 	step := func() error {
 		t.batch++
 		return t.step()
@@ -65,7 +55,7 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 		t.ss.load(set, t.idx, t.labels)
 		return t.ss.runEval()
 	}
-	res := BenchResult{Net: cfg.Model.Net, Batch: s.B, Steps: opts.Steps}
+	res := BenchResult{Net: cfg.Model.Net, Batch: cfg.Train.Batch, Steps: opts.Steps}
 	var med [2]float64
 	for phase, f := range []func() error{step, evalStep} {
 		name := [2]string{"train", "eval"}[phase]
@@ -89,8 +79,8 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 		med[phase] = median(times)
 	}
 	res.TrainStepS, res.EvalStepS = med[0], med[1]
-	res.TrainImgS = float64(s.B) / med[0]
-	res.EvalImgS = float64(s.B) / med[1]
+	res.TrainImgS = float64(cfg.Train.Batch) / med[0]
+	res.EvalImgS = float64(cfg.Train.Batch) / med[1]
 	res.PeakRSSMB = peakRSSMB()
 	return res, nil
 }
@@ -124,4 +114,25 @@ func peakRSSMB() float64 {
 		return 0
 	}
 	return float64(ru.Maxrss) / 1024 // Linux reports kilobytes
+}
+
+// benchTrainer is a trainer for cfg on one batch of random input (1×28×28;
+// 3×32×32 for vgg) that it trains on over and over: the fixed setup of lgm
+// bench and of the training-step benchmarks.
+func benchTrainer(cfg Config) (*trainer, *data.Set, error) {
+	s := shape{B: cfg.Train.Batch, C: 1, H: 28, W: 28, K: 10} // MNIST-sized
+	if cfg.Model.Net == "vgg" {
+		s.C, s.H, s.W = 3, 32, 32 // CIFAR-sized
+	}
+	set := randomSet(s, cfg.Seed)
+	t, err := newTrainer(cfg, TrainOptions{Train: set, Test: set}, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	t.sgd.LR = 1e-4 // keep the random problem from diverging over many steps
+	for i := range t.idx {
+		t.idx[i] = i
+	}
+	t.batches = 1 << 30 // schedules see a long run
+	return t, set, nil
 }

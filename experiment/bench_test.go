@@ -10,17 +10,11 @@ import (
 func benchmarkTrainStep(b *testing.B, net string, batch int) {
 	cfg := Default()
 	cfg.Model.Net, cfg.Train.Batch = net, batch
-	s := shape{B: batch, C: 1, H: 28, W: 28, K: 10}
-	set := randomSet(s, 1)
-	t, err := newTrainer(cfg, TrainOptions{Train: set, Test: set}, nil)
+	t, _, err := benchTrainer(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer t.ss.close()
-	t.sgd.LR = 1e-4
-	for i := range t.idx {
-		t.idx[i] = i
-	}
 	for i := 0; i < 2; i++ { // warm-up: ops allocate their buffers on the first run
 		if err := t.step(); err != nil {
 			b.Fatal(err)

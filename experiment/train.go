@@ -357,10 +357,12 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		if t.opts.afterStep != nil {
 			t.opts.afterStep(t.epoch, t.batch)
 		}
-		if bar != nil {
+		if bar != nil && (t.batch%10 == 0 || t.batch == t.batches-1) { // formatting allocates: not every step
 			st := &t.stats
 			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f err %.2f%% %.0f img/s", t.epoch+1, cfg.Train.Epochs,
 				st.SumLoss/float64(t.batch+1), 100*float64(st.Wrong)/float64(st.Seen), float64(st.Seen)/st.Seconds))
+		}
+		if bar != nil {
 			bar.Add(1)
 		}
 	}
