@@ -27,6 +27,9 @@ type TrainOptions struct {
 	Out      string    // run directory to create; it must not hold a run already
 	Stdout   io.Writer // progress and results
 	Progress bool      // draw a progress bar (stdout is a terminal) instead of one line per epoch
+	// LineEvery, without Progress, prints a plain progress line (epoch, batch,
+	// running loss and error, speed) at most this often, for logs of long runs.
+	LineEvery time.Duration
 	// Train and Test, when set, replace the data the config names (tests use this).
 	Train, Test *data.Set
 
@@ -340,6 +343,7 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		bar.Set(t.batch)
 	}
 	start := time.Now()
+	lastLine := start
 	done := t.stats.Seconds
 	for ; t.batch < t.batches; t.batch++ {
 		if ctx.Err() != nil {
@@ -364,6 +368,11 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		}
 		if bar != nil {
 			bar.Add(1)
+		} else if t.opts.LineEvery > 0 && t.batch%10 == 0 && time.Since(lastLine) >= t.opts.LineEvery {
+			lastLine = time.Now()
+			st := &t.stats
+			fmt.Fprintf(t.out, "epoch %d/%d  batch %d/%d  loss %.4f  train error %.2f%%  %.0f img/s\n", t.epoch+1, cfg.Train.Epochs,
+				t.batch+1, t.batches, st.SumLoss/float64(t.batch+1), 100*float64(st.Wrong)/float64(st.Seen), float64(st.Seen)/st.Seconds)
 		}
 	}
 	if bar != nil {

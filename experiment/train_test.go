@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // trainSmall trains smallConfig on the synthetic problem into a new run directory.
@@ -193,5 +194,28 @@ func TestInterruptStopsCleanly(t *testing.T) {
 		Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)})
 	if err == nil || !strings.Contains(err.Error(), "interrupted") {
 		t.Errorf("got %v, want ErrInterrupted", err)
+	}
+}
+
+// TestProgressLines: without a terminal, long epochs print plain progress
+// lines at most every LineEvery, and none when it is zero.
+func TestProgressLines(t *testing.T) {
+	for _, every := range []time.Duration{0, time.Nanosecond} {
+		var out bytes.Buffer
+		err := Train(context.Background(), smallConfig(), TrainOptions{
+			Out: filepath.Join(t.TempDir(), "run"), Stdout: &out, LineEvery: every,
+			Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Count(out.String(), "  batch ")
+		want := 0
+		if every > 0 {
+			want = 3 // batch 0 of each of the 3 epochs (lines are considered every 10 batches)
+		}
+		if got != want || (want > 0 && !strings.Contains(out.String(), "epoch 2/3  batch 1/7  loss ")) {
+			t.Errorf("LineEvery %v: %d progress lines, want %d:\n%s", every, got, want, out.String())
+		}
 	}
 }

@@ -73,7 +73,7 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 				out = filepath.Join("runs", cfg.Name+"-"+time.Now().Format("20060102-150405"))
 			}
 			return runF(cmd.Context(), cfg, experiment.TrainOptions{
-				Out: out, Stdout: io.out, Progress: io.terminal,
+				Out: out, Stdout: io.out, Progress: io.terminal, LineEvery: time.Minute,
 			})
 		},
 	}
@@ -150,5 +150,5 @@ func (o *trainOptions) runResume(cmd *cobra.Command, io streams) error {
 		}
 		epochs = o.epochs
 	}
-	return experiment.Resume(cmd.Context(), epochs, experiment.TrainOptions{Out: o.resume, Stdout: io.out, Progress: io.terminal})
+	return experiment.Resume(cmd.Context(), epochs, experiment.TrainOptions{Out: o.resume, Stdout: io.out, Progress: io.terminal, LineEvery: time.Minute})
 }
