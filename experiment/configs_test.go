@@ -2,6 +2,7 @@ package experiment
 
 import (
 	"path/filepath"
+	"reflect"
 	"testing"
 )
 
@@ -20,6 +21,13 @@ func TestShippedConfigsAreValid(t *testing.T) {
 		}
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", f, err)
+		}
+		// What a run directory saves must load back to the same config.
+		got, err := ParseConfig(c.Marshal())
+		if err != nil {
+			t.Errorf("%s: saved config does not load: %v\n%s", f, err, c.Marshal())
+		} else if !reflect.DeepEqual(got, c) {
+			t.Errorf("%s: saved config loads as\n%+v\nwant\n%+v", f, got, c)
 		}
 	}
 }

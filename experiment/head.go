@@ -12,21 +12,21 @@ import (
 // each symbol's meaning). Fields a head does not use are ignored; the
 // defaults are loss.Defaults(name).
 type HeadConfig struct {
-	Name         string   `yaml:"name"`           // softmax | center | lsoftmax | gm | lgm
-	Bias         bool     `yaml:"bias"`           // bias on the linear layer (softmax, center)
-	Lambda       Schedule `yaml:"lambda"`         // λ: weight of L_C (center) or L_lkd (gm, lgm)
-	Alpha        Schedule `yaml:"alpha"`          // α: L-GM's margin
-	Margin       int      `yaml:"margin"`         // m: L-Softmax's margin, 1..4
-	Beta         Schedule `yaml:"beta"`           // β: L-Softmax's annealed mixing weight
-	CenterUpdate string   `yaml:"center_update"`  // official | gradient
-	CenterLR     float64  `yaml:"center_lr"`      // α_c of the official centre update
-	CenterLRMult float64  `yaml:"center_lr_mult"` // learning-rate multiplier of centres (gradient mode)
-	Covariance   string   `yaml:"covariance"`     // identity | isotropic | diagonal
-	LogDet       bool     `yaml:"logdet"`         // −½ log|Σ| in the logits (the paper) or not (the official code)
-	Likelihood   string   `yaml:"likelihood"`     // official (½‖x−μ_y‖²) | paper (−log N(x; μ_y, Σ_y))
-	LogVarFloor  float64  `yaml:"logvar_floor"`   // floor of learned log-variances
-	VarLRMult    float64  `yaml:"var_lr_mult"`    // learning-rate multiplier of log-variances
-	MeansNoDecay bool     `yaml:"means_no_decay"` // no weight decay on GM's means
+	Name         string   `yaml:"name"`             // softmax | center | lsoftmax | gm | lgm
+	Bias         bool     `yaml:"bias"`             // bias on the linear layer (softmax, center)
+	Lambda       Schedule `yaml:"lambda,omitempty"` // λ: weight of L_C (center) or L_lkd (gm, lgm)
+	Alpha        Schedule `yaml:"alpha,omitempty"`  // α: L-GM's margin
+	Margin       int      `yaml:"margin"`           // m: L-Softmax's margin, 1..4
+	Beta         Schedule `yaml:"beta,omitempty"`   // β: L-Softmax's annealed mixing weight
+	CenterUpdate string   `yaml:"center_update"`    // official | gradient
+	CenterLR     float64  `yaml:"center_lr"`        // α_c of the official centre update
+	CenterLRMult float64  `yaml:"center_lr_mult"`   // learning-rate multiplier of centres (gradient mode)
+	Covariance   string   `yaml:"covariance"`       // identity | isotropic | diagonal
+	LogDet       bool     `yaml:"logdet"`           // −½ log|Σ| in the logits (the paper) or not (the official code)
+	Likelihood   string   `yaml:"likelihood"`       // official (½‖x−μ_y‖²) | paper (−log N(x; μ_y, Σ_y))
+	LogVarFloor  float64  `yaml:"logvar_floor"`     // floor of learned log-variances
+	VarLRMult    float64  `yaml:"var_lr_mult"`      // learning-rate multiplier of log-variances
+	MeansNoDecay bool     `yaml:"means_no_decay"`   // no weight decay on GM's means
 }
 
 // Schedule is a hyperparameter over training: a plain number in YAML means a
@@ -63,6 +63,27 @@ func (s *Schedule) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*s = Schedule(p)
 	return nil
+}
+
+// MarshalYAML writes a constant as a plain number and any other schedule as a
+// mapping of the fields its kind uses, so saved configs read like written ones.
+func (s Schedule) MarshalYAML() (any, error) {
+	if s.Kind == "constant" {
+		return s.Value, nil
+	}
+	type mapping struct {
+		Kind   string  `yaml:"kind,omitempty"`
+		Value  float64 `yaml:"value"`
+		Start  float64 `yaml:"start,omitempty"`
+		Epochs float64 `yaml:"epochs,omitempty"`
+		Every  int     `yaml:"every,omitempty"`
+		Factor float64 `yaml:"factor,omitempty"`
+		Max    float64 `yaml:"max,omitempty"`
+		Gamma  float64 `yaml:"gamma,omitempty"`
+		Power  float64 `yaml:"power,omitempty"`
+		Min    float64 `yaml:"min,omitempty"`
+	}
+	return mapping(s), nil
 }
 
 // HeadDefaults returns the defaults of head name.
