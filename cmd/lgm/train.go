@@ -81,7 +81,7 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 	f.StringVarP(&o.config, "config", "c", "", "YAML config `file` (keys absent from it keep their defaults)")
 	f.StringVarP(&o.out, "out", "o", "", "run `directory` to create (default runs/<name>-<time>)")
 	f.StringVar(&o.resume, "resume", "", "continue the run in `RUN_DIR` from its checkpoint, with its own config (--epochs may extend it)")
-	f.StringVar(&o.net, "net", "", "network: lenetpp | lenet (config model.net)")
+	f.StringVar(&o.net, "net", "", "network: lenetpp | lenet | vgg (config model.net; vgg is the CIFAR network, its width is config model.width)")
 	f.StringVar(&o.head, "head", "", "loss head: softmax | center | lsoftmax | gm | lgm (config head.name; the head's other settings start from its defaults)")
 	f.StringVar(&o.dataset, "dataset", "", "data set: mnist | fashion-mnist | cifar10 | cifar100 | folder (config data.dataset)")
 	f.BoolVar(&o.augment, "augment", false, "pad 4, random crop and flip: the CIFAR \"+\" setting (config data.augment)")
