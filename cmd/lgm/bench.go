@@ -2,8 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +18,7 @@ type benchOptions struct {
 	dim, batch    int
 	steps, warmup int
 	threads       int
+	width         float64
 	json          bool
 }
 
@@ -25,10 +28,12 @@ func newBenchCmd(io streams) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure training and evaluation throughput on synthetic input",
 		Long: `Time training steps (forward, backward, solver step) and evaluation batches of a
-network and head on random 1×28×28 images, and report images per second (the
-median over the measured steps, after a warm-up) and the process's peak memory.`,
+network and head on random images (1×28×28 for lenet and lenetpp, 3×32×32 for vgg),
+and report images per second (the median over the measured steps, after a warm-up)
+and the process's peak memory.`,
 		Example: `  lgm bench --net lenetpp --batch 128 --threads 1
-  lgm bench --net lenet --threads 2 --json`,
+  lgm bench --net lenet --threads 2 --json
+  lgm bench --net vgg --width 0.25 --dim 96 --head lgm   # the shipped CIFAR configs' network`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.threads < 1 {
@@ -36,7 +41,13 @@ median over the measured steps, after a warm-up) and the process's peak memory.`
 			}
 			setThreads(o.threads)
 			cfg := experiment.Default()
-			cfg.Model.Net, cfg.Model.Dim, cfg.Head, cfg.Train.Batch = o.net, o.dim, experiment.HeadDefaults(o.head), o.batch
+			cfg.Model.Net, cfg.Model.Dim, cfg.Model.Width = o.net, o.dim, o.width
+			cfg.Head, cfg.Train.Batch = experiment.HeadDefaults(o.head), o.batch
+			if err := cfg.Validate(); err != nil { // name the flags, not config keys
+				msg := strings.NewReplacer("invalid config: ", "", "model.net", "--net", "model.width", "--width",
+					"model.dim", "--dim", "train.batch", "--batch", "head.name", "--head").Replace(err.Error())
+				return usageError{errors.New(msg), true}
+			}
 			res, err := experiment.Bench(cmd.Context(), cfg, experiment.BenchOptions{Steps: o.steps, Warmup: o.warmup})
 			if err != nil {
 				return err
@@ -51,8 +62,9 @@ median over the measured steps, after a warm-up) and the process's peak memory.`
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.net, "net", "lenetpp", "network: lenetpp | lenet")
-	f.StringVar(&o.head, "head", "softmax", "loss head")
+	f.StringVar(&o.net, "net", "lenetpp", "network: lenetpp | lenet | vgg")
+	f.Float64Var(&o.width, "width", 1, "vgg's width multiplier (1 = the paper's 96/192/384 channels)")
+	f.StringVar(&o.head, "head", "softmax", "loss head: softmax | center | lsoftmax | gm | lgm")
 	f.IntVar(&o.dim, "dim", 2, "feature size D")
 	f.IntVar(&o.batch, "batch", 128, "batch size")
 	f.IntVar(&o.steps, "steps", 10, "measured steps")

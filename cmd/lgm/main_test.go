@@ -211,4 +211,15 @@ func TestBenchJSON(t *testing.T) {
 	if code, _, _ := lgm(t, "bench", "--threads", "0"); code != exitUsage {
 		t.Errorf("--threads 0: exit %d, want %d", code, exitUsage)
 	}
+	// Bad settings name the flag to fix, not a config key.
+	if code, _, stderr := lgm(t, "bench", "--net", "vggg", "--width", "0"); code != exitUsage ||
+		!strings.Contains(stderr, "--net must be one of") || !strings.Contains(stderr, "--width must be") {
+		t.Errorf("--net vggg --width 0: exit %d, %q; want a usage error naming both flags", code, stderr)
+	}
+	// The CIFAR network at a small width.
+	code, out, stderr = lgm(t, "bench", "--net", "vgg", "--width", "0.1", "--dim", "16", "--head", "lgm",
+		"--batch", "2", "--steps", "1", "--warmup", "1", "--threads", "1", "--json")
+	if code != exitOK || !strings.Contains(out, `"net":"vgg"`) {
+		t.Errorf("bench --net vgg: exit %d, %q, %q", code, out, stderr)
+	}
 }
