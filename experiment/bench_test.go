@@ -10,6 +10,9 @@ import (
 func benchmarkTrainStep(b *testing.B, net string, batch int) {
 	cfg := Default()
 	cfg.Model.Net, cfg.Train.Batch = net, batch
+	if net == "vgg" { // the shipped CIFAR configs' network and head
+		cfg.Model.Width, cfg.Model.Dim, cfg.Head = 0.25, 96, HeadDefaults("lgm")
+	}
 	t, _, err := benchTrainer(cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -32,3 +35,6 @@ func benchmarkTrainStep(b *testing.B, net string, batch int) {
 
 func BenchmarkTrainStepLeNetPP128(b *testing.B) { benchmarkTrainStep(b, "lenetpp", 128) }
 func BenchmarkTrainStepLeNet128(b *testing.B)   { benchmarkTrainStep(b, "lenet", 128) }
+
+// BenchmarkTrainStepVGG128 is configs/cifar10-lgm-*.yaml's step: VGG at width 0.25, L-GM.
+func BenchmarkTrainStepVGG128(b *testing.B) { benchmarkTrainStep(b, "vgg", 128) }

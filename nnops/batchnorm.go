@@ -260,12 +260,7 @@ func (op *bnOp) item(_, c int) {
 	shift := op.bd[c]
 	for n := 0; n < op.batch; n++ {
 		p := op.plane(n, c)
-		x := op.xd[p : p+op.size]
-		y := op.out[p : p+op.size]
-		y = y[:len(x)]
-		for j, v := range x {
-			y[j] = ((v-hi)-lo)*scale + shift
-		}
+		normAffine(op.xd[p:p+op.size], op.out[p:p+op.size], hi, lo, scale, shift)
 	}
 }
 
@@ -278,24 +273,6 @@ func split(v float64) (hi, lo float32) {
 	return hi, float32(v - float64(hi))
 }
 
-// shiftedSums returns Σ (x − k) and Σ (x − k)² in float64.
-func shiftedSums(x []float32, k float64) (s1, s2 float64) {
-	var a1, a2, b1, b2 float64
-	i := 0
-	for ; i+2 <= len(x); i += 2 {
-		d, e := float64(x[i])-k, float64(x[i+1])-k
-		a1 += d
-		a2 += d * d
-		b1 += e
-		b2 += e * e
-	}
-	if i < len(x) {
-		d := float64(x[i]) - k
-		a1 += d
-		a2 += d * d
-	}
-	return a1 + b1, a2 + b2
-}
 
 func (op *bnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 
@@ -415,34 +392,10 @@ func (op *bnGradXOp) item(_, c int) {
 	a32 := float32(a)
 	for n := 0; n < f.batch; n++ {
 		p := f.plane(n, c)
-		x := op.xd[p : p+f.size]
-		dy := op.dy[p : p+f.size]
-		dx := op.out[p : p+f.size]
-		dy, dx = dy[:len(x)], dx[:len(x)]
-		for j, v := range x {
-			dx[j] = a32*dy[j] - (b + k*((v-hi)-lo))
-		}
+		bnDx(op.xd[p:p+f.size], op.dy[p:p+f.size], op.out[p:p+f.size], hi, lo, a32, b, k)
 	}
 }
 
-// gradSums returns Σ dy and Σ dy·(x − μ) in float64 (each product in
-// float32), for μ = hi + lo (see split).
-func gradSums(dy, x []float32, hi, lo float32) (s1, s2 float64) {
-	x = x[:len(dy)]
-	var a1, a2, b1, b2 float64
-	i := 0
-	for ; i+2 <= len(dy); i += 2 {
-		a1 += float64(dy[i])
-		a2 += float64(dy[i] * ((x[i] - hi) - lo))
-		b1 += float64(dy[i+1])
-		b2 += float64(dy[i+1] * ((x[i+1] - hi) - lo))
-	}
-	if i < len(dy) {
-		a1 += float64(dy[i])
-		a2 += float64(dy[i] * ((x[i] - hi) - lo))
-	}
-	return a1 + b1, a2 + b2
-}
 
 // bnGradParamOp copies dγ (Σ dy·x̂) or, with beta, dβ (Σ dy) out of the
 // sums of the dx op of the same run, whose output is its input.

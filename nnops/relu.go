@@ -3,7 +3,6 @@ package nnops
 import (
 	"fmt"
 	"hash"
-	"math"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -81,15 +80,7 @@ func (op *reluOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, error
 
 func (op *reluOp) item(_, i int) {
 	lo, hi := op.span(i)
-	x, y := op.xd[lo:hi], op.out[lo:hi]
-	for j, v := range x {
-		// Selects on the bits compile to conditional moves, not branches.
-		b := math.Float32bits(v)
-		if v <= 0 {
-			b = 0 // NaN fails v <= 0 and passes through
-		}
-		y[j] = math.Float32frombits(b)
-	}
+	relu(op.xd[lo:hi], op.out[lo:hi])
 }
 
 func (op *reluOp) DiffWRT(int) []bool { return []bool{true} }
@@ -158,12 +149,5 @@ func (op *reluGradOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, e
 
 func (op *reluGradOp) item(_, i int) {
 	lo, hi := op.span(i)
-	x, dy, dx := op.xd[lo:hi], op.dy[lo:hi], op.out[lo:hi]
-	for j, v := range x {
-		b := math.Float32bits(dy[j])
-		if !(v > 0) {
-			b = 0
-		}
-		dx[j] = math.Float32frombits(b)
-	}
+	reluGrad(op.xd[lo:hi], op.dy[lo:hi], op.out[lo:hi])
 }

@@ -1,0 +1,28 @@
+//go:build amd64
+
+package nnops
+
+import "golang.org/x/sys/cpu"
+
+// useSIMD says whether the AVX2 kernels run; tests turn it off to compare.
+var useSIMD = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// The kernels take n > 0, a multiple of 8.
+
+//go:noescape
+func shiftedSumsAVX2(x *float32, n int, k float64) (s1, s2 float64)
+
+//go:noescape
+func gradSumsAVX2(dy, x *float32, n int, hi, lo float32) (s1, s2 float64)
+
+//go:noescape
+func normAffineAVX2(x, y *float32, n int, hi, lo, scale, shift float32)
+
+//go:noescape
+func bnDxAVX2(x, dy, dx *float32, n int, hi, lo, a, b, k float32)
+
+//go:noescape
+func reluAVX2(x, y *float32, n int)
+
+//go:noescape
+func reluGradAVX2(x, dy, dx *float32, n int)

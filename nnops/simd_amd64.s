@@ -1,0 +1,192 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// AVX2 kernels of simd.go. Every kernel takes n > 0, a multiple of 8, and
+// processes 8 float32s per iteration. The elementwise ones do the same
+// float32 operations in the same order as their Go versions (no FMA).
+
+// func shiftedSumsAVX2(x *float32, n int, k float64) (s1, s2 float64)
+TEXT ·shiftedSumsAVX2(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), SI
+	MOVQ         n+8(FP), CX
+	VBROADCASTSD k+16(FP), Y15
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	SHRQ         $3, CX
+
+ssloop:
+	VCVTPS2PD (SI), Y4
+	VCVTPS2PD 16(SI), Y5
+	VSUBPD    Y15, Y4, Y4
+	VSUBPD    Y15, Y5, Y5
+	VADDPD    Y4, Y0, Y0
+	VMULPD    Y4, Y4, Y4
+	VADDPD    Y4, Y1, Y1
+	VADDPD    Y5, Y2, Y2
+	VMULPD    Y5, Y5, Y5
+	VADDPD    Y5, Y3, Y3
+	ADDQ      $32, SI
+	DECQ      CX
+	JNZ       ssloop
+
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VADDPD       X2, X0, X0
+	VUNPCKHPD    X0, X0, X2
+	VADDSD       X2, X0, X0
+	MOVSD        X0, s1+24(FP)
+	VEXTRACTF128 $1, Y1, X3
+	VADDPD       X3, X1, X1
+	VUNPCKHPD    X1, X1, X3
+	VADDSD       X3, X1, X1
+	MOVSD        X1, s2+32(FP)
+	VZEROUPPER
+	RET
+
+// func gradSumsAVX2(dy, x *float32, n int, hi, lo float32) (s1, s2 float64)
+TEXT ·gradSumsAVX2(SB), NOSPLIT, $0-48
+	MOVQ         dy+0(FP), SI
+	MOVQ         x+8(FP), DI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS hi+24(FP), Y14
+	VBROADCASTSS lo+28(FP), Y13
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	SHRQ         $3, CX
+
+gsloop:
+	VMOVUPS      (DI), Y4
+	VSUBPS       Y14, Y4, Y4
+	VSUBPS       Y13, Y4, Y4
+	VMULPS       (SI), Y4, Y4
+	VCVTPS2PD    (SI), Y5
+	VCVTPS2PD    16(SI), Y6
+	VADDPD       Y5, Y0, Y0
+	VADDPD       Y6, Y2, Y2
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $1, Y4, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y1, Y1
+	VADDPD       Y8, Y3, Y3
+	ADDQ         $32, SI
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          gsloop
+
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VADDPD       X2, X0, X0
+	VUNPCKHPD    X0, X0, X2
+	VADDSD       X2, X0, X0
+	MOVSD        X0, s1+32(FP)
+	VEXTRACTF128 $1, Y1, X3
+	VADDPD       X3, X1, X1
+	VUNPCKHPD    X1, X1, X3
+	VADDSD       X3, X1, X1
+	MOVSD        X1, s2+40(FP)
+	VZEROUPPER
+	RET
+
+// func normAffineAVX2(x, y *float32, n int, hi, lo, scale, shift float32)
+TEXT ·normAffineAVX2(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS hi+24(FP), Y14
+	VBROADCASTSS lo+28(FP), Y13
+	VBROADCASTSS scale+32(FP), Y12
+	VBROADCASTSS shift+36(FP), Y11
+	SHRQ         $3, CX
+
+naloop:
+	VMOVUPS (SI), Y0
+	VSUBPS  Y14, Y0, Y0
+	VSUBPS  Y13, Y0, Y0
+	VMULPS  Y12, Y0, Y0
+	VADDPS  Y11, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     naloop
+	VZEROUPPER
+	RET
+
+// func bnDxAVX2(x, dy, dx *float32, n int, hi, lo, a, b, k float32)
+TEXT ·bnDxAVX2(SB), NOSPLIT, $0-52
+	MOVQ         x+0(FP), SI
+	MOVQ         dy+8(FP), DX
+	MOVQ         dx+16(FP), DI
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS hi+32(FP), Y14
+	VBROADCASTSS lo+36(FP), Y13
+	VBROADCASTSS a+40(FP), Y12
+	VBROADCASTSS b+44(FP), Y11
+	VBROADCASTSS k+48(FP), Y10
+	SHRQ         $3, CX
+
+dxloop:
+	VMOVUPS (SI), Y0
+	VSUBPS  Y14, Y0, Y0
+	VSUBPS  Y13, Y0, Y0
+	VMULPS  Y10, Y0, Y0
+	VADDPS  Y11, Y0, Y0
+	VMULPS  (DX), Y12, Y1
+	VSUBPS  Y0, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     dxloop
+	VZEROUPPER
+	RET
+
+// func reluAVX2(x, y *float32, n int)
+TEXT ·reluAVX2(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), SI
+	MOVQ   y+8(FP), DI
+	MOVQ   n+16(FP), CX
+	VXORPS Y15, Y15, Y15
+	SHRQ   $3, CX
+
+reloop:
+	VMOVUPS (SI), Y0
+	VCMPPS  $0x12, Y15, Y0, Y1 // x <= 0, ordered quiet: false for NaN
+	VANDNPS Y0, Y1, Y2         // x where not (x <= 0)
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     reloop
+	VZEROUPPER
+	RET
+
+// func reluGradAVX2(x, dy, dx *float32, n int)
+TEXT ·reluGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ   x+0(FP), SI
+	MOVQ   dy+8(FP), DX
+	MOVQ   dx+16(FP), DI
+	MOVQ   n+24(FP), CX
+	VXORPS Y15, Y15, Y15
+	SHRQ   $3, CX
+
+rgloop:
+	VMOVUPS (SI), Y0
+	VCMPPS  $0x1e, Y15, Y0, Y1 // x > 0, ordered quiet: false for NaN
+	VANDPS  (DX), Y1, Y2       // dy where x > 0
+	VMOVUPS Y2, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     rgloop
+	VZEROUPPER
+	RET

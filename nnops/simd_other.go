@@ -1,0 +1,16 @@
+//go:build !amd64
+
+package nnops
+
+var useSIMD = false
+
+func shiftedSumsAVX2(*float32, int, float64) (float64, float64)                 { panic("unreachable") }
+func gradSumsAVX2(*float32, *float32, int, float32, float32) (float64, float64) { panic("unreachable") }
+func normAffineAVX2(*float32, *float32, int, float32, float32, float32, float32) {
+	panic("unreachable")
+}
+func bnDxAVX2(*float32, *float32, *float32, int, float32, float32, float32, float32, float32) {
+	panic("unreachable")
+}
+func reluAVX2(*float32, *float32, int)               { panic("unreachable") }
+func reluGradAVX2(*float32, *float32, *float32, int) { panic("unreachable") }

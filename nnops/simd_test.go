@@ -1,0 +1,107 @@
+package nnops
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// simdInputs returns slices of every length 0..70 at several offsets into a
+// buffer of ordinary values mixed with the special ones (±0, ±Inf, NaN,
+// subnormals, large), so each kernel's vector part and Go tail both run.
+func simdInputs(seed uint64, special bool) [][]float32 {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	buf := make([]float32, 200)
+	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)),
+		float32(math.NaN()), 1e-40, -1e-40, 3e38, -3e38}
+	for i := range buf {
+		buf[i] = float32(rng.NormFloat64()*2 + 0.5)
+		if special && rng.IntN(6) == 0 {
+			buf[i] = specials[rng.IntN(len(specials))]
+		}
+	}
+	var out [][]float32
+	for n := 0; n <= 70; n++ {
+		for _, off := range []int{0, 1, 3, 8} {
+			out = append(out, buf[off:off+n])
+		}
+	}
+	return out
+}
+
+func sameBits(t *testing.T, what string, n int, got, want []float32) {
+	t.Helper()
+	for i := range want {
+		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+			t.Fatalf("%s, n = %d: element %d is %v (%#x), want %v (%#x)", what, n, i, got[i], math.Float32bits(got[i]), want[i], math.Float32bits(want[i]))
+		}
+	}
+}
+
+// TestSIMDElementwiseMatchGo: the vector kernels give the Go loops' results
+// bit for bit, special values included.
+func TestSIMDElementwiseMatchGo(t *testing.T) {
+	if !useSIMD {
+		t.Skip("no AVX2 and FMA on this machine: only the Go loops run")
+	}
+	xs, dys := simdInputs(1, true), simdInputs(2, true)
+	for i, x := range xs {
+		dy := dys[i]
+		n := len(x)
+		got, want := make([]float32, n), make([]float32, n)
+		relu(x, got)
+		reluGo(x, want)
+		sameBits(t, "relu", n, got, want)
+		reluGrad(x, dy, got)
+		reluGradGo(x, dy, want)
+		sameBits(t, "reluGrad", n, got, want)
+		normAffine(x, got, 0.25, 1e-9, 1.7, -0.3)
+		normAffineGo(x, want, 0.25, 1e-9, 1.7, -0.3)
+		sameBits(t, "normAffine", n, got, want)
+		bnDx(x, dy, got, 0.25, 1e-9, 0.9, 0.01, -0.2)
+		bnDxGo(x, dy, want, 0.25, 1e-9, 0.9, 0.01, -0.2)
+		sameBits(t, "bnDx", n, got, want)
+	}
+}
+
+// TestSIMDSumsMatchGo: the vector sums agree with the Go ones to float64
+// rounding (they add in a different order).
+func TestSIMDSumsMatchGo(t *testing.T) {
+	if !useSIMD {
+		t.Skip("no AVX2 and FMA on this machine: only the Go loops run")
+	}
+	close := func(a, b, scale float64) bool { return math.Abs(a-b) <= 1e-12*scale }
+	xs, dys := simdInputs(3, false), simdInputs(4, false)
+	for i, x := range xs {
+		dy := dys[i]
+		var scale1, scale2 float64
+		for j := range x {
+			scale1 += math.Abs(float64(x[j]) - 0.5)
+			scale2 += (float64(x[j]) - 0.5) * (float64(x[j]) - 0.5)
+		}
+		s1, s2 := shiftedSums(x, 0.5)
+		w1, w2 := shiftedSumsGo(x, 0.5)
+		if !close(s1, w1, scale1+1) || !close(s2, w2, scale2+1) {
+			t.Errorf("shiftedSums n = %d: got %v, %v, want %v, %v", len(x), s1, s2, w1, w2)
+		}
+		g1, g2 := gradSums(dy, x, 0.5, 1e-9)
+		v1, v2 := gradSumsGo(dy, x, 0.5, 1e-9)
+		var sd, sp float64
+		for j := range dy {
+			sd += math.Abs(float64(dy[j]))
+			sp += math.Abs(float64(dy[j]) * (float64(x[j]) - 0.5))
+		}
+		if !close(g1, v1, sd+1) || !close(g2, v2, sp+1) {
+			t.Errorf("gradSums n = %d: got %v, %v, want %v, %v", len(x), g1, g2, v1, v2)
+		}
+	}
+	// NaN and Inf reach the sums.
+	x := []float32{1, 2, 3, 4, 5, 6, 7, float32(math.NaN()), 9}
+	if s1, s2 := shiftedSums(x, 0); !math.IsNaN(s1) || !math.IsNaN(s2) {
+		t.Errorf("shiftedSums with a NaN: got %v, %v", s1, s2)
+	}
+	x[7] = float32(math.Inf(1))
+	if s1, _ := shiftedSums(x, 0); !math.IsInf(s1, 1) {
+		t.Errorf("shiftedSums with +Inf: got %v", s1)
+	}
+}
