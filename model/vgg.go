@@ -117,10 +117,7 @@ func (n *VGG) Forward(x *G.Node) (*G.Node, error) {
 			if x, err = n.convs[i].forward(x); err != nil { // (B, Cout, H, W)
 				return nil, err
 			}
-			if x, err = n.bns[i].forward(x); err != nil { // (B, Cout, H, W)
-				return nil, err
-			}
-			if x, err = relu(x, n.stock); err != nil { // (B, Cout, H, W)
+			if x, err = n.bns[i].forwardReLU(x); err != nil { // (B, Cout, H, W)
 				return nil, err
 			}
 			i++
@@ -203,14 +200,17 @@ func newBatchNorm(g *G.ExprGraph, name string, c int, stock bool) *batchNorm {
 	}
 }
 
-// forward maps (B, C, H, W) to (B, C, H, W).
-func (b *batchNorm) forward(x *G.Node) (*G.Node, error) {
+// forwardReLU maps (B, C, H, W) to ReLU(BatchNorm(x)), (B, C, H, W): one
+// fused op, or Gorgonia's ops in the stock build.
+func (b *batchNorm) forwardReLU(x *G.Node) (*G.Node, error) {
 	var y *G.Node
 	var err error
 	if b.stock {
-		y, err = stockBatchNorm(x, b.gamma, b.beta, b.state.Eps)
+		if y, err = stockBatchNorm(x, b.gamma, b.beta, b.state.Eps); err == nil {
+			y, err = relu(y, true)
+		}
 	} else {
-		y, err = nnops.BatchNorm(x, b.gamma, b.beta, b.state)
+		y, err = nnops.BatchNormReLU(x, b.gamma, b.beta, b.state)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("batch norm %v: %w", b.gamma.Name(), err)

@@ -92,6 +92,18 @@ func (s *BNState) Training() bool { return s.training }
 // Memory held: y, dx, the per-channel statistics and sums (float64), dγ and
 // dβ.
 func BatchNorm(x, gamma, beta *G.Node, bn *BNState) (*G.Node, error) {
+	return batchNorm(x, gamma, beta, bn, false)
+}
+
+// BatchNormReLU is ReLU(BatchNorm(x, γ, β)) as one op: the same values and
+// gradients bit for bit as the two ops, in fewer passes over memory (the
+// forward writes only the ReLU's output; the backward masks dy by y > 0 as
+// it reads it) and without the intermediate tensors.
+func BatchNormReLU(x, gamma, beta *G.Node, bn *BNState) (*G.Node, error) {
+	return batchNorm(x, gamma, beta, bn, true)
+}
+
+func batchNorm(x, gamma, beta *G.Node, bn *BNState, relu bool) (*G.Node, error) {
 	if err := checkNode("batchnorm: x", x, -1); err != nil {
 		return nil, err
 	}
@@ -120,7 +132,9 @@ func BatchNorm(x, gamma, beta *G.Node, bn *BNState) (*G.Node, error) {
 	if err := bn.check(c); err != nil {
 		return nil, fmt.Errorf("batchnorm: %w", err)
 	}
-	op := &bnOp{bnShape: newBNShape(xs, gamma.Shape(), beta.Shape()), st: bn, opBase: newBase()}
+	shape := newBNShape(xs, gamma.Shape(), beta.Shape())
+	shape.relu = relu
+	op := &bnOp{bnShape: shape, st: bn, opBase: newBase()}
 	return G.ApplyOp(op, x, gamma, beta)
 }
 
@@ -143,6 +157,7 @@ func (s *BNState) check(c int) error {
 type bnShape struct {
 	xShape, gShape, bShape tensor.Shape
 	batch, c, size         int
+	relu                   bool // BatchNormReLU
 }
 
 func newBNShape(xs, gs, bs tensor.Shape) bnShape {
@@ -160,6 +175,14 @@ func (s *bnShape) count() int { return s.batch * s.size }
 func (s *bnShape) plane(n, c int) int { return (n*s.c + c) * s.size }
 
 func (s *bnShape) String() string { return fmt.Sprintf("x%v", s.xShape) }
+
+// name is "BatchNorm" or "BatchNormReLU".
+func (s *bnShape) name() string {
+	if s.relu {
+		return "BatchNormReLU"
+	}
+	return "BatchNorm"
+}
 
 // bnOp is the forward op: y = BatchNorm(x, γ, β).
 type bnOp struct {
@@ -189,7 +212,7 @@ func (op *bnOp) Type() hm.Type {
 	return hm.NewFnType(t, tensorType(op.gShape.Dims()), tensorType(op.bShape.Dims()), t)
 }
 func (op *bnOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return op.xShape.Clone(), nil }
-func (op *bnOp) String() string                                 { return "BatchNorm{" + op.bnShape.String() + "}" }
+func (op *bnOp) String() string                                 { return op.name() + "{" + op.bnShape.String() + "}" }
 func (op *bnOp) WriteHash(h hash.Hash)                          { writeHash(h, op, op.id) }
 func (op *bnOp) Hashcode() uint32                               { return hashOf(op, op.id) }
 
@@ -260,7 +283,11 @@ func (op *bnOp) item(_, c int) {
 	shift := op.bd[c]
 	for n := 0; n < op.batch; n++ {
 		p := op.plane(n, c)
-		normAffine(op.xd[p:p+op.size], op.out[p:p+op.size], hi, lo, scale, shift)
+		if op.relu {
+			normAffineReLU(op.xd[p:p+op.size], op.out[p:p+op.size], hi, lo, scale, shift)
+		} else {
+			normAffine(op.xd[p:p+op.size], op.out[p:p+op.size], hi, lo, scale, shift)
+		}
 	}
 }
 
@@ -300,9 +327,10 @@ func (op *bnOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	return G.Nodes{dx, dg, db}, nil
 }
 
-// bnGradXOp computes dx from x, γ, y (unused but for ordering) and dy with
-// the forward's statistics, and, per channel, Σ dy and Σ dy·x̂ for the dγ
-// and dβ ops.
+// bnGradXOp computes dx from x, γ, y and dy with the forward's statistics,
+// and, per channel, Σ dy and Σ dy·x̂ for the dγ and dβ ops. y orders it
+// after the forward; BatchNormReLU's also masks dy by y > 0 (the ReLU's
+// gradient), so the sums and dx are those of the normalisation's output.
 type bnGradXOp struct {
 	opBase
 	fwd *bnOp
@@ -312,7 +340,7 @@ type bnGradXOp struct {
 	ran            bool
 	l              loop
 
-	xd, gd, dy, out []float32
+	xd, gd, yd, dy, out []float32
 }
 
 var _ G.UsePreallocDoer = (*bnGradXOp)(nil)
@@ -325,7 +353,7 @@ func (op *bnGradXOp) Type() hm.Type {
 func (op *bnGradXOp) InferShape(...G.DimSizer) (tensor.Shape, error) {
 	return op.fwd.xShape.Clone(), nil
 }
-func (op *bnGradXOp) String() string        { return "BatchNormGradX{" + op.fwd.bnShape.String() + "}" }
+func (op *bnGradXOp) String() string        { return op.fwd.name() + "GradX{" + op.fwd.bnShape.String() + "}" }
 func (op *bnGradXOp) WriteHash(h hash.Hash) { writeHash(h, op, op.id) }
 func (op *bnGradXOp) Hashcode() uint32      { return hashOf(op, op.id) }
 func (op *bnGradXOp) DiffWRT(n int) []bool  { return make([]bool, n) }
@@ -353,6 +381,11 @@ func (op *bnGradXOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, er
 	if op.dy, err = floats("batchnorm dy", vs[3], f.xShape); err != nil {
 		return nil, err
 	}
+	if f.relu {
+		if op.yd, err = floats("batchnorm y", vs[2], f.xShape); err != nil {
+			return nil, err
+		}
+	}
 	dx := usePrealloc(prealloc, f.xShape)
 	if dx == nil {
 		dx = reuse(&op.dx, f.xShape)
@@ -363,7 +396,7 @@ func (op *bnGradXOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, er
 	}
 	op.l.run(op, f.c, slotsFor(f.c))
 	op.ran = true
-	op.xd, op.gd, op.dy, op.out = nil, nil, nil, nil
+	op.xd, op.gd, op.yd, op.dy, op.out = nil, nil, nil, nil, nil
 	return dx, nil
 }
 
@@ -375,7 +408,12 @@ func (op *bnGradXOp) item(_, c int) {
 	var sdy, sdyxm float64 // Σ dy, Σ dy·(x − μ)
 	for n := 0; n < f.batch; n++ {
 		p := f.plane(n, c)
-		a, b := gradSums(op.dy[p:p+f.size], op.xd[p:p+f.size], hi, lo)
+		var a, b float64
+		if f.relu {
+			a, b = gradSumsMasked(op.dy[p:p+f.size], op.yd[p:p+f.size], op.xd[p:p+f.size], hi, lo)
+		} else {
+			a, b = gradSums(op.dy[p:p+f.size], op.xd[p:p+f.size], hi, lo)
+		}
 		sdy += a
 		sdyxm += b
 	}
@@ -392,7 +430,11 @@ func (op *bnGradXOp) item(_, c int) {
 	a32 := float32(a)
 	for n := 0; n < f.batch; n++ {
 		p := f.plane(n, c)
-		bnDx(op.xd[p:p+f.size], op.dy[p:p+f.size], op.out[p:p+f.size], hi, lo, a32, b, k)
+		if f.relu {
+			bnDxMasked(op.xd[p:p+f.size], op.yd[p:p+f.size], op.dy[p:p+f.size], op.out[p:p+f.size], hi, lo, a32, b, k)
+		} else {
+			bnDx(op.xd[p:p+f.size], op.dy[p:p+f.size], op.out[p:p+f.size], hi, lo, a32, b, k)
+		}
 	}
 }
 

@@ -457,3 +457,63 @@ func BenchmarkBatchNorm(b *testing.B) {
 		})
 	}
 }
+
+// TestBatchNormReLU: the fused op gives ReLU(BatchNorm(x)) — the forward,
+// the gradients with respect to x, γ and β, and the running statistics — bit
+// for bit, in both modes, with NaN, ±Inf and exact zeros among the inputs of
+// one case; and its forward is relu of the float64 reference.
+func TestBatchNormReLU(t *testing.T) {
+	for i, c := range bnCases {
+		for _, train := range []bool{true, false} {
+			name := fmt.Sprintf("x%v γ%v train=%v", c.x, c.p, train)
+			rng := newRand(uint64(500 + i))
+			ch := c.x[1]
+			size := c.x.TotalSize() / (c.x[0] * ch)
+			ops := []operand{
+				{"x", c.x, offset(uniform(rng, c.x.TotalSize()), uniform(rng, ch), ch, size)},
+				{"gamma", c.p, positive(rng, ch, 0.5)},
+				{"beta", c.p, uniform(rng, ch)},
+			}
+			if i == len(bnCases)-1 && !train { // specials (evaluation mode keeps the other channels finite)
+				x := ops[0].data
+				x[3], x[10], x[77] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))
+			}
+			mean0, var0 := uniform(rng, ch), positive(rng, ch, 0.5)
+			r := uniform(rng, c.x.TotalSize())
+			r[5] = 0
+			state := func() *BNState {
+				st := NewBNState(ch)
+				copy(st.Mean, mean0)
+				copy(st.Var, var0)
+				st.SetTraining(train)
+				return st
+			}
+			stF, stC := state(), state()
+			fused := newRig(t, ops, r, func(in G.Nodes) (*G.Node, error) { return BatchNormReLU(in[0], in[1], in[2], stF) })
+			composed := newRig(t, ops, r, func(in G.Nodes) (*G.Node, error) {
+				y, err := BatchNorm(in[0], in[1], in[2], stC)
+				if err != nil {
+					return nil, err
+				}
+				return ReLU(y)
+			})
+			yF, _, gF := fused.run(t)
+			yC, _, gC := composed.run(t)
+			sameBits(t, name+": forward", len(yC), yF, yC)
+			for k, what := range []string{"x", "gamma", "beta"} {
+				sameBits(t, name+": d/d"+what, len(gC[k]), gF[k], gC[k])
+			}
+			sameBits(t, name+": running mean", ch, stF.Mean, stC.Mean)
+			sameBits(t, name+": running variance", ch, stF.Var, stC.Var)
+			if i < len(bnCases)-1 {
+				ref := bnRef(to64(ops[0].data), to64(ops[1].data), to64(ops[2].data), ch, size, train, to64(mean0), to64(var0), stF.Eps)
+				for j := range ref {
+					ref[j] = max(ref[j], 0)
+				}
+				if ok, msg := close32(yF, ref, 1e-5, 1e-5); !ok {
+					t.Errorf("case %s: forward vs relu(reference): %s", name, msg)
+				}
+			}
+		}
+	}
+}

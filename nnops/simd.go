@@ -86,7 +86,7 @@ func normAffine(x, y []float32, hi, lo, scale, shift float32) {
 func normAffineGo(x, y []float32, hi, lo, scale, shift float32) {
 	y = y[:len(x)]
 	for j, v := range x {
-		y[j] = ((v-hi)-lo)*scale + shift
+		y[j] = float32(((v-hi)-lo)*scale) + shift // the conversion forbids a fused multiply-add
 	}
 }
 
@@ -105,7 +105,7 @@ func bnDx(x, dy, dx []float32, hi, lo, a, b, k float32) {
 func bnDxGo(x, dy, dx []float32, hi, lo, a, b, k float32) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
 	for j, v := range x {
-		dx[j] = a*dy[j] - (b + k*((v-hi)-lo))
+		dx[j] = float32(a*dy[j]) - (b + float32(k*((v-hi)-lo))) // conversions: no fused multiply-add
 	}
 }
 
@@ -153,5 +153,93 @@ func reluGradGo(x, dy, dx []float32) {
 			b = 0
 		}
 		dx[j] = math.Float32frombits(b)
+	}
+}
+
+// The fused BatchNorm + ReLU kernels: y = relu(BatchNorm(x)) in one pass, and
+// the backward with dy masked by y > 0 (the ReLU's gradient) as it is read.
+// Each gives exactly what the unfused kernels give on the ReLU's output.
+
+// normAffineReLU sets y = relu(((x − hi) − lo)·scale + shift).
+func normAffineReLU(x, y []float32, hi, lo, scale, shift float32) {
+	y = y[:len(x)]
+	n := 0
+	if useSIMD {
+		if n = len(x) &^ 7; n > 0 {
+			normAffineReLUAVX2(&x[0], &y[0], n, hi, lo, scale, shift)
+		}
+	}
+	normAffineReLUGo(x[n:], y[n:], hi, lo, scale, shift)
+}
+
+func normAffineReLUGo(x, y []float32, hi, lo, scale, shift float32) {
+	y = y[:len(x)]
+	for j, v := range x {
+		z := float32(((v-hi)-lo)*scale) + shift
+		b := math.Float32bits(z)
+		if z <= 0 {
+			b = 0 // NaN fails z <= 0 and passes through
+		}
+		y[j] = math.Float32frombits(b)
+	}
+}
+
+// reluMask returns dy where y > 0, else +0: the ReLU's gradient given its output.
+func reluMask(y, dy float32) float32 {
+	b := math.Float32bits(dy)
+	if !(y > 0) {
+		b = 0
+	}
+	return math.Float32frombits(b)
+}
+
+// gradSumsMasked is gradSums of dy masked by y > 0.
+func gradSumsMasked(dy, y, x []float32, hi, lo float32) (s1, s2 float64) {
+	y, x = y[:len(dy)], x[:len(dy)]
+	n := 0
+	if useSIMD {
+		if n = len(dy) &^ 7; n > 0 {
+			s1, s2 = gradSumsMaskedAVX2(&dy[0], &y[0], &x[0], n, hi, lo)
+		}
+	}
+	t1, t2 := gradSumsMaskedGo(dy[n:], y[n:], x[n:], hi, lo)
+	return s1 + t1, s2 + t2
+}
+
+func gradSumsMaskedGo(dy, y, x []float32, hi, lo float32) (s1, s2 float64) {
+	y, x = y[:len(dy)], x[:len(dy)]
+	var a1, a2, b1, b2 float64
+	i := 0
+	for ; i+2 <= len(dy); i += 2 {
+		d, e := reluMask(y[i], dy[i]), reluMask(y[i+1], dy[i+1])
+		a1 += float64(d)
+		a2 += float64(d * ((x[i] - hi) - lo))
+		b1 += float64(e)
+		b2 += float64(e * ((x[i+1] - hi) - lo))
+	}
+	if i < len(dy) {
+		d := reluMask(y[i], dy[i])
+		a1 += float64(d)
+		a2 += float64(d * ((x[i] - hi) - lo))
+	}
+	return a1 + b1, a2 + b2
+}
+
+// bnDxMasked is bnDx of dy masked by y > 0.
+func bnDxMasked(x, y, dy, dx []float32, hi, lo, a, b, k float32) {
+	y, dy, dx = y[:len(x)], dy[:len(x)], dx[:len(x)]
+	n := 0
+	if useSIMD {
+		if n = len(x) &^ 7; n > 0 {
+			bnDxMaskedAVX2(&x[0], &y[0], &dy[0], &dx[0], n, hi, lo, a, b, k)
+		}
+	}
+	bnDxMaskedGo(x[n:], y[n:], dy[n:], dx[n:], hi, lo, a, b, k)
+}
+
+func bnDxMaskedGo(x, y, dy, dx []float32, hi, lo, a, b, k float32) {
+	y, dy, dx = y[:len(x)], dy[:len(x)], dx[:len(x)]
+	for j, v := range x {
+		dx[j] = float32(a*reluMask(y[j], dy[j])) - (b + float32(k*((v-hi)-lo)))
 	}
 }

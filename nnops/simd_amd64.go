@@ -26,3 +26,12 @@ func reluAVX2(x, y *float32, n int)
 
 //go:noescape
 func reluGradAVX2(x, dy, dx *float32, n int)
+
+//go:noescape
+func normAffineReLUAVX2(x, y *float32, n int, hi, lo, scale, shift float32)
+
+//go:noescape
+func gradSumsMaskedAVX2(dy, y, x *float32, n int, hi, lo float32) (s1, s2 float64)
+
+//go:noescape
+func bnDxMaskedAVX2(x, y, dy, dx *float32, n int, hi, lo, a, b, k float32)

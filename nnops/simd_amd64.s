@@ -190,3 +190,121 @@ rgloop:
 	JNZ     rgloop
 	VZEROUPPER
 	RET
+
+// func normAffineReLUAVX2(x, y *float32, n int, hi, lo, scale, shift float32)
+TEXT ·normAffineReLUAVX2(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS hi+24(FP), Y14
+	VBROADCASTSS lo+28(FP), Y13
+	VBROADCASTSS scale+32(FP), Y12
+	VBROADCASTSS shift+36(FP), Y11
+	VXORPS       Y15, Y15, Y15
+	SHRQ         $3, CX
+
+nrloop:
+	VMOVUPS (SI), Y0
+	VSUBPS  Y14, Y0, Y0
+	VSUBPS  Y13, Y0, Y0
+	VMULPS  Y12, Y0, Y0
+	VADDPS  Y11, Y0, Y0
+	VCMPPS  $0x12, Y15, Y0, Y1 // z <= 0, ordered quiet: false for NaN
+	VANDNPS Y0, Y1, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     nrloop
+	VZEROUPPER
+	RET
+
+// func gradSumsMaskedAVX2(dy, y, x *float32, n int, hi, lo float32) (s1, s2 float64)
+TEXT ·gradSumsMaskedAVX2(SB), NOSPLIT, $0-56
+	MOVQ         dy+0(FP), SI
+	MOVQ         y+8(FP), DX
+	MOVQ         x+16(FP), DI
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS hi+32(FP), Y14
+	VBROADCASTSS lo+36(FP), Y13
+	VXORPS       Y15, Y15, Y15
+	VXORPD       Y0, Y0, Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+	VXORPD       Y3, Y3, Y3
+	SHRQ         $3, CX
+
+gmloop:
+	VMOVUPS      (DX), Y9
+	VCMPPS       $0x1e, Y15, Y9, Y9 // y > 0, ordered quiet: false for NaN
+	VANDPS       (SI), Y9, Y10      // dy where y > 0
+	VMOVUPS      (DI), Y4
+	VSUBPS       Y14, Y4, Y4
+	VSUBPS       Y13, Y4, Y4
+	VMULPS       Y10, Y4, Y4
+	VCVTPS2PD    X10, Y5
+	VEXTRACTF128 $1, Y10, X6
+	VCVTPS2PD    X6, Y6
+	VADDPD       Y5, Y0, Y0
+	VADDPD       Y6, Y2, Y2
+	VCVTPS2PD    X4, Y7
+	VEXTRACTF128 $1, Y4, X8
+	VCVTPS2PD    X8, Y8
+	VADDPD       Y7, Y1, Y1
+	VADDPD       Y8, Y3, Y3
+	ADDQ         $32, SI
+	ADDQ         $32, DX
+	ADDQ         $32, DI
+	DECQ         CX
+	JNZ          gmloop
+
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VEXTRACTF128 $1, Y0, X2
+	VADDPD       X2, X0, X0
+	VUNPCKHPD    X0, X0, X2
+	VADDSD       X2, X0, X0
+	MOVSD        X0, s1+40(FP)
+	VEXTRACTF128 $1, Y1, X3
+	VADDPD       X3, X1, X1
+	VUNPCKHPD    X1, X1, X3
+	VADDSD       X3, X1, X1
+	MOVSD        X1, s2+48(FP)
+	VZEROUPPER
+	RET
+
+// func bnDxMaskedAVX2(x, y, dy, dx *float32, n int, hi, lo, a, b, k float32)
+TEXT ·bnDxMaskedAVX2(SB), NOSPLIT, $0-60
+	MOVQ         x+0(FP), SI
+	MOVQ         y+8(FP), R8
+	MOVQ         dy+16(FP), DX
+	MOVQ         dx+24(FP), DI
+	MOVQ         n+32(FP), CX
+	VBROADCASTSS hi+40(FP), Y14
+	VBROADCASTSS lo+44(FP), Y13
+	VBROADCASTSS a+48(FP), Y12
+	VBROADCASTSS b+52(FP), Y11
+	VBROADCASTSS k+56(FP), Y10
+	VXORPS       Y15, Y15, Y15
+	SHRQ         $3, CX
+
+dmloop:
+	VMOVUPS (R8), Y2
+	VCMPPS  $0x1e, Y15, Y2, Y2 // y > 0, ordered quiet: false for NaN
+	VANDPS  (DX), Y2, Y2       // dy where y > 0
+	VMOVUPS (SI), Y0
+	VSUBPS  Y14, Y0, Y0
+	VSUBPS  Y13, Y0, Y0
+	VMULPS  Y10, Y0, Y0
+	VADDPS  Y11, Y0, Y0
+	VMULPS  Y2, Y12, Y1
+	VSUBPS  Y0, Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    $32, SI
+	ADDQ    $32, R8
+	ADDQ    $32, DX
+	ADDQ    $32, DI
+	DECQ    CX
+	JNZ     dmloop
+	VZEROUPPER
+	RET

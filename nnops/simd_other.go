@@ -14,3 +14,13 @@ func bnDxAVX2(*float32, *float32, *float32, int, float32, float32, float32, floa
 }
 func reluAVX2(*float32, *float32, int)               { panic("unreachable") }
 func reluGradAVX2(*float32, *float32, *float32, int) { panic("unreachable") }
+
+func normAffineReLUAVX2(*float32, *float32, int, float32, float32, float32, float32) {
+	panic("unreachable")
+}
+func gradSumsMaskedAVX2(*float32, *float32, *float32, int, float32, float32) (float64, float64) {
+	panic("unreachable")
+}
+func bnDxMaskedAVX2(*float32, *float32, *float32, *float32, int, float32, float32, float32, float32, float32) {
+	panic("unreachable")
+}

@@ -44,7 +44,7 @@ func TestSIMDElementwiseMatchGo(t *testing.T) {
 	if !useSIMD {
 		t.Skip("no AVX2 and FMA on this machine: only the Go loops run")
 	}
-	xs, dys := simdInputs(1, true), simdInputs(2, true)
+	xs, dys, ys := simdInputs(1, true), simdInputs(2, true), simdInputs(8, true)
 	for i, x := range xs {
 		dy := dys[i]
 		n := len(x)
@@ -61,6 +61,13 @@ func TestSIMDElementwiseMatchGo(t *testing.T) {
 		bnDx(x, dy, got, 0.25, 1e-9, 0.9, 0.01, -0.2)
 		bnDxGo(x, dy, want, 0.25, 1e-9, 0.9, 0.01, -0.2)
 		sameBits(t, "bnDx", n, got, want)
+		y := ys[i]
+		normAffineReLU(x, got, 0.25, 1e-9, 1.7, -0.3)
+		normAffineReLUGo(x, want, 0.25, 1e-9, 1.7, -0.3)
+		sameBits(t, "normAffineReLU", n, got, want)
+		bnDxMasked(x, y, dy, got, 0.25, 1e-9, 0.9, 0.01, -0.2)
+		bnDxMaskedGo(x, y, dy, want, 0.25, 1e-9, 0.9, 0.01, -0.2)
+		sameBits(t, "bnDxMasked", n, got, want)
 	}
 }
 
@@ -71,7 +78,7 @@ func TestSIMDSumsMatchGo(t *testing.T) {
 		t.Skip("no AVX2 and FMA on this machine: only the Go loops run")
 	}
 	close := func(a, b, scale float64) bool { return math.Abs(a-b) <= 1e-12*scale }
-	xs, dys := simdInputs(3, false), simdInputs(4, false)
+	xs, dys, ys := simdInputs(3, false), simdInputs(4, false), simdInputs(9, false)
 	for i, x := range xs {
 		dy := dys[i]
 		var scale1, scale2 float64
@@ -81,6 +88,12 @@ func TestSIMDSumsMatchGo(t *testing.T) {
 		}
 		s1, s2 := shiftedSums(x, 0.5)
 		w1, w2 := shiftedSumsGo(x, 0.5)
+		y := ys[i]
+		m1, m2 := gradSumsMasked(dy, y, x, 0.5, 1e-9)
+		u1, u2 := gradSumsMaskedGo(dy, y, x, 0.5, 1e-9)
+		if !close(m1, u1, scale1+sumAbs(dy)+1) || !close(m2, u2, 100*(scale2+sumAbs(dy))+1) {
+			t.Errorf("gradSumsMasked n = %d: got %v, %v, want %v, %v", len(x), m1, m2, u1, u2)
+		}
 		if !close(s1, w1, scale1+1) || !close(s2, w2, scale2+1) {
 			t.Errorf("shiftedSums n = %d: got %v, %v, want %v, %v", len(x), s1, s2, w1, w2)
 		}
@@ -104,4 +117,47 @@ func TestSIMDSumsMatchGo(t *testing.T) {
 	if s1, _ := shiftedSums(x, 0); !math.IsInf(s1, 1) {
 		t.Errorf("shiftedSums with +Inf: got %v", s1)
 	}
+}
+
+// TestFusedBNReLUKernels: the fused kernels give exactly the unfused ones
+// applied to the ReLU's output, on both the vector and the Go paths.
+func TestFusedBNReLUKernels(t *testing.T) {
+	defer func(v bool) { useSIMD = v }(useSIMD)
+	for _, simd := range []bool{false, useSIMD} {
+		useSIMD = simd
+		xs, dys, ys := simdInputs(5, true), simdInputs(6, true), simdInputs(7, true)
+		for i, x := range xs {
+			dy, y := dys[i], ys[i]
+			n := len(x)
+			got, want, masked := make([]float32, n), make([]float32, n), make([]float32, n)
+			normAffineReLU(x, got, 0.25, 1e-9, 1.7, -0.3)
+			normAffine(x, want, 0.25, 1e-9, 1.7, -0.3)
+			relu(want, want)
+			sameBits(t, "normAffineReLU", n, got, want)
+			reluGrad(y, dy, masked)
+			bnDxMasked(x, y, dy, got, 0.25, 1e-9, 0.9, 0.01, -0.2)
+			bnDx(x, masked, want, 0.25, 1e-9, 0.9, 0.01, -0.2)
+			sameBits(t, "bnDxMasked", n, got, want)
+		}
+		// The sums on finite x and dy, with the special values in y (the mask).
+		xs, dys = simdInputs(10, false), simdInputs(11, false)
+		for i, x := range xs {
+			dy, y := dys[i], ys[i]
+			masked := make([]float32, len(x))
+			reluGrad(y, dy, masked)
+			s1, s2 := gradSumsMasked(dy, y, x, 0.25, 1e-9)
+			w1, w2 := gradSums(masked, x, 0.25, 1e-9)
+			if math.Float64bits(s1) != math.Float64bits(w1) || math.Float64bits(s2) != math.Float64bits(w2) {
+				t.Fatalf("simd %v, n = %d: gradSumsMasked %v, %v; want %v, %v", simd, len(x), s1, s2, w1, w2)
+			}
+		}
+	}
+}
+
+func sumAbs(x []float32) float64 {
+	var s float64
+	for _, v := range x {
+		s += math.Abs(float64(v))
+	}
+	return s
 }
