@@ -300,7 +300,6 @@ func split(v float64) (hi, lo float32) {
 	return hi, float32(v - float64(hi))
 }
 
-
 func (op *bnOp) DiffWRT(int) []bool { return []bool{true, true, true} }
 
 // SymDiff returns dx = bnGradX(x, γ, y, dy) and dγ, dβ = bnGradParam(dx).
@@ -437,7 +436,6 @@ func (op *bnGradXOp) item(_, c int) {
 		}
 	}
 }
-
 
 // bnGradParamOp copies dγ (Σ dy·x̂) or, with beta, dβ (Σ dy) out of the
 // sums of the dx op of the same run, whose output is its input.
