@@ -3,6 +3,7 @@ package nnops
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
@@ -80,6 +81,18 @@ var bnCases = []struct {
 	{tensor.Shape{5, 3, 16, 16}, tensor.Shape{3}}, // planes of 256, several per channel
 }
 
+// bnOperands returns random x (channels offset from 0), γ > 0 and β of a
+// case, its number of channels and the size of its planes.
+func bnOperands(rng *rand.Rand, x, p tensor.Shape) (ops []operand, ch, size int) {
+	ch = x[1]
+	size = x.TotalSize() / (x[0] * ch)
+	return []operand{
+		{"x", x, offset(uniform(rng, x.TotalSize()), uniform(rng, ch), ch, size)},
+		{"gamma", p, positive(rng, ch, 0.5)},
+		{"beta", p, uniform(rng, ch)},
+	}, ch, size
+}
+
 // TestBatchNorm checks, in both modes, the forward against bnRef and the
 // gradients with respect to x, γ and β against central differences of
 // bnRef (cost = Σ y ⊙ R), and the running statistics against their update
@@ -89,13 +102,7 @@ func TestBatchNorm(t *testing.T) {
 		for _, train := range []bool{true, false} {
 			name := fmt.Sprintf("x%v γ%v train=%v", c.x, c.p, train)
 			rng := newRand(uint64(400 + i))
-			ch := c.x[1]
-			size := c.x.TotalSize() / (c.x[0] * ch)
-			ops := []operand{
-				{"x", c.x, offset(uniform(rng, c.x.TotalSize()), uniform(rng, ch), ch, size)},
-				{"gamma", c.p, positive(rng, ch, 0.5)},
-				{"beta", c.p, uniform(rng, ch)},
-			}
+			ops, ch, size := bnOperands(rng, c.x, c.p)
 			st := NewBNState(ch)
 			copy(st.Mean, uniform(rng, ch))
 			copy(st.Var, positive(rng, ch, 0.5))
@@ -467,13 +474,7 @@ func TestBatchNormReLU(t *testing.T) {
 		for _, train := range []bool{true, false} {
 			name := fmt.Sprintf("x%v γ%v train=%v", c.x, c.p, train)
 			rng := newRand(uint64(500 + i))
-			ch := c.x[1]
-			size := c.x.TotalSize() / (c.x[0] * ch)
-			ops := []operand{
-				{"x", c.x, offset(uniform(rng, c.x.TotalSize()), uniform(rng, ch), ch, size)},
-				{"gamma", c.p, positive(rng, ch, 0.5)},
-				{"beta", c.p, uniform(rng, ch)},
-			}
+			ops, ch, size := bnOperands(rng, c.x, c.p)
 			if i == len(bnCases)-1 && !train { // specials (evaluation mode keeps the other channels finite)
 				x := ops[0].data
 				x[3], x[10], x[77] = float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))

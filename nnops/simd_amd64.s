@@ -2,6 +2,45 @@
 
 #include "textflag.h"
 
+// The sums kernels keep two float64 accumulator pairs: Σ₁ in Y0 and Y2, Σ₂ in
+// Y1 and Y3.
+#define ZERO_SUMS \
+	VXORPD Y0, Y0, Y0; \
+	VXORPD Y1, Y1, Y1; \
+	VXORPD Y2, Y2, Y2; \
+	VXORPD Y3, Y3, Y3
+
+// REDUCE_SUMS leaves Σ₁ in X0 and Σ₂ in X1 (low lanes).
+#define REDUCE_SUMS \
+	VADDPD       Y2, Y0, Y0; \
+	VADDPD       Y3, Y1, Y1; \
+	VEXTRACTF128 $1, Y0, X2; \
+	VADDPD       X2, X0, X0; \
+	VUNPCKHPD    X0, X0, X2; \
+	VADDSD       X2, X0, X0; \
+	VEXTRACTF128 $1, Y1, X3; \
+	VADDPD       X3, X1, X1; \
+	VUNPCKHPD    X1, X1, X3; \
+	VADDSD       X3, X1, X1
+
+// ADD_GRAD_SUMS adds the 8 dy in Y10 to Σ₁ and dy·((x − hi) − lo), x at (DI),
+// hi and lo broadcast in Y14 and Y13, products in float32, to Σ₂.
+#define ADD_GRAD_SUMS \
+	VMOVUPS      (DI), Y4; \
+	VSUBPS       Y14, Y4, Y4; \
+	VSUBPS       Y13, Y4, Y4; \
+	VMULPS       Y10, Y4, Y4; \
+	VCVTPS2PD    X10, Y5; \
+	VEXTRACTF128 $1, Y10, X6; \
+	VCVTPS2PD    X6, Y6; \
+	VADDPD       Y5, Y0, Y0; \
+	VADDPD       Y6, Y2, Y2; \
+	VCVTPS2PD    X4, Y7; \
+	VEXTRACTF128 $1, Y4, X8; \
+	VCVTPS2PD    X8, Y8; \
+	VADDPD       Y7, Y1, Y1; \
+	VADDPD       Y8, Y3, Y3
+
 // AVX2 kernels of simd.go. Every kernel takes n > 0, a multiple of 8, and
 // processes 8 float32s per iteration. The elementwise ones do the same
 // float32 operations in the same order as their Go versions (no FMA).
@@ -11,10 +50,7 @@ TEXT ·shiftedSumsAVX2(SB), NOSPLIT, $0-40
 	MOVQ         x+0(FP), SI
 	MOVQ         n+8(FP), CX
 	VBROADCASTSD k+16(FP), Y15
-	VXORPD       Y0, Y0, Y0
-	VXORPD       Y1, Y1, Y1
-	VXORPD       Y2, Y2, Y2
-	VXORPD       Y3, Y3, Y3
+	ZERO_SUMS
 	SHRQ         $3, CX
 
 ssloop:
@@ -32,18 +68,9 @@ ssloop:
 	DECQ      CX
 	JNZ       ssloop
 
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
-	VEXTRACTF128 $1, Y0, X2
-	VADDPD       X2, X0, X0
-	VUNPCKHPD    X0, X0, X2
-	VADDSD       X2, X0, X0
-	MOVSD        X0, s1+24(FP)
-	VEXTRACTF128 $1, Y1, X3
-	VADDPD       X3, X1, X1
-	VUNPCKHPD    X1, X1, X3
-	VADDSD       X3, X1, X1
-	MOVSD        X1, s2+32(FP)
+	REDUCE_SUMS
+	MOVSD X0, s1+24(FP)
+	MOVSD X1, s2+32(FP)
 	VZEROUPPER
 	RET
 
@@ -54,43 +81,20 @@ TEXT ·gradSumsAVX2(SB), NOSPLIT, $0-48
 	MOVQ         n+16(FP), CX
 	VBROADCASTSS hi+24(FP), Y14
 	VBROADCASTSS lo+28(FP), Y13
-	VXORPD       Y0, Y0, Y0
-	VXORPD       Y1, Y1, Y1
-	VXORPD       Y2, Y2, Y2
-	VXORPD       Y3, Y3, Y3
+	ZERO_SUMS
 	SHRQ         $3, CX
 
 gsloop:
-	VMOVUPS      (DI), Y4
-	VSUBPS       Y14, Y4, Y4
-	VSUBPS       Y13, Y4, Y4
-	VMULPS       (SI), Y4, Y4
-	VCVTPS2PD    (SI), Y5
-	VCVTPS2PD    16(SI), Y6
-	VADDPD       Y5, Y0, Y0
-	VADDPD       Y6, Y2, Y2
-	VCVTPS2PD    X4, Y7
-	VEXTRACTF128 $1, Y4, X8
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y7, Y1, Y1
-	VADDPD       Y8, Y3, Y3
+	VMOVUPS (SI), Y10
+	ADD_GRAD_SUMS
 	ADDQ         $32, SI
 	ADDQ         $32, DI
 	DECQ         CX
 	JNZ          gsloop
 
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
-	VEXTRACTF128 $1, Y0, X2
-	VADDPD       X2, X0, X0
-	VUNPCKHPD    X0, X0, X2
-	VADDSD       X2, X0, X0
-	MOVSD        X0, s1+32(FP)
-	VEXTRACTF128 $1, Y1, X3
-	VADDPD       X3, X1, X1
-	VUNPCKHPD    X1, X1, X3
-	VADDSD       X3, X1, X1
-	MOVSD        X1, s2+40(FP)
+	REDUCE_SUMS
+	MOVSD X0, s1+32(FP)
+	MOVSD X1, s2+40(FP)
 	VZEROUPPER
 	RET
 
@@ -228,48 +232,23 @@ TEXT ·gradSumsMaskedAVX2(SB), NOSPLIT, $0-56
 	VBROADCASTSS hi+32(FP), Y14
 	VBROADCASTSS lo+36(FP), Y13
 	VXORPS       Y15, Y15, Y15
-	VXORPD       Y0, Y0, Y0
-	VXORPD       Y1, Y1, Y1
-	VXORPD       Y2, Y2, Y2
-	VXORPD       Y3, Y3, Y3
+	ZERO_SUMS
 	SHRQ         $3, CX
 
 gmloop:
 	VMOVUPS      (DX), Y9
 	VCMPPS       $0x1e, Y15, Y9, Y9 // y > 0, ordered quiet: false for NaN
 	VANDPS       (SI), Y9, Y10      // dy where y > 0
-	VMOVUPS      (DI), Y4
-	VSUBPS       Y14, Y4, Y4
-	VSUBPS       Y13, Y4, Y4
-	VMULPS       Y10, Y4, Y4
-	VCVTPS2PD    X10, Y5
-	VEXTRACTF128 $1, Y10, X6
-	VCVTPS2PD    X6, Y6
-	VADDPD       Y5, Y0, Y0
-	VADDPD       Y6, Y2, Y2
-	VCVTPS2PD    X4, Y7
-	VEXTRACTF128 $1, Y4, X8
-	VCVTPS2PD    X8, Y8
-	VADDPD       Y7, Y1, Y1
-	VADDPD       Y8, Y3, Y3
+	ADD_GRAD_SUMS
 	ADDQ         $32, SI
 	ADDQ         $32, DX
 	ADDQ         $32, DI
 	DECQ         CX
 	JNZ          gmloop
 
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
-	VEXTRACTF128 $1, Y0, X2
-	VADDPD       X2, X0, X0
-	VUNPCKHPD    X0, X0, X2
-	VADDSD       X2, X0, X0
-	MOVSD        X0, s1+40(FP)
-	VEXTRACTF128 $1, Y1, X3
-	VADDPD       X3, X1, X1
-	VUNPCKHPD    X1, X1, X3
-	VADDSD       X3, X1, X1
-	MOVSD        X1, s2+48(FP)
+	REDUCE_SUMS
+	MOVSD X0, s1+40(FP)
+	MOVSD X1, s2+48(FP)
 	VZEROUPPER
 	RET
 
