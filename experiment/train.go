@@ -85,13 +85,19 @@ func Train(ctx context.Context, cfg Config, opts TrainOptions) error {
 		return err
 	}
 	_, statErr := os.Stat(opts.Out)
-	if err := prepareRunDir(opts.Out); err != nil {
-		return err
-	}
-	t, err := newTrainer(cfg, opts, nil)
+	unlock, err := prepareRunDir(opts.Out)
 	if err != nil {
 		if os.IsNotExist(statErr) {
 			os.Remove(opts.Out) // we made it and it is still empty: leave no trace
+		}
+		return err
+	}
+	defer unlock()
+	t, err := newTrainer(cfg, opts, nil)
+	if err != nil {
+		if os.IsNotExist(statErr) { // we made it and it holds only the lock: leave no trace
+			os.Remove(filepath.Join(opts.Out, LockFile))
+			os.Remove(opts.Out)
 		}
 		return err
 	}
@@ -120,7 +126,13 @@ func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	// A crash during a write leaves its temporary file behind: clear them.
+	unlock, err := lockRunDir(opts.Out)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	// A crash during a write leaves its temporary file behind: clear them
+	// (the lock says no other lgm is writing here).
 	stale, _ := filepath.Glob(filepath.Join(opts.Out, ".*.tmp-*"))
 	for _, p := range stale {
 		os.Remove(p)
@@ -502,24 +514,23 @@ func (t *trainer) interrupted() error {
 
 // prepareRunDir creates dir, refusing one that already holds a run, and
 // checks it can be written before any training starts.
-func prepareRunDir(dir string) error {
+func prepareRunDir(dir string) (unlock func(), err error) {
 	if dir == "" {
-		return errors.New("no run directory given: pass --out DIR")
+		return nil, errors.New("no run directory given: pass --out DIR")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create run directory: %w", err)
+	}
+	if unlock, err = lockRunDir(dir); err != nil { // also shows that dir is writable
+		return nil, err
 	}
 	for _, f := range []string{ConfigFile, MetricsFile, CheckpointFile} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			return fmt.Errorf("%s already holds a run (%s); choose another --out or remove it", dir, f)
+			unlock()
+			return nil, fmt.Errorf("%s already holds a run (%s); choose another --out or remove it", dir, f)
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("cannot create run directory: %w", err)
-	}
-	probe, err := os.CreateTemp(dir, ".write-test-*")
-	if err != nil {
-		return fmt.Errorf("run directory %s is not writable: %w", dir, err)
-	}
-	probe.Close()
-	return os.Remove(probe.Name())
+	return unlock, nil
 }
 
 // snapshot copies every parameter and its solver velocity.

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -217,5 +219,43 @@ func TestProgressLines(t *testing.T) {
 		if got != want || (want > 0 && !strings.Contains(out.String(), "epoch 2/3  batch 1/7  loss ")) {
 			t.Errorf("LineEvery %v: %d progress lines, want %d:\n%s", every, got, want, out.String())
 		}
+	}
+}
+
+// TestRunDirectoryLock: while one lgm trains into a directory, a second
+// training into it (a new run or a resume) is refused, naming the holder.
+func TestRunDirectoryLock(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("run directories are locked on Unix systems only")
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	unlock, err := lockRunDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := TrainOptions{Out: dir, Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)}
+	want := fmt.Sprintf("in use by another lgm process (pid %d)", os.Getpid())
+	if err := Train(context.Background(), smallConfig(), opts); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("train into a locked directory: got %v, want an error saying %q", err, want)
+	}
+	unlock()
+	if err := Train(context.Background(), smallConfig(), opts); err != nil {
+		t.Fatalf("train after the lock was released: %v", err)
+	}
+	if unlock, err = lockRunDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := Resume(context.Background(), 4, opts); err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("resume in a locked directory: got %v, want an error saying %q", err, want)
+	}
+	unlock()
+	if err := Resume(context.Background(), 4, opts); err != nil {
+		t.Fatalf("resume after the lock was released: %v", err)
+	}
+	if ms := readMetrics(t, dir); len(ms) != 4 {
+		t.Errorf("got %d epochs after the resume, want 4", len(ms))
 	}
 }
