@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/lgm-dev/lgm/experiment"
 	"github.com/lgm-dev/lgm/nnops"
@@ -36,10 +37,9 @@ and the process's peak memory.`,
   lgm bench --net vgg --width 0.25 --dim 96 --head lgm   # the shipped CIFAR configs' network`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.threads < 1 {
-				return usageError{fmt.Errorf("--threads must be >= 1 (got %d)", o.threads), true}
+			if err := useThreads(o.threads); err != nil {
+				return err
 			}
-			setThreads(o.threads)
 			cfg := experiment.Default()
 			cfg.Model.Net, cfg.Model.Dim, cfg.Model.Width = o.net, o.dim, o.width
 			cfg.Head, cfg.Train.Batch = experiment.HeadDefaults(o.head), o.batch
@@ -69,9 +69,23 @@ and the process's peak memory.`,
 	f.IntVar(&o.batch, "batch", 128, "batch size")
 	f.IntVar(&o.steps, "steps", 10, "measured steps")
 	f.IntVar(&o.warmup, "warmup", 2, "unmeasured steps first")
-	f.IntVar(&o.threads, "threads", runtime.NumCPU(), "cores to use")
+	threadsFlag(f, &o.threads)
 	f.BoolVar(&o.json, "json", false, `print one JSON object with "train_img_s", "eval_img_s", "peak_rss_mb"`)
 	return cmd
+}
+
+// threadsFlag adds --threads, the cores a command uses, to f.
+func threadsFlag(f *pflag.FlagSet, p *int) {
+	f.IntVar(p, "threads", runtime.NumCPU(), "cores to use (results are bit-for-bit reproducible for a given number)")
+}
+
+// useThreads checks the --threads value n and bounds lgm's cores to it.
+func useThreads(n int) error {
+	if n < 1 {
+		return usageError{fmt.Errorf("--threads must be >= 1 (got %d)", n), true}
+	}
+	setThreads(n)
+	return nil
 }
 
 // setThreads bounds the cores lgm uses: Go's scheduler and our ops' workers.

@@ -12,9 +12,10 @@ import (
 )
 
 type embedOptions struct {
-	split string
-	out   string
-	data  string
+	split   string
+	out     string
+	data    string
+	threads int
 }
 
 func newEmbedCmd(s streams) *cobra.Command {
@@ -33,6 +34,9 @@ label, prediction and the D feature values, after a header line.`,
 			}
 			if o.split != "train" && o.split != "test" {
 				return usageError{fmt.Errorf("--split must be train or test (got %q)", o.split), true}
+			}
+			if err := useThreads(o.threads); err != nil {
+				return err
 			}
 			// Write beside the target and rename at the end: a failed or
 			// interrupted embed never leaves a partial CSV under the name.
@@ -59,5 +63,6 @@ label, prediction and the D feature values, after a header line.`,
 	f.StringVar(&o.split, "split", "test", "split to embed: train | test")
 	f.StringVarP(&o.out, "out", "o", "", "CSV `file` to write")
 	f.StringVar(&o.data, "data", "", "`folder` of the data set, if it moved since training")
+	threadsFlag(f, &o.threads)
 	return cmd
 }

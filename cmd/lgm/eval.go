@@ -10,8 +10,9 @@ import (
 )
 
 type evalOptions struct {
-	json bool
-	data string
+	json    bool
+	data    string
+	threads int
 }
 
 func newEvalCmd(io streams) *cobra.Command {
@@ -26,6 +27,9 @@ image of the test set. The run's config is read from its checkpoint.`,
   lgm eval runs/softmax/checkpoint.safetensors --data ~/fashion-mnist`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := useThreads(o.threads); err != nil {
+				return err
+			}
 			res, err := experiment.Evaluate(cmd.Context(), args[0], experiment.RunOptions{DataDir: o.data})
 			if err != nil {
 				return err
@@ -39,5 +43,6 @@ image of the test set. The run's config is read from its checkpoint.`,
 	}
 	cmd.Flags().BoolVar(&o.json, "json", false, `print one JSON object: {"wrong", "n", "error", "img_s"}`)
 	cmd.Flags().StringVar(&o.data, "data", "", "`folder` of the data set, if it moved since training")
+	threadsFlag(cmd.Flags(), &o.threads)
 	return cmd
 }

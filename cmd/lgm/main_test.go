@@ -208,8 +208,10 @@ func TestBenchJSON(t *testing.T) {
 	if code, _, stderr := lgm(t, "bench", "--batch", "65536", "--threads", "1"); code != exitFailure || !strings.Contains(stderr, "lower train.batch") {
 		t.Errorf("huge batch: exit %d, %q; want a refusal", code, stderr)
 	}
-	if code, _, _ := lgm(t, "bench", "--threads", "0"); code != exitUsage {
-		t.Errorf("--threads 0: exit %d, want %d", code, exitUsage)
+	for _, args := range [][]string{{"bench"}, {"eval", "runs/x"}, {"embed", "runs/x", "--out", "x.csv"}, {"train", "--epochs", "1"}} {
+		if code, _, stderr := lgm(t, append(args, "--threads", "0")...); code != exitUsage || !strings.Contains(stderr, "--threads must be >= 1") {
+			t.Errorf("%s --threads 0: exit %d, %q; want %d naming --threads", args[0], code, stderr, exitUsage)
+		}
 	}
 	// Bad settings name the flag to fix, not a config key.
 	if code, _, stderr := lgm(t, "bench", "--net", "vggg", "--width", "0"); code != exitUsage ||

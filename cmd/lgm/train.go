@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"time"
 
@@ -57,10 +56,9 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
   lgm train --config configs/mnist-softmax.yaml --epochs 1 --limit 20`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.threads < 1 {
-				return usageError{fmt.Errorf("--threads must be >= 1 (got %d)", o.threads), true}
+			if err := useThreads(o.threads); err != nil {
+				return err
 			}
-			setThreads(o.threads)
 			if o.resume != "" {
 				return o.runResume(cmd, io)
 			}
@@ -91,7 +89,7 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 	f.IntVar(&o.batch, "batch", 0, "batch size (config train.batch)")
 	f.Float64Var(&o.lr, "lr", 0, "base learning rate (config train.lr)")
 	f.Uint64Var(&o.seed, "seed", 0, "seed of initialisation and data order (config seed)")
-	f.IntVar(&o.threads, "threads", runtime.NumCPU(), "cores to use (results are bit-for-bit reproducible for a given number)")
+	threadsFlag(f, &o.threads)
 	f.IntVar(&o.limit, "limit", 0, "at most `N` batches per epoch, for smoke runs (config train.limit)")
 	return cmd
 }
