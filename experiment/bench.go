@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
-	"syscall"
 	"time"
 
 	"github.com/lgm-dev/lgm/data"
@@ -105,15 +104,6 @@ func randomSet(s shape, seed uint64) *data.Set {
 		set.Labels[i] = rng.IntN(s.K)
 	}
 	return set
-}
-
-// peakRSSMB is the process's peak resident set size so far, in MB.
-func peakRSSMB() float64 {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return float64(ru.Maxrss) / 1024 // Linux reports kilobytes
 }
 
 // benchTrainer is a trainer for cfg on one batch of random input (1×28×28;
