@@ -32,7 +32,7 @@ table="$work/table.md"
 echo "| head | D | seed | epochs | test error | after each epoch (%) | time (train + eval) | note |" >"$table"
 echo "|---|---|---|---|---|---|---|---|" >>"$table"
 # epochs_done RUN prints how many epochs RUN's metrics.jsonl holds (0 if none).
-epochs_done() { [ -f "$1/metrics.jsonl" ] && grep -c . "$1/metrics.jsonl" || echo 0; }
+epochs_done() { if [ -f "$1/metrics.jsonl" ]; then grep -c . "$1/metrics.jsonl"; else echo 0; fi; }
 for d in $dims; do
   for h in $heads; do
     cfg=configs/mnist-$h.yaml
