@@ -85,21 +85,21 @@ func Train(ctx context.Context, cfg Config, opts TrainOptions) error {
 		return err
 	}
 	_, statErr := os.Stat(opts.Out)
-	unlock, err := prepareRunDir(opts.Out)
-	if err != nil {
-		if os.IsNotExist(statErr) {
-			os.Remove(opts.Out) // we made it and it is still empty: leave no trace
-		}
-		return err
-	}
-	defer unlock()
-	t, err := newTrainer(cfg, opts, nil)
-	if err != nil {
-		if os.IsNotExist(statErr) { // we made it and it holds only the lock: leave no trace
+	failed := func(err error) error {
+		if os.IsNotExist(statErr) { // we made it and it holds at most the lock: leave no trace
 			os.Remove(filepath.Join(opts.Out, LockFile))
 			os.Remove(opts.Out)
 		}
 		return err
+	}
+	unlock, err := prepareRunDir(opts.Out)
+	if err != nil {
+		return failed(err)
+	}
+	defer unlock()
+	t, err := newTrainer(cfg, opts, nil)
+	if err != nil {
+		return failed(err)
 	}
 	defer t.ss.close()
 	if err := writeFileAtomic(filepath.Join(opts.Out, ConfigFile), cfg.Marshal()); err != nil {
@@ -373,18 +373,18 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		if t.opts.afterStep != nil {
 			t.opts.afterStep(t.epoch, t.batch)
 		}
-		if bar != nil && (t.batch%10 == 0 || t.batch == t.batches-1) { // formatting allocates: not every step
-			st := &t.stats
-			bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f err %.2f%% %.0f img/s", t.epoch+1, cfg.Train.Epochs,
-				st.SumLoss/float64(t.batch+1), 100*float64(st.Wrong)/float64(st.Seen), float64(st.Seen)/st.Seconds))
-		}
+		// Progress (formatting allocates: considered every 10 steps only).
 		if bar != nil {
+			if t.batch%10 == 0 || t.batch == t.batches-1 {
+				loss, errPct, imgS := t.running()
+				bar.Describe(fmt.Sprintf("epoch %d/%d loss %.4f err %.2f%% %.0f img/s", t.epoch+1, cfg.Train.Epochs, loss, errPct, imgS))
+			}
 			bar.Add(1)
-		} else if t.opts.LineEvery > 0 && t.batch%10 == 0 && time.Since(lastLine) >= t.opts.LineEvery {
+		} else if t.batch%10 == 0 && t.opts.LineEvery > 0 && time.Since(lastLine) >= t.opts.LineEvery {
 			lastLine = time.Now()
-			st := &t.stats
-			fmt.Fprintf(t.out, "epoch %d/%d  batch %d/%d  loss %.4f  train error %.2f%%  %.0f img/s\n", t.epoch+1, cfg.Train.Epochs,
-				t.batch+1, t.batches, st.SumLoss/float64(t.batch+1), 100*float64(st.Wrong)/float64(st.Seen), float64(st.Seen)/st.Seconds)
+			loss, errPct, imgS := t.running()
+			fmt.Fprintf(t.out, "epoch %d/%d  batch %d/%d  loss %.4f  train error %.2f%%  %.0f img/s\n",
+				t.epoch+1, cfg.Train.Epochs, t.batch+1, t.batches, loss, errPct, imgS)
 		}
 	}
 	if bar != nil {
@@ -424,6 +424,13 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 	fmt.Fprintf(t.out, "epoch %d/%d  lr %.4g  train loss %.4f  train error %.2f%%  test error %.2f%% (%d/%d)  %.0f img/s  %.1fs\n",
 		m.Epoch, cfg.Train.Epochs, lr, m.TrainLoss, 100*m.TrainError, 100*m.TestError, res.Wrong, res.N, m.ImgS, m.Seconds)
 	return nil
+}
+
+// running returns the current epoch's mean loss, error (%) and images/s so
+// far, through batch t.batch.
+func (t *trainer) running() (loss, errPct, imgS float64) {
+	st := &t.stats
+	return st.SumLoss / float64(t.batch+1), 100 * float64(st.Wrong) / float64(st.Seen), float64(st.Seen) / st.Seconds
 }
 
 // step trains on the batch in t.idx: forward, backward, solver step.

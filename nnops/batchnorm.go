@@ -184,7 +184,7 @@ func (s *bnShape) name() string {
 	return "BatchNorm"
 }
 
-// bnOp is the forward op: y = BatchNorm(x, γ, β).
+// bnOp is the forward op: y = BatchNorm(x, γ, β), or its ReLU (bnShape.relu).
 type bnOp struct {
 	bnShape
 	opBase

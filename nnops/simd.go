@@ -10,13 +10,20 @@ import "math"
 // not depend on which one ran; the sums accumulate in float64 in a different
 // order, so they agree to rounding.
 
+// vecLen is how many of n elements the vector kernels take: a multiple of 8,
+// or none without them.
+func vecLen(n int) int {
+	if useSIMD {
+		return n &^ 7
+	}
+	return 0
+}
+
 // shiftedSums returns Σ (x − k) and Σ (x − k)² in float64.
 func shiftedSums(x []float32, k float64) (s1, s2 float64) {
-	n := 0
-	if useSIMD {
-		if n = len(x) &^ 7; n > 0 {
-			s1, s2 = shiftedSumsAVX2(&x[0], n, k)
-		}
+	n := vecLen(len(x))
+	if n > 0 {
+		s1, s2 = shiftedSumsAVX2(&x[0], n, k)
 	}
 	t1, t2 := shiftedSumsGo(x[n:], k)
 	return s1 + t1, s2 + t2
@@ -44,11 +51,9 @@ func shiftedSumsGo(x []float32, k float64) (s1, s2 float64) {
 // float32), for μ = hi + lo (see split).
 func gradSums(dy, x []float32, hi, lo float32) (s1, s2 float64) {
 	x = x[:len(dy)]
-	n := 0
-	if useSIMD {
-		if n = len(dy) &^ 7; n > 0 {
-			s1, s2 = gradSumsAVX2(&dy[0], &x[0], n, hi, lo)
-		}
+	n := vecLen(len(dy))
+	if n > 0 {
+		s1, s2 = gradSumsAVX2(&dy[0], &x[0], n, hi, lo)
 	}
 	t1, t2 := gradSumsGo(dy[n:], x[n:], hi, lo)
 	return s1 + t1, s2 + t2
@@ -74,11 +79,9 @@ func gradSumsGo(dy, x []float32, hi, lo float32) (s1, s2 float64) {
 // normAffine sets y = ((x − hi) − lo)·scale + shift: BatchNorm's output.
 func normAffine(x, y []float32, hi, lo, scale, shift float32) {
 	y = y[:len(x)]
-	n := 0
-	if useSIMD {
-		if n = len(x) &^ 7; n > 0 {
-			normAffineAVX2(&x[0], &y[0], n, hi, lo, scale, shift)
-		}
+	n := vecLen(len(x))
+	if n > 0 {
+		normAffineAVX2(&x[0], &y[0], n, hi, lo, scale, shift)
 	}
 	normAffineGo(x[n:], y[n:], hi, lo, scale, shift)
 }
@@ -93,11 +96,9 @@ func normAffineGo(x, y []float32, hi, lo, scale, shift float32) {
 // bnDx sets dx = a·dy − (b + k·((x − hi) − lo)): BatchNorm's input gradient.
 func bnDx(x, dy, dx []float32, hi, lo, a, b, k float32) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
-	n := 0
-	if useSIMD {
-		if n = len(x) &^ 7; n > 0 {
-			bnDxAVX2(&x[0], &dy[0], &dx[0], n, hi, lo, a, b, k)
-		}
+	n := vecLen(len(x))
+	if n > 0 {
+		bnDxAVX2(&x[0], &dy[0], &dx[0], n, hi, lo, a, b, k)
 	}
 	bnDxGo(x[n:], dy[n:], dx[n:], hi, lo, a, b, k)
 }
@@ -112,11 +113,9 @@ func bnDxGo(x, dy, dx []float32, hi, lo, a, b, k float32) {
 // relu sets y = x where x > 0 or x is NaN, else +0.
 func relu(x, y []float32) {
 	y = y[:len(x)]
-	n := 0
-	if useSIMD {
-		if n = len(x) &^ 7; n > 0 {
-			reluAVX2(&x[0], &y[0], n)
-		}
+	n := vecLen(len(x))
+	if n > 0 {
+		reluAVX2(&x[0], &y[0], n)
 	}
 	reluGo(x[n:], y[n:])
 }
@@ -136,11 +135,9 @@ func reluGo(x, y []float32) {
 // reluGrad sets dx = dy where x > 0, else +0 (also where x is NaN).
 func reluGrad(x, dy, dx []float32) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
-	n := 0
-	if useSIMD {
-		if n = len(x) &^ 7; n > 0 {
-			reluGradAVX2(&x[0], &dy[0], &dx[0], n)
-		}
+	n := vecLen(len(x))
+	if n > 0 {
+		reluGradAVX2(&x[0], &dy[0], &dx[0], n)
 	}
 	reluGradGo(x[n:], dy[n:], dx[n:])
 }
@@ -163,11 +160,9 @@ func reluGradGo(x, dy, dx []float32) {
 // normAffineReLU sets y = relu(((x − hi) − lo)·scale + shift).
 func normAffineReLU(x, y []float32, hi, lo, scale, shift float32) {
 	y = y[:len(x)]
-	n := 0
-	if useSIMD {
-		if n = len(x) &^ 7; n > 0 {
-			normAffineReLUAVX2(&x[0], &y[0], n, hi, lo, scale, shift)
-		}
+	n := vecLen(len(x))
+	if n > 0 {
+		normAffineReLUAVX2(&x[0], &y[0], n, hi, lo, scale, shift)
 	}
 	normAffineReLUGo(x[n:], y[n:], hi, lo, scale, shift)
 }
@@ -196,11 +191,9 @@ func reluMask(y, dy float32) float32 {
 // gradSumsMasked is gradSums of dy masked by y > 0.
 func gradSumsMasked(dy, y, x []float32, hi, lo float32) (s1, s2 float64) {
 	y, x = y[:len(dy)], x[:len(dy)]
-	n := 0
-	if useSIMD {
-		if n = len(dy) &^ 7; n > 0 {
-			s1, s2 = gradSumsMaskedAVX2(&dy[0], &y[0], &x[0], n, hi, lo)
-		}
+	n := vecLen(len(dy))
+	if n > 0 {
+		s1, s2 = gradSumsMaskedAVX2(&dy[0], &y[0], &x[0], n, hi, lo)
 	}
 	t1, t2 := gradSumsMaskedGo(dy[n:], y[n:], x[n:], hi, lo)
 	return s1 + t1, s2 + t2
@@ -228,11 +221,9 @@ func gradSumsMaskedGo(dy, y, x []float32, hi, lo float32) (s1, s2 float64) {
 // bnDxMasked is bnDx of dy masked by y > 0.
 func bnDxMasked(x, y, dy, dx []float32, hi, lo, a, b, k float32) {
 	y, dy, dx = y[:len(x)], dy[:len(x)], dx[:len(x)]
-	n := 0
-	if useSIMD {
-		if n = len(x) &^ 7; n > 0 {
-			bnDxMaskedAVX2(&x[0], &y[0], &dy[0], &dx[0], n, hi, lo, a, b, k)
-		}
+	n := vecLen(len(x))
+	if n > 0 {
+		bnDxMaskedAVX2(&x[0], &y[0], &dy[0], &dx[0], n, hi, lo, a, b, k)
 	}
 	bnDxMaskedGo(x[n:], y[n:], dy[n:], dx[n:], hi, lo, a, b, k)
 }

@@ -29,7 +29,8 @@ echo "== the run left alone"
 echo "== the same run, interrupted with SIGINT 3 s into its second epoch, then resumed"
 "$lgm" "${train[@]}" --out "$work/broken" >"$work/broken.log" 2>&1 &
 pid=$!
-until grep -q '^epoch 1/' "$work/broken.log" 2>/dev/null; do sleep 0.2; done
+# the end-of-epoch line (not a progress line: those have "batch" after the epoch)
+until grep -q '^epoch 1/[0-9]*  lr ' "$work/broken.log" 2>/dev/null; do sleep 0.2; done
 sleep 3
 kill -INT $pid
 wait $pid

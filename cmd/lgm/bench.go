@@ -79,17 +79,12 @@ func threadsFlag(f *pflag.FlagSet, p *int) {
 	f.IntVar(p, "threads", runtime.NumCPU(), "cores to use (results are bit-for-bit reproducible for a given number)")
 }
 
-// useThreads checks the --threads value n and bounds lgm's cores to it.
+// useThreads checks the --threads value n and bounds the cores lgm uses to it.
 func useThreads(n int) error {
 	if n < 1 {
 		return usageError{fmt.Errorf("--threads must be >= 1 (got %d)", n), true}
 	}
-	setThreads(n)
+	runtime.GOMAXPROCS(n) // Go's scheduler
+	nnops.SetThreads(n)   // our ops' workers
 	return nil
-}
-
-// setThreads bounds the cores lgm uses: Go's scheduler and our ops' workers.
-func setThreads(n int) {
-	runtime.GOMAXPROCS(n)
-	nnops.SetThreads(n)
 }
