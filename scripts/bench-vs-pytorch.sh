@@ -4,20 +4,28 @@
 # two for several rounds at 1 and 2 threads, and the ratios lgm/PyTorch of
 # the medians.
 #
-# Usage: scripts/bench-vs-pytorch.sh [--net lenetpp|lenet] [--batch 128] [--steps 10] [--rounds 3]
+# Usage: scripts/bench-vs-pytorch.sh [--net lenetpp|lenet|vgg] [--width 0.25] [--dim D] [--batch 128] [--steps 10] [--rounds 3]
+# D defaults to 2 for lenet and lenetpp and to vgg's last width (96 at width 0.25,
+# as the shipped CIFAR configs) for vgg; --width is vgg's width multiplier.
 # Needs Debian's python3-torch (installed here if missing, as root).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-net=lenetpp batch=128 steps=10 rounds=3
+net=lenetpp width=0.25 dim="" batch=128 steps=10 rounds=3
 while [ $# -gt 0 ]; do
   case $1 in
     --net) net=$2; shift 2 ;;
+    --width) width=$2; shift 2 ;;
+    --dim) dim=$2; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
+if [ -z "$dim" ]; then
+  dim=2
+  [ "$net" = vgg ] && dim=$(python3 -c "print(max(1, int($width * 384 + 0.5)))")
+fi
 py=/usr/bin/python3 # Debian's torch is installed for the system interpreter
 if ! "$py" -c 'import torch' 2>/dev/null; then
   echo "installing python3-torch (Debian) ..." >&2
@@ -29,13 +37,15 @@ results=$(mktemp)
 for threads in 1 2; do
   for r in $(seq "$rounds"); do
     OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OPENBLAS_CORETYPE=SkylakeX \
-      "$py" scripts/bench_pytorch.py --net "$net" --batch "$batch" --steps "$steps" --threads "$threads" |
+      "$py" scripts/bench_pytorch.py --net "$net" --width "$width" --dim "$dim" --batch "$batch" --steps "$steps" --threads "$threads" |
       sed "s/^/pytorch $threads /" >>"$results"
-    "$bin" bench --net "$net" --batch "$batch" --steps "$steps" --threads "$threads" --json |
+    "$bin" bench --net "$net" --width "$width" --dim "$dim" --batch "$batch" --steps "$steps" --threads "$threads" --json |
       sed "s/^/lgm $threads /" >>"$results"
   done
 done
-"$py" - "$results" "$net" "$batch" "$rounds" <<'PY'
+label="$net, D = $dim"
+[ "$net" = vgg ] && label="vgg width $width, D = $dim"
+"$py" - "$results" "$label" "$batch" "$rounds" <<'PY'
 import json, statistics, sys
 rows = {}
 for line in open(sys.argv[1]):

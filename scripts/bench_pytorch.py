@@ -8,7 +8,8 @@ import torch
 import torch.nn as nn
 
 p = argparse.ArgumentParser()
-p.add_argument("--net", default="lenetpp", choices=["lenetpp", "lenet"])
+p.add_argument("--net", default="lenetpp", choices=["lenetpp", "lenet", "vgg"])
+p.add_argument("--width", type=float, default=1.0)
 p.add_argument("--batch", type=int, default=128)
 p.add_argument("--steps", type=int, default=10)
 p.add_argument("--warmup", type=int, default=2)
@@ -34,16 +35,35 @@ def lenet(d):
                          nn.Flatten(), nn.Linear(800, 500), nn.ReLU(), nn.Linear(500, d))
 
 
-net = (lenetpp if a.net == "lenetpp" else lenet)(a.dim)
+def vgg(d, w):
+    # model/vgg.go: [conv 3x3 pad 1 (no bias) + BatchNorm + ReLU] x 5, 4, 4 at
+    # round(w*96), round(w*192), round(w*384) channels, 2x2 max-pool after the
+    # first two stages, global average pool, FC to D when D is not the last width.
+    layers, cin = [], 3
+    for s, (base, convs) in enumerate(((96, 5), (192, 4), (384, 4))):
+        width = max(1, round(w * base))
+        for _ in range(convs):
+            layers += [nn.Conv2d(cin, width, 3, padding=1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+            cin = width
+        if s < 2:
+            layers.append(nn.MaxPool2d(2))
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    if d != cin:
+        layers.append(nn.Linear(cin, d))
+    return nn.Sequential(*layers)
+
+
+net = {"lenetpp": lambda: lenetpp(a.dim), "lenet": lambda: lenet(a.dim), "vgg": lambda: vgg(a.dim, a.width)}[a.net]()
 head = nn.Linear(a.dim, 10, bias=False)  # the softmax head without bias, as lgm's
 params = list(net.parameters()) + list(head.parameters())
 opt = torch.optim.SGD(params, lr=1e-4, momentum=0.9, nesterov=True, weight_decay=1e-3)
 loss_fn = nn.CrossEntropyLoss()
-x = torch.rand(a.batch, 1, 28, 28)
+x = torch.rand(a.batch, 3, 32, 32) if a.net == "vgg" else torch.rand(a.batch, 1, 28, 28)
 y = torch.randint(0, 10, (a.batch,))
 
 
 def train_step():
+    net.train()
     opt.zero_grad(set_to_none=False)
     loss = loss_fn(head(net(x)), y)
     loss.backward()
@@ -51,11 +71,14 @@ def train_step():
 
 
 def eval_step():
+    net.eval()  # BatchNorm's running statistics, as lgm eval
     with torch.no_grad():
         head(net(x)).argmax(1)
 
 
-out = {"net": a.net, "batch": a.batch, "threads": a.threads}
+out = {"net": a.net, "batch": a.batch, "threads": a.threads, "dim": a.dim}
+if a.net == "vgg":
+    out["width"] = a.width
 for name, f in (("train", train_step), ("eval", eval_step)):
     times = []
     for i in range(a.warmup + a.steps):
