@@ -23,6 +23,27 @@ var lenetppConvs = []struct{ cin, cout, hw int }{
 	{1, 32, 28}, {32, 32, 28}, {32, 64, 14}, {64, 64, 14}, {64, 128, 7}, {128, 128, 7},
 }
 
+// benchConvs are the convolutions BenchmarkConv times: LeNet++'s, then the
+// distinct 3×3 pad-1 ones of the VGG network at width 0.25 (the shipped
+// CIFAR configs; each stage repeats its second shape).
+var benchConvs = func() []benchConv {
+	var cs []benchConv
+	for i, l := range lenetppConvs {
+		cs = append(cs, benchConv{fmt.Sprintf("conv%d_%d_%dx%dx%d", i/2+1, i%2+1, l.cin, l.cout, l.hw), l.cin, l.cout, l.hw, 5, 2, i == 0})
+	}
+	for _, l := range []struct{ cin, cout, hw int }{{3, 24, 32}, {24, 24, 32}, {24, 48, 16}, {48, 48, 16}, {48, 96, 8}, {96, 96, 8}} {
+		cs = append(cs, benchConv{fmt.Sprintf("vgg_%dx%dx%d", l.cin, l.cout, l.hw), l.cin, l.cout, l.hw, 3, 1, l.cin == 3})
+	}
+	return cs
+}()
+
+type benchConv struct {
+	name          string
+	cin, cout, hw int
+	k, pad        int
+	first         bool // the network's first layer: training needs no dx
+}
+
 // reportRate reports images/s and, when flops > 0, GFLOP/s for b.N calls
 // that each process batch images and flops operations, and the CPU time per
 // call since cpu0 (a cpuTime reading).
@@ -54,17 +75,17 @@ func benchValue(seed uint64, s ...int) *tensor.Dense {
 }
 
 func BenchmarkConv(b *testing.B) {
-	for i, l := range lenetppConvs {
-		cs := newConvShape(tensor.Shape{benchBatch, l.cin, l.hw, l.hw}, tensor.Shape{l.cout, l.cin, 5, 5}, tensor.Shape{l.cout}, 1, 2)
+	for _, l := range benchConvs {
+		cs := newConvShape(tensor.Shape{benchBatch, l.cin, l.hw, l.hw}, tensor.Shape{l.cout, l.cin, l.k, l.k}, tensor.Shape{l.cout}, 1, l.pad)
 		x := benchValue(1, benchBatch, l.cin, l.hw, l.hw)
-		w := benchValue(2, l.cout, l.cin, 5, 5)
+		w := benchValue(2, l.cout, l.cin, l.k, l.k)
 		bias := benchValue(3, l.cout)
 		dy := benchValue(4, benchBatch, l.cout, l.hw, l.hw)
 		fwd := &conv2dOp{convShape: cs, opBase: newBase()}
 		dx := &convGradXOp{convShape: cs, opBase: newBase()}
 		dw := &convGradWOp{convShape: cs, opBase: newBase()}
 		db := &convGradBOp{convShape: cs, opBase: newBase()}
-		name := fmt.Sprintf("conv%d_%d_%dx%dx%d", i/2+1, i%2+1, l.cin, l.cout, l.hw)
+		name := l.name
 		b.Run(name+"/fwd", func(b *testing.B) {
 			for _, th := range []int{1, 2} {
 				withThreads(b, th, func(b *testing.B) {
@@ -88,7 +109,7 @@ func BenchmarkConv(b *testing.B) {
 			for _, th := range []int{1, 2} {
 				withThreads(b, th, func(b *testing.B) {
 					do := func() {
-						if i > 0 { // the first layer's dx is not needed in training
+						if !l.first { // the first layer's dx is not needed in training
 							if _, err := dx.Do(w, dy); err != nil {
 								b.Fatal(err)
 							}
@@ -108,7 +129,7 @@ func BenchmarkConv(b *testing.B) {
 						do()
 					}
 					flops := 2 * cs.flops()
-					if i == 0 {
+					if l.first {
 						flops = cs.flops()
 					}
 					reportRate(b, benchBatch, flops, cpu0)

@@ -405,7 +405,7 @@ func (op *convGradWOp) item(slot, i int) {
 	col := op.xd[n0*img : (n0+1)*img]
 	if !op.direct() {
 		col = op.sc.col[slot]
-		op.unfold(op.xd, col, n0, g)
+		op.unfold(op.xd, col, n0, g, g*op.area())
 	}
 	part := op.out
 	if slot > 0 {

@@ -66,6 +66,8 @@ func convCases() []convCase {
 		convCase{b: 17, cin: 2, h: 5, w: 5, cout: 3, k: 3, s: 1, p: 1},                                  // several groups, the last one short
 		convCase{b: 2, cin: 1, h: 20, w: 20, cout: 2, k: 5, s: 1, p: 2},                                 // one image per group, bands of rows
 		convCase{b: 2, cin: 1, h: 33, w: 33, cout: 2, k: 3, s: 2, p: 1},                                 // the same, strided
+		convCase{b: 2, cin: 2, h: 16, w: 16, cout: 3, k: 3, s: 1, p: 1},                                 // 256 columns: col rows padded (gemm.InPlaceStride)
+		convCase{b: 9, cin: 1, h: 8, w: 8, cout: 3, k: 3, s: 1, p: 1},                                   // four 8×8 side by side: padded too
 	)
 }
 

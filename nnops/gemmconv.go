@@ -17,9 +17,9 @@ type gemmConv struct {
 	wb []float32 // with a bias: [w | b], Cout × (C·K·K + 1)
 	l  loop
 
-	// During a run, per worker: sc.col is C·K·K (+1 with a bias) ×
-	// group·OH·OW (unused when direct), sc.aux, when group > 1, Cout ×
-	// group·OH·OW.
+	// During a run, per worker: sc.col is C·K·K (+1 with a bias) rows of
+	// group·OH·OW with row stride colStride() (unused when direct),
+	// sc.aux, when group > 1, Cout × group·OH·OW.
 	sc *scratch
 
 	xd, wd, bd, out []float32 // operands of the current run; bd may be nil
@@ -67,11 +67,11 @@ func (c *batchGeom) images(i int) (n0, g int) {
 }
 
 // unfold writes im2col of images n0..n0+g-1 of x side by side into col
-// (C·K·K × g·OH·OW).
-func (c *batchGeom) unfold(x, col []float32, n0, g int) {
+// (C·K·K × g·OH·OW, row stride ld ≥ g·OH·OW).
+func (c *batchGeom) unfold(x, col []float32, n0, g, ld int) {
 	img, a := c.c*c.h*c.w, c.area()
 	for t := 0; t < g; t++ {
-		c.im2col(x[(n0+t)*img:(n0+t+1)*img], col[t*a:], g*a)
+		c.im2col(x[(n0+t)*img:(n0+t+1)*img], col[t*a:], ld)
 	}
 }
 
@@ -105,7 +105,7 @@ func (c *gemmConv) run(x, w, b, out []float32) {
 	}
 	c.sc = getScratch()
 	if !c.direct() {
-		c.sc.col = growSlots(c.sc.col, slots, k*c.group*c.area())
+		c.sc.col = growSlots(c.sc.col, slots, k*c.colStride())
 		if c.group > 1 {
 			c.sc.aux = growSlots(c.sc.aux, slots, c.cout*c.group*c.area())
 		}
@@ -114,6 +114,11 @@ func (c *gemmConv) run(x, w, b, out []float32) {
 	putScratch(c.sc)
 	c.xd, c.wd, c.bd, c.out, c.folded, c.sc = nil, nil, nil, nil, false, nil
 }
+
+// colStride is the row stride of a group's unfolded images: at least
+// group·OH·OW, padded so that the GEMM reads the unfolded images in place
+// rather than copying them into its packed layout first.
+func (c *gemmConv) colStride() int { return gemm.InPlaceStride(c.group * c.area()) }
 
 // item computes the images of group i.
 func (c *gemmConv) item(slot, i int) {
@@ -125,14 +130,14 @@ func (c *gemmConv) item(slot, i int) {
 		img := c.c * c.h * c.w
 		xn := c.xd[n0*img : (n0+1)*img]
 		yn := c.out[n0*c.cout*a : (n0+1)*c.cout*a]
-		col := xn
+		col, ld := xn, a
 		if !c.direct() {
-			col = c.sc.col[slot]
-			c.im2col(xn, col, a)
+			col, ld = c.sc.col[slot], c.colStride()
+			c.im2col(xn, col, ld)
 		}
 		if folded {
-			fill(col[k*a:(k+1)*a], 1)
-			gemm.Sgemm(false, false, c.cout, a, k+1, 1, c.wd, k+1, col, a, 0, yn, a)
+			fill(col[k*ld:k*ld+a], 1)
+			gemm.Sgemm(false, false, c.cout, a, k+1, 1, c.wd, k+1, col, ld, 0, yn, a)
 			return
 		}
 		var beta float32
@@ -142,16 +147,16 @@ func (c *gemmConv) item(slot, i int) {
 			}
 			beta = 1
 		}
-		gemm.Sgemm(false, false, c.cout, a, k, 1, c.wd, k, col, a, beta, yn, a)
+		gemm.Sgemm(false, false, c.cout, a, k, 1, c.wd, k, col, ld, beta, yn, a)
 		return
 	}
-	col, yb := c.sc.col[slot], c.sc.aux[slot]
-	c.unfold(c.xd, col, n0, g)
+	col, yb, ld := c.sc.col[slot], c.sc.aux[slot], c.colStride()
+	c.unfold(c.xd, col, n0, g, ld)
 	if folded {
-		fill(col[k*g*a:(k+1)*g*a], 1)
+		fill(col[k*ld:k*ld+g*a], 1)
 		k++
 	}
-	gemm.Sgemm(false, false, c.cout, g*a, k, 1, c.wd, k, col, g*a, 0, yb, g*a)
+	gemm.Sgemm(false, false, c.cout, g*a, k, 1, c.wd, k, col, ld, 0, yb, g*a)
 	for t := 0; t < g; t++ {
 		for o := 0; o < c.cout; o++ {
 			dst := c.out[((n0+t)*c.cout+o)*a : ((n0+t)*c.cout+o+1)*a]

@@ -414,6 +414,24 @@ func strideOK(ld int) bool {
 	return g <= 4
 }
 
+// InPlaceStride returns a row stride ld ≥ n at which Sgemm reads a
+// non-transposed B in place instead of packing it when C has few rows
+// (M ≤ 256): n itself if it will do, else a multiple of 16 floats (rows on
+// 64-byte boundaries) at most n+32, else n. A caller that lays out a B
+// operand itself (an unfolded image, say) can choose this stride to save
+// the packing pass.
+func InPlaceStride(n int) int {
+	if strideOK(n) {
+		return n
+	}
+	for ld := (n + 15) &^ 15; ld <= n+32; ld += 16 {
+		if strideOK(ld) {
+			return ld
+		}
+	}
+	return n
+}
+
 // mergeTile writes C = alpha*T + beta*C for a rows×cols corner.
 func mergeTile(c []float32, ldc int, t []float32, ldt, rows, cols int, alpha, beta float32) {
 	for i := 0; i < rows; i++ {

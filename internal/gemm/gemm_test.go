@@ -278,3 +278,28 @@ func TestConcurrentCalls(t *testing.T) {
 		}
 	}
 }
+
+func TestInPlaceStride(t *testing.T) {
+	for _, n := range []int{1, 7, 49, 64, 196, 245, 256, 784, 1024, 4096, 5000} {
+		ld := InPlaceStride(n)
+		if ld < n || ld > n+32 {
+			t.Errorf("InPlaceStride(%d) = %d, want in [%d, %d]", n, ld, n, n+32)
+		}
+		if strideOK(n) && ld != n {
+			t.Errorf("InPlaceStride(%d) = %d, but %d itself is read in place", n, ld, n)
+		}
+		if ld != n && (!strideOK(ld) || ld%16 != 0) {
+			t.Errorf("InPlaceStride(%d) = %d: padded, but not an aligned in-place stride", n, ld)
+		}
+	}
+	// The strides of the VGG network's unfolded images (32×32, 16×16 and
+	// four 8×8 side by side) all alias in the L1 sets unpadded.
+	for _, n := range []int{1024, 256} {
+		if ld := InPlaceStride(n); !strideOK(ld) {
+			t.Errorf("InPlaceStride(%d) = %d, which Sgemm would still pack", n, ld)
+		}
+	}
+	if ld := InPlaceStride(5000); ld != 5000 {
+		t.Errorf("InPlaceStride(5000) = %d: rows over 16 KiB apart are never read in place, want 5000", ld)
+	}
+}
