@@ -2,10 +2,8 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"runtime"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -43,10 +41,8 @@ and the process's peak memory.`,
 			cfg := experiment.Default()
 			cfg.Model.Net, cfg.Model.Dim, cfg.Model.Width = o.net, o.dim, o.width
 			cfg.Head, cfg.Train.Batch = experiment.HeadDefaults(o.head), o.batch
-			if err := cfg.Validate(); err != nil { // name the flags, not config keys
-				msg := strings.NewReplacer("invalid config: ", "", "model.net", "--net", "model.width", "--width",
-					"model.dim", "--dim", "train.batch", "--batch", "head.name", "--head").Replace(err.Error())
-				return usageError{errors.New(msg), true}
+			if err := cfg.Validate(); err != nil { // every setting came from a flag
+				return nameFlags(err, func(string) bool { return true }, "")
 			}
 			res, err := experiment.Bench(cmd.Context(), cfg, experiment.BenchOptions{Steps: o.steps, Warmup: o.warmup})
 			if err != nil {

@@ -79,6 +79,8 @@ func TestErrorsAreOneLineWithExitCodes(t *testing.T) {
 	tmp := t.TempDir()
 	unknownKey := filepath.Join(tmp, "unknown.yaml")
 	os.WriteFile(unknownKey, []byte("train:\n  learning_rate: 0.1\n"), 0o644)
+	zeroEpochs := filepath.Join(tmp, "zero-epochs.yaml")
+	os.WriteFile(zeroEpochs, []byte("train:\n  epochs: 0\n"), 0o644)
 
 	truncated := mnistDir(t, 20, 10)
 	p := filepath.Join(truncated, "train-images-idx3-ubyte")
@@ -99,7 +101,7 @@ func TestErrorsAreOneLineWithExitCodes(t *testing.T) {
 		want []string
 	}{
 		{"unknown config key", []string{"train", "--config", unknownKey, "--out", out}, exitUsage, []string{"unknown.yaml", "learning_rate"}},
-		{"negative lr", []string{"train", "--lr", "-0.1", "--out", out}, exitUsage, []string{"train.lr", "-0.1"}},
+		{"negative lr", []string{"train", "--lr", "-0.1", "--out", out}, exitUsage, []string{"--lr must be", "-0.1"}},
 		{"missing run dir", []string{"eval", filepath.Join(tmp, "nope")}, exitFailure, []string{"nope", "does not exist"}},
 		{"truncated IDX", []string{"train", "--net", "lenet", "--data", truncated, "--out", out}, exitFailure, []string{"train-images-idx3-ubyte", "truncated"}},
 		{"wrong magic", []string{"train", "--net", "lenet", "--data", badMagic, "--out", out}, exitFailure, []string{"t10k-labels-idx1-ubyte", "magic"}},
@@ -107,6 +109,9 @@ func TestErrorsAreOneLineWithExitCodes(t *testing.T) {
 		{"unknown flag", []string{"train", "--learning-rate", "1"}, exitUsage, []string{"learning-rate"}},
 		{"unknown command", []string{"fit"}, exitUsage, []string{"fit"}},
 		{"eval without run", []string{"eval"}, exitUsage, []string{"arg"}},
+		// A bad value from the file names the file and key, one from a flag the flag.
+		{"file and flag", []string{"train", "--config", zeroEpochs, "--lr", "-1", "--out", out}, exitUsage,
+			[]string{"zero-epochs.yaml: train.epochs must be >= 1 (got 0)", "; --lr must be > 0"}},
 		{"bad split", []string{"embed", tmp, "--split", "val", "--out", filepath.Join(tmp, "f.csv")}, exitUsage, []string{"--split", "val"}},
 	}
 	for i, c := range cases { // the first five are the acceptance's one-line cases

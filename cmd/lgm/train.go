@@ -125,7 +125,7 @@ func (o *trainOptions) resolve(fs *pflag.FlagSet) (experiment.Config, error) {
 	set("seed", func() { cfg.Seed = o.seed })
 	set("limit", func() { cfg.Train.Limit = o.limit })
 	if err := cfg.Validate(); err != nil {
-		return cfg, err
+		return cfg, nameFlags(err, fs.Changed, o.config)
 	}
 	return cfg, nil
 }
