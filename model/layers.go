@@ -10,10 +10,10 @@ import (
 	"github.com/lgm-dev/lgm/nnops"
 )
 
-// conv is a 2-D convolution with a bias per output channel.
+// conv is a 2-D convolution with a bias per output channel, or none.
 type conv struct {
 	w      *G.Node // (Cout, Cin, K, K)
-	b      *G.Node // (1, Cout, 1, 1)
+	b      *G.Node // (1, Cout, 1, 1); nil: no bias
 	k, pad int
 	stock  bool // Gorgonia's own Conv2d + BroadcastAdd instead of nnops
 }
@@ -41,6 +41,9 @@ func (c *conv) forward(x *G.Node) (*G.Node, error) {
 	y, err := G.Conv2d(x, c.w, tensor.Shape{c.k, c.k}, []int{c.pad, c.pad}, []int{1, 1}, []int{1, 1})
 	if err != nil {
 		return nil, fmt.Errorf("conv %v: %w", c.w.Name(), err)
+	}
+	if c.b == nil {
+		return y, nil
 	}
 	return G.BroadcastAdd(y, c.b, nil, []byte{0, 2, 3})
 }

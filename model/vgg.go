@@ -33,8 +33,8 @@ var vggStages = []struct{ width, convs int }{{96, 5}, {192, 4}, {384, 4}}
 //
 // The convolutions have no learnable bias: the batch normalisation after
 // each one subtracts any per-channel constant (in training mode the loss
-// does not depend on it), and β plays its part. nnops.Conv2d's bias input
-// is a constant zero node, neither a learnable nor saved.
+// does not depend on it), and β plays its part: nnops.Conv2d without a bias
+// (no bias term in the forward, no bias gradient in the backward).
 //
 // Initialisation, seeded: conv weights U(±1/√(9·Cin)) (FanInLimit), γ = 1,
 // β = 0, running mean 0 and variance 1, momentum 0.1, ε = 1e-5 (PyTorch's);
@@ -92,14 +92,11 @@ func newVGG(g *G.ExprGraph, cfg Config, rng *rand.Rand) (*VGG, error) {
 	return n, nil
 }
 
-// newBareConv is a convolution whose bias is a constant zero, not a
-// learnable (see VGG).
+// newBareConv is a convolution without bias (see VGG).
 func newBareConv(g *G.ExprGraph, name string, rng *rand.Rand, cin, cout, k, pad int, stock bool) *conv {
-	zero := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(1, cout, 1, 1))
 	return &conv{
 		stock: stock,
 		w:     param(g, name+".W", Uniform(rng, cout*cin*k*k, FanInLimit(cin*k*k)), cout, cin, k, k),
-		b:     G.NewTensor(g, tensor.Float32, 4, G.WithShape(1, cout, 1, 1), G.WithName(name+".nobias"), G.WithValue(zero)),
 		k:     k,
 		pad:   pad,
 	}

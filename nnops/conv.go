@@ -17,9 +17,10 @@ import (
 //	y[n][o][i][j] = b[o] + Σ_{c,u,v} w[o][c][u][v] · x[n][c][i·s − pad + u][j·s − pad + v]
 //
 // with x zero outside the image. Shapes: x (B, Cin, H, W), w (Cout, Cin, K,
-// K), b any shape holding Cout values — (Cout) or (1, Cout, 1, 1) — and y
-// (B, Cout, H', W') with H' = (H + 2·pad − K)/stride + 1 (floored), the same
-// for W'. All float32.
+// K), b any shape holding Cout values — (Cout) or (1, Cout, 1, 1) — or nil
+// for a convolution without bias (no bias term, no db op), and y (B, Cout,
+// H', W') with H' = (H + 2·pad − K)/stride + 1 (floored), the same for W'.
+// All float32.
 //
 // Per image n the forward unfolds x[n] into col (Cin·K·K × H'·W', im2col)
 // and computes y[n] (Cout × H'·W') = [w | b] · [col; 1] with one GEMM,
@@ -56,8 +57,10 @@ func Conv2d(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
 	if err := checkNode("conv2d: w", w, 4); err != nil {
 		return nil, err
 	}
-	if err := checkNode("conv2d: b", b, -1); err != nil {
-		return nil, err
+	if b != nil {
+		if err := checkNode("conv2d: b", b, -1); err != nil {
+			return nil, err
+		}
 	}
 	xs, ws := x.Shape(), w.Shape()
 	if ws[1] != xs[1] {
@@ -66,7 +69,7 @@ func Conv2d(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
 	if ws[2] != ws[3] {
 		return nil, fmt.Errorf("conv2d: kernel must be square (got w %v)", ws)
 	}
-	if b.Shape().TotalSize() != ws[0] {
+	if b != nil && b.Shape().TotalSize() != ws[0] {
 		return nil, fmt.Errorf("conv2d: b %v must hold %d values, one per output channel", b.Shape(), ws[0])
 	}
 	if stride < 1 || pad < 0 {
@@ -75,6 +78,9 @@ func Conv2d(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
 	k := ws[2]
 	if xs[2]+2*pad < k || xs[3]+2*pad < k {
 		return nil, fmt.Errorf("conv2d: kernel %d is larger than the padded input %v (pad %d)", k, xs, pad)
+	}
+	if b == nil {
+		return G.ApplyOp(&conv2dOp{convShape: newConvShape(xs, ws, nil, stride, pad), opBase: newBase()}, x, w)
 	}
 	op := &conv2dOp{convShape: newConvShape(xs, ws, b.Shape(), stride, pad), opBase: newBase()}
 	return G.ApplyOp(op, x, w, b)
@@ -85,22 +91,28 @@ type convShape struct {
 	batchGeom              // B images of Cin×H×W, K×K window, Cout outputs
 	xShape    tensor.Shape // (B, Cin, H, W)
 	wShape    tensor.Shape // (Cout, Cin, K, K)
-	bShape    tensor.Shape // as given, Cout values
+	bShape    tensor.Shape // as given, Cout values; nil: no bias
 	yShape    tensor.Shape // (B, Cout, H', W')
 }
 
 func newConvShape(xs, ws, bs tensor.Shape, stride, pad int) convShape {
 	g := newGeom(xs[1], xs[2], xs[3], ws[2], stride, pad)
-	return convShape{
+	s := convShape{
 		batchGeom: newBatchGeom(g, xs[0], ws[0]),
 		xShape:    xs.Clone(),
 		wShape:    ws.Clone(),
-		bShape:    bs.Clone(),
 		yShape:    tensor.Shape{xs[0], ws[0], g.oh, g.ow},
 	}
+	if bs != nil { // Clone would make nil an empty shape
+		s.bShape = bs.Clone()
+	}
+	return s
 }
 
 func (s *convShape) String() string {
+	if s.bShape == nil {
+		return fmt.Sprintf("x%v w%v no bias stride %d pad %d", s.xShape, s.wShape, s.s, s.p)
+	}
 	return fmt.Sprintf("x%v w%v stride %d pad %d", s.xShape, s.wShape, s.s, s.p)
 }
 
@@ -122,11 +134,21 @@ type conv2dOp struct {
 var _ G.SDOp = (*conv2dOp)(nil)
 var _ G.UsePreallocDoer = (*conv2dOp)(nil)
 
-func (op *conv2dOp) Arity() int { return 3 }
+// Arity is 3 (x, w, b), or 2 without a bias.
+func (op *conv2dOp) Arity() int {
+	if op.bShape == nil {
+		return 2
+	}
+	return 3
+}
 
-// Type is Tensor-4 a → Tensor-4 a → Tensor-d a → Tensor-4 a (d: b's dims).
+// Type is Tensor-4 a → Tensor-4 a → Tensor-d a → Tensor-4 a (d: b's dims),
+// without the bias Tensor-4 a → Tensor-4 a → Tensor-4 a.
 func (op *conv2dOp) Type() hm.Type {
 	t := tensorType(4)
+	if op.bShape == nil {
+		return hm.NewFnType(t, t, t)
+	}
 	return hm.NewFnType(t, t, tensorType(op.bShape.Dims()), t)
 }
 
@@ -145,8 +167,8 @@ func (op *conv2dOp) Do(vs ...G.Value) (G.Value, error) {
 // UsePreallocDo writes y into prealloc when it is a float32 tensor of y's
 // shape, and into the op's own output tensor otherwise.
 func (op *conv2dOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, error) {
-	if len(vs) != 3 {
-		return nil, fmt.Errorf("%v: want 3 inputs (got %d)", op, len(vs))
+	if len(vs) != op.Arity() {
+		return nil, fmt.Errorf("%v: want %d inputs (got %d)", op, op.Arity(), len(vs))
 	}
 	x, err := floats("conv2d x", vs[0], op.xShape)
 	if err != nil {
@@ -156,9 +178,11 @@ func (op *conv2dOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, err
 	if err != nil {
 		return nil, err
 	}
-	b, err := floats("conv2d b", vs[2], op.bShape)
-	if err != nil {
-		return nil, err
+	var b []float32
+	if op.bShape != nil {
+		if b, err = floats("conv2d b", vs[2], op.bShape); err != nil {
+			return nil, err
+		}
 	}
 	y := usePrealloc(prealloc, op.yShape)
 	if y == nil {
@@ -171,13 +195,19 @@ func (op *conv2dOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, err
 	return y, nil
 }
 
-func (op *conv2dOp) DiffWRT(int) []bool { return []bool{true, true, true} }
+func (op *conv2dOp) DiffWRT(n int) []bool {
+	d := make([]bool, n)
+	for i := range d {
+		d[i] = true
+	}
+	return d
+}
 
-// SymDiff returns dx = convGradX(w, dy), dw = convGradW(x, dy) and
-// db = convGradB(dy).
+// SymDiff returns dx = convGradX(w, dy), dw = convGradW(x, dy) and, with a
+// bias, db = convGradB(dy).
 func (op *conv2dOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	if len(inputs) != 3 {
-		return nil, fmt.Errorf("%v: want 3 inputs (got %d)", op, len(inputs))
+	if len(inputs) != op.Arity() {
+		return nil, fmt.Errorf("%v: want %d inputs (got %d)", op, op.Arity(), len(inputs))
 	}
 	dx, err := G.ApplyOp(&convGradXOp{convShape: op.convShape, opBase: newBase()}, inputs[1], grad)
 	if err != nil {
@@ -186,6 +216,9 @@ func (op *conv2dOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, erro
 	dw, err := G.ApplyOp(&convGradWOp{convShape: op.convShape, opBase: newBase()}, inputs[0], grad)
 	if err != nil {
 		return nil, fmt.Errorf("conv2d dw: %w", err)
+	}
+	if op.bShape == nil {
+		return G.Nodes{dx, dw}, nil
 	}
 	db, err := G.ApplyOp(&convGradBOp{convShape: op.convShape, opBase: newBase()}, grad)
 	if err != nil {

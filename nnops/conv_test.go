@@ -40,10 +40,11 @@ func convRef(x, w, b []float64, bsz, cin, h, wd, cout, k, s, p int) []float64 {
 type convCase struct {
 	b, cin, h, w, cout, k, s, p int
 	bShape                      tensor.Shape // nil: (Cout)
+	noBias                      bool         // Conv2d(x, w, nil, …)
 }
 
 func (c convCase) String() string {
-	return fmt.Sprintf("x(%d,%d,%d,%d) w(%d,%d,%d,%d) s%d p%d b%v", c.b, c.cin, c.h, c.w, c.cout, c.cin, c.k, c.k, c.s, c.p, c.bShape)
+	return fmt.Sprintf("x(%d,%d,%d,%d) w(%d,%d,%d,%d) s%d p%d b%v nobias=%v", c.b, c.cin, c.h, c.w, c.cout, c.cin, c.k, c.k, c.s, c.p, c.bShape, c.noBias)
 }
 
 func convCases() []convCase {
@@ -68,6 +69,11 @@ func convCases() []convCase {
 		convCase{b: 2, cin: 1, h: 33, w: 33, cout: 2, k: 3, s: 2, p: 1},                                 // the same, strided
 		convCase{b: 2, cin: 2, h: 16, w: 16, cout: 3, k: 3, s: 1, p: 1},                                 // 256 columns: col rows padded (gemm.InPlaceStride)
 		convCase{b: 9, cin: 1, h: 8, w: 8, cout: 3, k: 3, s: 1, p: 1},                                   // four 8×8 side by side: padded too
+		// Without a bias (VGG's convolutions): one image per group, groups, strided, 1×1.
+		convCase{b: 2, cin: 2, h: 16, w: 16, cout: 3, k: 3, s: 1, p: 1, noBias: true},
+		convCase{b: 9, cin: 2, h: 8, w: 8, cout: 3, k: 3, s: 1, p: 1, noBias: true},
+		convCase{b: 3, cin: 2, h: 9, w: 9, cout: 5, k: 3, s: 2, p: 1, noBias: true},
+		convCase{b: 3, cin: 4, h: 6, w: 5, cout: 3, k: 1, s: 1, p: 0, noBias: true},
 	)
 }
 
@@ -86,17 +92,39 @@ func TestConv2d(t *testing.T) {
 			{"w", tensor.Shape{c.cout, c.cin, c.k, c.k}, uniform(rng, c.cout*c.cin*c.k*c.k)},
 			{"b", bShape, uniform(rng, c.cout)},
 		}
+		if c.noBias {
+			ops = ops[:2]
+		}
 		r := to64(uniform(rng, c.b*c.cout*oh*ow))
-		rg := newRig(t, ops, toF32(r), func(in G.Nodes) (*G.Node, error) { return Conv2d(in[0], in[1], in[2], c.s, c.p) })
+		rg := newRig(t, ops, toF32(r), func(in G.Nodes) (*G.Node, error) {
+			if c.noBias {
+				return Conv2d(in[0], in[1], nil, c.s, c.p)
+			}
+			return Conv2d(in[0], in[1], in[2], c.s, c.p)
+		})
 		if got := rg.y.Shape(); !got.Eq(tensor.Shape{c.b, c.cout, oh, ow}) {
 			t.Fatalf("case %v: got shape %v, want %v", c, got, tensor.Shape{c.b, c.cout, oh, ow})
+		}
+		if c.noBias {
+			for _, n := range rg.g.AllNodes() {
+				if _, ok := n.Op().(*convGradBOp); ok {
+					t.Errorf("case %v: the graph has a bias gradient %v", c, n)
+				}
+			}
 		}
 		y, cost, grads := rg.run(t)
 
 		ref := func(ps [][]float64) []float64 {
-			return convRef(ps[0], ps[1], ps[2], c.b, c.cin, c.h, c.w, c.cout, c.k, c.s, c.p)
+			bias := make([]float64, c.cout)
+			if !c.noBias {
+				bias = ps[2]
+			}
+			return convRef(ps[0], ps[1], bias, c.b, c.cin, c.h, c.w, c.cout, c.k, c.s, c.p)
 		}
-		ps := [][]float64{to64(ops[0].data), to64(ops[1].data), to64(ops[2].data)}
+		ps := make([][]float64, len(ops))
+		for i, o := range ops {
+			ps[i] = to64(o.data)
+		}
 		want := ref(ps)
 		if ok, msg := close32(y, want, 1e-5, 1e-5); !ok {
 			t.Errorf("case %v: forward: %s", c, msg)
