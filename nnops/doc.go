@@ -1,6 +1,7 @@
 // Package nnops holds lgm's own Gorgonia operations for convolutional
-// networks: Conv2d (bias fused), MaxPool2d, PReLU and ReLU, in float32 and
-// NCHW layout, each with a hand-written forward and backward.
+// networks: Conv2d (bias fused, or none), MaxPool2d, PReLU, ReLU, BatchNorm
+// and BatchNorm fused with ReLU, in float32 and NCHW layout, each with a
+// hand-written forward and backward.
 //
 // Every constructor takes and returns *gorgonia.Node, and every forward op
 // implements gorgonia.SDOp: its SymDiff builds gradient nodes from companion
@@ -20,8 +21,11 @@
 //   - Conv2d unfolds an image (im2col) into a buffer of Cin·K·K × H'·W'
 //     floats that a worker owns, and multiplies the weights by it with
 //     internal/gemm, writing straight into the NCHW output with the bias
-//     folded into the GEMM. The backward recomputes the unfolding instead of
-//     keeping it for the whole batch.
+//     folded into the GEMM. The buffer's rows are padded to a stride the GEMM
+//     reads in place (gemm.InPlaceStride), so it is not copied again into
+//     the GEMM's packed layout. The backward recomputes the unfolding instead
+//     of keeping it for the whole batch. Without a bias (before a batch
+//     normalisation) there is no bias term and no bias-gradient op.
 //   - Images (or channel planes) are shared among SetThreads workers of a
 //     small persistent pool; every GEMM runs single-threaded inside a worker,
 //     so leave gemm.SetThreads at its default of 1.
