@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestResumeIsBitExact interrupts a run at several places — mid-epoch, at
@@ -69,6 +70,71 @@ func TestResumeIsBitExact(t *testing.T) {
 		if !reflect.DeepEqual(ck.Tensors, wantCk.Tensors) {
 			t.Errorf("case %v: final weights or solver state differ from the unbroken run", c.name)
 		}
+	}
+}
+
+// TestPeriodicSaveResumesBitExact saves mid-epoch after every step
+// (SaveEvery), copies the run directory as it is after one of those saves —
+// what a run killed there without warning leaves — and resumes the copy: its
+// metrics and final checkpoint must equal an unbroken run's.
+func TestPeriodicSaveResumesBitExact(t *testing.T) {
+	cfg := smallConfig()
+	data := func() TrainOptions {
+		return TrainOptions{Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)}
+	}
+	whole := trainSmall(t, cfg)
+	want := withoutTiming(readMetrics(t, whole))
+	wantCk, err := LoadCheckpoint(filepath.Join(whole, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, killed := filepath.Join(t.TempDir(), "run"), filepath.Join(t.TempDir(), "killed")
+	opts := data()
+	opts.Out, opts.SaveEvery = dir, time.Nanosecond
+	opts.afterStep = func(e, b int) {
+		if e != 1 || b != 2 {
+			return
+		}
+		if err := os.MkdirAll(killed, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{ConfigFile, MetricsFile, CheckpointFile} {
+			raw, err := os.ReadFile(filepath.Join(dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(killed, f), raw, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := Train(context.Background(), cfg, opts); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	opts = data()
+	opts.Out, opts.Stdout = killed, &out
+	if err := Resume(context.Background(), 0, opts); err != nil {
+		t.Fatalf("resume: %v", err)
+	}
+	if !strings.Contains(out.String(), "resuming at epoch 2, batch 4") {
+		t.Errorf("resume output %q: want it to start after the saved step (epoch 2, batch 4)", out.String())
+	}
+	got := withoutTiming(readMetrics(t, killed))
+	if len(got) != len(want) {
+		t.Fatalf("%d metrics lines, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !equalMetrics(got[i], want[i]) {
+			t.Errorf("epoch %d got %+v, want %+v", i+1, got[i], want[i])
+		}
+	}
+	ck, err := LoadCheckpoint(filepath.Join(killed, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ck.Tensors, wantCk.Tensors) {
+		t.Errorf("final weights or solver state differ from the unbroken run")
 	}
 }
 

@@ -30,6 +30,11 @@ type TrainOptions struct {
 	// LineEvery, without Progress, prints a plain progress line (epoch, batch,
 	// running loss and error, speed) at most this often, for logs of long runs.
 	LineEvery time.Duration
+	// SaveEvery, when > 0, also saves the checkpoint mid-epoch at most this
+	// often, so that a run killed without warning (SIGKILL, a machine going
+	// down) loses at most that much work; an interrupt or the end of an
+	// epoch saves in any case.
+	SaveEvery time.Duration
 	// Train and Test, when set, replace the data the config names (tests use this).
 	Train, Test *data.Set
 
@@ -355,7 +360,7 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		bar.Set(t.batch)
 	}
 	start := time.Now()
-	lastLine := start
+	lastLine, lastSave := start, start
 	done := t.stats.Seconds
 	for ; t.batch < t.batches; t.batch++ {
 		if ctx.Err() != nil {
@@ -370,6 +375,16 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 			return err
 		}
 		t.stats.Seconds = done + time.Since(start).Seconds()
+		if t.opts.SaveEvery > 0 && time.Since(lastSave) >= t.opts.SaveEvery {
+			// The checkpoint names the next batch as the place to resume.
+			t.batch++
+			err := t.save()
+			t.batch--
+			if err != nil {
+				return err
+			}
+			lastSave = time.Now()
+		}
 		if t.opts.afterStep != nil {
 			t.opts.afterStep(t.epoch, t.batch)
 		}

@@ -27,6 +27,7 @@ type trainOptions struct {
 	threads            int
 	lr                 float64
 	seed               uint64
+	saveEvery          time.Duration
 }
 
 // trainFunc runs a resolved training; tests replace experiment.Train.
@@ -53,11 +54,18 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
   lgm train --resume runs/lenet
 
   # a smoke run: 20 batches per epoch
-  lgm train --config configs/mnist-softmax.yaml --epochs 1 --limit 20`,
+  lgm train --config configs/mnist-softmax.yaml --epochs 1 --limit 20
+
+  # a long CIFAR run on a machine that may be reclaimed: checkpoint every 5 minutes
+  lgm data download cifar10 --dir data/cifar10
+  lgm train --config configs/cifar10-lgm-a0.1.yaml --data data/cifar10 --save-every 5m`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := useThreads(o.threads); err != nil {
 				return err
+			}
+			if o.saveEvery < 0 {
+				return usageError{fmt.Errorf("--save-every must be >= 0 (got %v)", o.saveEvery), true}
 			}
 			if o.resume != "" {
 				return o.runResume(cmd, io)
@@ -71,7 +79,7 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 				out = filepath.Join("runs", cfg.Name+"-"+time.Now().Format("20060102-150405"))
 			}
 			return runF(cmd.Context(), cfg, experiment.TrainOptions{
-				Out: out, Stdout: io.out, Progress: io.terminal, LineEvery: time.Minute,
+				Out: out, Stdout: io.out, Progress: io.terminal, LineEvery: time.Minute, SaveEvery: o.saveEvery,
 			})
 		},
 	}
@@ -91,6 +99,7 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 	f.Uint64Var(&o.seed, "seed", 0, "seed of initialisation and data order (config seed)")
 	threadsFlag(f, &o.threads)
 	f.IntVar(&o.limit, "limit", 0, "at most `N` batches per epoch, for smoke runs (config train.limit)")
+	f.DurationVar(&o.saveEvery, "save-every", 10*time.Minute, "also save the checkpoint mid-epoch this often, so a run killed without warning loses at most this much (0: only at epoch ends and on interrupt)")
 	return cmd
 }
 
@@ -134,7 +143,7 @@ func (o *trainOptions) resolve(fs *pflag.FlagSet) (experiment.Config, error) {
 func (o *trainOptions) runResume(cmd *cobra.Command, io streams) error {
 	var clash []string
 	cmd.Flags().Visit(func(f *pflag.Flag) {
-		if f.Name != "resume" && f.Name != "epochs" && f.Name != "threads" {
+		if f.Name != "resume" && f.Name != "epochs" && f.Name != "threads" && f.Name != "save-every" {
 			clash = append(clash, "--"+f.Name)
 		}
 	})
@@ -148,5 +157,7 @@ func (o *trainOptions) runResume(cmd *cobra.Command, io streams) error {
 		}
 		epochs = o.epochs
 	}
-	return experiment.Resume(cmd.Context(), epochs, experiment.TrainOptions{Out: o.resume, Stdout: io.out, Progress: io.terminal, LineEvery: time.Minute})
+	return experiment.Resume(cmd.Context(), epochs, experiment.TrainOptions{
+		Out: o.resume, Stdout: io.out, Progress: io.terminal, LineEvery: time.Minute, SaveEvery: o.saveEvery,
+	})
 }
