@@ -66,3 +66,5 @@ for run in sys.argv[1:]:
         print("| %s | %d | %g | %.2f%% | %.2f%% | %.0f |" % (os.path.basename(run), m["epoch"], m["lr"],
               100 * m["train_error"], 100 * m["test_error"], m["seconds"]))
 PY
+echo
+"$work/lgm" compare --markdown "$work/cifar10-softmax" "$work/$lgm"
