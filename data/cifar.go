@@ -249,7 +249,7 @@ func readCIFARSplit(dir string, files []string, f cifarFormat, which int, name s
 	if !checkOnly {
 		s = &Set{
 			Name:    name,
-			Images:  make([]float32, total*cifarPixels),
+			Pixels:  make([]uint8, total*cifarPixels),
 			Labels:  make([]int, total),
 			N:       total,
 			C:       3,
@@ -261,10 +261,10 @@ func readCIFARSplit(dir string, files []string, f cifarFormat, which int, name s
 	buf := make([]byte, rec)
 	first := 0 // index in the set of the file's first record
 	for i, path := range paths {
-		var images []float32
+		var images []uint8
 		var labels []int
 		if s != nil {
-			images = s.Images[first*cifarPixels : (first+counts[i])*cifarPixels]
+			images = s.Pixels[first*cifarPixels : (first+counts[i])*cifarPixels]
 			labels = s.Labels[first : first+counts[i]]
 		}
 		if err := readCIFARFile(path, counts[i], f, which, buf, images, labels); err != nil {
@@ -304,9 +304,9 @@ func cifarRecordCount(path string, size int64, f cifarFormat) (int, error) {
 }
 
 // readCIFARFile reads the n records of the file at path, checking every
-// label byte. If images is non-nil (len n*3072) it receives the pixels
-// scaled to [0,1] and labels (len n) label byte which. buf holds one record.
-func readCIFARFile(path string, n int, f cifarFormat, which int, buf []byte, images []float32, labels []int) error {
+// label byte. If images is non-nil (len n*3072) it receives the pixel bytes
+// and labels (len n) label byte which. buf holds one record.
+func readCIFARFile(path string, n int, f cifarFormat, which int, buf []byte, images []uint8, labels []int) error {
 	file, err := os.Open(path)
 	if err != nil {
 		return err
@@ -318,17 +318,9 @@ func readCIFARFile(path string, n int, f cifarFormat, which int, buf []byte, ima
 	return nil
 }
 
-// byteScale maps a pixel byte to [0,1].
-var byteScale = func() (t [256]float32) {
-	for i := range t {
-		t[i] = float32(i) / 255
-	}
-	return t
-}()
-
 // decodeCIFAR reads exactly n records of f from r (and checks that nothing
 // follows), as readCIFARFile describes. Errors do not name the file.
-func decodeCIFAR(r io.Reader, n int, f cifarFormat, which int, buf []byte, images []float32, labels []int) error {
+func decodeCIFAR(r io.Reader, n int, f cifarFormat, which int, buf []byte, images []uint8, labels []int) error {
 	nl := len(f.labels)
 	for i := 0; i < n; i++ {
 		if k, err := io.ReadFull(r, buf); err != nil {
@@ -346,10 +338,7 @@ func decodeCIFAR(r io.Reader, n int, f cifarFormat, which int, buf []byte, image
 			continue
 		}
 		labels[i] = int(buf[which])
-		dst := images[i*cifarPixels : (i+1)*cifarPixels]
-		for k, b := range buf[nl:] {
-			dst[k] = byteScale[b]
-		}
+		copy(images[i*cifarPixels:(i+1)*cifarPixels], buf[nl:])
 	}
 	var one [1]byte
 	if k, _ := r.Read(one[:]); k > 0 {

@@ -43,7 +43,7 @@ func FuzzCIFARRecords(f *testing.F) {
 				continue
 			}
 			for which := range format.labels {
-				images := make([]float32, n*cifarPixels)
+				images := make([]uint8, n*cifarPixels)
 				labels := make([]int, n)
 				err := readCIFARFile(path, n, format, which, make([]byte, rec), images, labels)
 				if err != nil {
@@ -55,8 +55,8 @@ func FuzzCIFARRecords(f *testing.F) {
 						t.Errorf("case %v: got label %d of record %d, want byte %d in range", format.title, labels[i], i, file[i*rec+which])
 					}
 					for k, b := range file[i*rec+len(format.labels) : (i+1)*rec] {
-						if v := images[i*cifarPixels+k]; v != float32(b)/255 || v < 0 || v > 1 {
-							t.Errorf("case %v: got pixel %d of record %d = %v, want %v", format.title, k, i, v, float32(b)/255)
+						if v := images[i*cifarPixels+k]; v != b {
+							t.Errorf("case %v: got pixel %d of record %d = %v, want %v", format.title, k, i, v, b)
 							break
 						}
 					}

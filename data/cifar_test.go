@@ -95,7 +95,7 @@ func checkCIFARSet(t *testing.T, name string, s *Set, wantName string, classes i
 	}
 	for i := 0; i < s.N; i++ {
 		px := records[i*recSize+recSize-cifarPixels : (i+1)*recSize]
-		img := s.Image(i)
+		img := values(s, i)
 		for k, b := range px {
 			if img[k] != float32(b)/255 {
 				t.Errorf("case %v: got example %d pixel %d = %v, want %v", name, i, k, img[k], float32(b)/255)

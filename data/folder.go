@@ -489,7 +489,7 @@ func (l *folderLoader) sets() (train, test *Set, err error) {
 		n := len(order[s])
 		set := &Set{
 			Name:       base + "/" + splitNames[s],
-			Images:     make([]float32, n*c*h*w),
+			Pixels:     make([]uint8, n*c*h*w),
 			Labels:     make([]int, n),
 			N:          n,
 			C:          c,
@@ -498,22 +498,21 @@ func (l *folderLoader) sets() (train, test *Set, err error) {
 			Classes:    len(names),
 			ClassNames: names,
 		}
-		// Converting is mostly the first touch of the set's memory, which
-		// is slow enough on some machines to be worth spreading out.
+		// Copying is mostly the first touch of the set's memory, which is
+		// slow enough on some machines to be worth spreading out.
+		size := c * h * w
 		parallelFor(n, func(lo, hi int) {
 			for k := lo; k < hi; k++ {
 				i := order[s][k]
 				set.Labels[k], _ = slices.BinarySearch(names, l.entries[i].class)
 				img := &l.images[i]
-				dst := set.Image(k)
+				dst := set.Pixels[k*size : (k+1)*size]
 				for ch := 0; ch < c; ch++ {
 					plane := img.pix // grey: the one plane for every channel
 					if img.c == 3 {
 						plane = img.pix[ch*h*w : (ch+1)*h*w]
 					}
-					for j, b := range plane[:h*w] {
-						dst[ch*h*w+j] = byteScale[b]
-					}
+					copy(dst[ch*h*w:(ch+1)*h*w], plane[:h*w])
 				}
 				img.pix = nil // let it go as we go
 			}

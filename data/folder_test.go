@@ -192,7 +192,7 @@ func checkSmallTree(t *testing.T, name string, train, test *Set, setName string)
 			t.Errorf("case %v %s: got labels %v classes %v, want %v %v", name, tc.split, s.Labels, s.ClassNames, tc.labels, classes)
 		}
 		for i, seed := range tc.pixels {
-			img := s.Image(i)
+			img := values(s, i)
 			for y := 0; y < 3; y++ {
 				for x := 0; x < 4; x++ {
 					for ch := 0; ch < 3; ch++ {
@@ -214,7 +214,7 @@ func checkSmallTree(t *testing.T, name string, train, test *Set, setName string)
 	}
 	// The first JPEG is one colour: (200, 40, 90) within JPEG's rounding.
 	for ch, want := range []float64{200, 40, 90} {
-		if got := float64(train.Image(2)[ch*12+5]) * 255; math.Abs(got-want) > 3 {
+		if got := float64(values(train, 2)[ch*12+5]) * 255; math.Abs(got-want) > 3 {
 			t.Errorf("case %v jpeg: got channel %d = %v, want %v ± 3", name, ch, got, want)
 		}
 	}
@@ -247,7 +247,7 @@ func TestLoadImageFolder(t *testing.T) {
 		checkSmallTree(t, tc.path, train, test, tc.name)
 		if ref == nil {
 			ref = train
-		} else if !reflect.DeepEqual(train.Images, ref.Images) {
+		} else if !reflect.DeepEqual(train.Pixels, ref.Pixels) {
 			t.Errorf("case %v: got pixels that differ from those read from the folder", tc.path)
 		}
 	}
@@ -267,7 +267,7 @@ func TestLoadImageFolderGrey(t *testing.T) {
 	if train.C != 1 || test.C != 1 {
 		t.Errorf("case all grey: got C = %d, %d, want 1", train.C, test.C)
 	}
-	if got, want := train.Image(0)[3], float32(testPixel(1, 1, 1).R)/255; got != want {
+	if got, want := values(train, 0)[3], float32(testPixel(1, 1, 1).R)/255; got != want {
 		t.Errorf("case all grey: got pixel %v, want %v", got, want)
 	}
 
@@ -282,7 +282,7 @@ func TestLoadImageFolderGrey(t *testing.T) {
 	if train.C != 3 || test.C != 3 {
 		t.Errorf("case mixed: got C = %d, %d, want 3", train.C, test.C)
 	}
-	img := train.Image(0) // grey, copied to all three channels
+	img := values(train, 0) // grey, copied to all three channels
 	for ch := 0; ch < 3; ch++ {
 		if got, want := img[ch*4+3], float32(testPixel(1, 1, 1).R)/255; got != want {
 			t.Errorf("case mixed: got channel %d = %v, want %v", ch, got, want)

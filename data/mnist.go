@@ -117,13 +117,9 @@ func loadIDXSplit(imagesPath, labelsPath, name string) (*Set, error) {
 		return nil, fmt.Errorf("%s: has %d labels but %s has %d images (want one label per image)",
 			labelsPath, len(labels), imagesPath, n)
 	}
-	images := make([]float32, len(pix))
-	for i, p := range pix {
-		images[i] = float32(p) / 255
-	}
 	return &Set{
 		Name:    name,
-		Images:  images,
+		Pixels:  pix,
 		Labels:  labels,
 		N:       n,
 		C:       1,

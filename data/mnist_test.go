@@ -77,7 +77,7 @@ func TestLoadIDXDir(t *testing.T) {
 			if got != want {
 				t.Errorf("case %v: got name, N, C, H, W, classes %v, want %v", gz, got, want)
 			}
-			for i, v := range s.Images {
+			for i, v := range allValues(s) {
 				if w := float32(byte(i)) / 255; v != w {
 					t.Errorf("case %v %s: got pixel %d = %v, want %v", gz, tc.name, i, v, w)
 					break
@@ -305,7 +305,7 @@ func TestMNIST(t *testing.T) {
 			}
 		}
 		lo, hi := float32(math.Inf(1)), float32(math.Inf(-1))
-		for _, v := range s.Images {
+		for _, v := range allValues(s) {
 			lo, hi = min(lo, v), max(hi, v)
 		}
 		if lo != 0 || hi != 1 {

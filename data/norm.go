@@ -3,6 +3,7 @@ package data
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // minStd is the floor ComputeNorm puts under every standard deviation, so
@@ -30,16 +31,17 @@ func ComputeNorm(s *Set) Norm {
 			n.Mean[c], n.Std[c] = 0, 1
 			continue
 		}
+		buf := make([]float32, plane)
 		var sum float64
 		for i := 0; i < s.N; i++ {
-			for _, v := range channel(s, i, c) {
+			for _, v := range channel(s, i, c, buf) {
 				sum += float64(v)
 			}
 		}
 		mean := sum / count
 		var sq float64
 		for i := 0; i < s.N; i++ {
-			for _, v := range channel(s, i, c) {
+			for _, v := range channel(s, i, c, buf) {
 				d := float64(v) - mean
 				sq += d * d
 			}
@@ -50,24 +52,49 @@ func ComputeNorm(s *Set) Norm {
 	return n
 }
 
-// channel returns channel c of example i of s (H*W values, shared memory).
-func channel(s *Set, i, c int) []float32 {
+// channel returns channel c of example i of s as the network sees it (H*W
+// values): for float images shared memory, for 8-bit pixels converted into
+// buf (length H*W).
+func channel(s *Set, i, c int, buf []float32) []float32 {
 	plane := s.H * s.W
 	start := (i*s.C + c) * plane
-	return s.Images[start : start+plane]
+	if s.Images != nil {
+		return s.Images[start : start+plane]
+	}
+	px := s.Pixels[start : start+plane]
+	if s.norm == nil {
+		for j, b := range px {
+			buf[j] = byteScale[b]
+		}
+		return buf
+	}
+	mean, std := s.norm.Mean[c], s.norm.Std[c]
+	for j, b := range px {
+		buf[j] = (byteScale[b] - mean) / std
+	}
+	return buf
 }
 
-// Apply normalises s in place: every pixel x of channel c becomes
-// (x - Mean[c]) / Std[c]. It panics if n does not fit s (see Validate); check
-// a Norm that came from a file with Validate first.
+// Apply normalises s: every pixel x of channel c becomes (x - Mean[c]) /
+// Std[c]. Float images are rewritten in place; a set of 8-bit pixels keeps
+// them and applies n whenever examples are read (it may be normalised only
+// once). It panics if n does not fit s (see Validate; check a Norm that came
+// from a file with Validate first) or normalises a set of pixels twice.
 func (n Norm) Apply(s *Set) {
 	if err := n.Validate(s.C); err != nil {
 		panic(fmt.Sprintf("data: Norm.Apply to %s: %v", s.Name, err))
 	}
+	if s.Images == nil {
+		if s.norm != nil {
+			panic(fmt.Sprintf("data: Norm.Apply to %s, whose 8-bit pixels are normalised already", s.Name))
+		}
+		s.norm = &Norm{Mean: slices.Clone(n.Mean), Std: slices.Clone(n.Std)}
+		return
+	}
 	for c := 0; c < s.C; c++ {
 		mean, std := n.Mean[c], n.Std[c]
 		for i := 0; i < s.N; i++ {
-			px := channel(s, i, c)
+			px := channel(s, i, c, nil)
 			for k, v := range px {
 				px[k] = (v - mean) / std
 			}

@@ -35,7 +35,7 @@ func randomSet(seed uint64, n, c, h, w int) *Set {
 		Images: make([]float32, n*c*h*w), Labels: make([]int, n)}
 	for i := 0; i < n; i++ {
 		for ch := 0; ch < c; ch++ {
-			px := channel(s, i, ch)
+			px := channel(s, i, ch, nil)
 			for k := range px {
 				px[k] = float32(ch)/10 + 0.5*float32(ch+1)/float32(c)*rng.Float32()
 			}
@@ -88,7 +88,7 @@ func TestComputeNormEdgeCases(t *testing.T) {
 	// A constant channel: Std floored, Apply gives zeros, not NaN.
 	s := &Set{Name: "flat", N: 3, C: 2, H: 2, W: 2, Classes: 1, Labels: make([]int, 3), Images: make([]float32, 24)}
 	for i := 0; i < 3; i++ {
-		c0, c1 := channel(s, i, 0), channel(s, i, 1)
+		c0, c1 := channel(s, i, 0, nil), channel(s, i, 1, nil)
 		for k := range c1 {
 			c0[k], c1[k] = float32(k), 0.25
 		}
@@ -99,7 +99,7 @@ func TestComputeNormEdgeCases(t *testing.T) {
 	}
 	norm.Apply(s)
 	for i := 0; i < 3; i++ {
-		for _, v := range channel(s, i, 1) {
+		for _, v := range channel(s, i, 1, nil) {
 			if v != 0 {
 				t.Errorf("case constant channel after Apply: got %v, want 0", v)
 			}

@@ -2,6 +2,7 @@ package data
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
@@ -158,5 +159,81 @@ func TestValidate(t *testing.T) {
 		case tc.word != "" && (err == nil || !strings.Contains(err.Error(), tc.word) || !strings.HasPrefix(err.Error(), "numbered: ")):
 			t.Errorf("case %v: got %v, want an error starting with the set name and containing %q", tc.name, err, tc.word)
 		}
+	}
+}
+
+// values returns example i of s as the network sees it (a copy).
+func values(s *Set, i int) []float32 {
+	v := make([]float32, s.ImageSize())
+	s.Values(i, v)
+	return v
+}
+
+// allValues returns every example of s as the network sees it.
+func allValues(s *Set) []float32 {
+	v := make([]float32, s.N*s.ImageSize())
+	for i := 0; i < s.N; i++ {
+		s.Values(i, v[i*s.ImageSize():(i+1)*s.ImageSize()])
+	}
+	return v
+}
+
+// TestPixelSet checks that a set of 8-bit pixels reads exactly as the float
+// set of their values b/255 would: the same normalisation computed from it,
+// and, normalised, the same floats bit for bit from Gather, Values and a
+// Subset.
+func TestPixelSet(t *testing.T) {
+	const n, c, h, w = 7, 3, 4, 5
+	rng := rand.New(rand.NewPCG(1, 2))
+	px := make([]uint8, n*c*h*w)
+	fl := make([]float32, len(px))
+	for i := range px {
+		px[i] = uint8(rng.IntN(256))
+		fl[i] = float32(px[i]) / 255
+	}
+	labels := []int{0, 1, 2, 0, 1, 2, 0}
+	ps := &Set{Name: "px", Pixels: px, Labels: labels, N: n, C: c, H: h, W: w, Classes: 3}
+	fs := &Set{Name: "fl", Images: fl, Labels: labels, N: n, C: c, H: h, W: w, Classes: 3}
+	if err := ps.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(allValues(ps), fl) {
+		t.Errorf("case raw: pixel values are not b/255")
+	}
+	norm := ComputeNorm(ps)
+	if want := ComputeNorm(fs); !reflect.DeepEqual(norm, want) {
+		t.Errorf("case ComputeNorm: got %v from pixels, want %v as from floats", norm, want)
+	}
+	norm.Apply(ps)
+	norm.Apply(fs)
+	if !reflect.DeepEqual(px, ps.Pixels) {
+		t.Errorf("case Apply: the pixels changed")
+	}
+	if got := allValues(ps); !reflect.DeepEqual(got, fs.Images) {
+		t.Errorf("case Values: normalised pixels differ from the normalised floats")
+	}
+	idx := []int{6, 0, 3, 3}
+	got, want := make([]float32, len(idx)*c*h*w), make([]float32, len(idx)*c*h*w)
+	gl, wl := make([]int, len(idx)), make([]int, len(idx))
+	ps.Gather(idx, got, gl)
+	fs.Gather(idx, want, wl)
+	if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gl, wl) {
+		t.Errorf("case Gather: got %v… %v, want %v… %v", got[:3], gl, want[:3], wl)
+	}
+	sub := ps.Subset(4)
+	if sub.Pixels == nil || sub.Images != nil || !reflect.DeepEqual(allValues(sub), fs.Images[:4*c*h*w]) {
+		t.Errorf("case Subset: got a subset that does not read as the set's first 4 examples")
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Errorf("case twice: normalising 8-bit pixels twice did not panic")
+			}
+		}()
+		norm.Apply(ps)
+	}()
+	both := &Set{Name: "both", Pixels: px, Images: fl, Labels: labels, N: n, C: c, H: h, W: w, Classes: 3}
+	if err := both.Validate(); err == nil || !strings.Contains(err.Error(), "both") {
+		t.Errorf("case both: Validate got %v, want an error naming both kinds of pixels", err)
 	}
 }

@@ -61,8 +61,8 @@ func checkFits(g *G.ExprGraph, batch int) error {
 	return nil
 }
 
-// dataBytes estimates the memory a data set takes once loaded as float32,
-// from the sizes of its files: one float per pixel byte. Gzip files report
+// dataBytes estimates the memory a data set takes once loaded (its 8-bit
+// pixels as they are), from the sizes of its files. Gzip files report
 // their uncompressed size (mod 4 GiB) in their last four bytes. It returns 0
 // when it cannot tell (image folders, whose pixels are compressed).
 func dataBytes(dataset, dir string) int64 {
@@ -94,7 +94,7 @@ func dataBytes(dataset, dir string) int64 {
 				fh.Close()
 			}
 		}
-		n += size * 4
+		n += size
 	}
 	return n
 }
@@ -104,7 +104,7 @@ func dataBytes(dataset, dir string) int64 {
 func checkDataFits(dataset, dir string) error {
 	need, avail := dataBytes(dataset, dir), memAvailable()
 	if need > 0 && avail > 0 && need > avail*9/10 {
-		return fmt.Errorf("data set %s in %s needs about %.1f GB of memory as float32 but %.1f GB is available; use a machine with more memory or a smaller data set",
+		return fmt.Errorf("data set %s in %s needs about %.1f GB of memory but %.1f GB is available; use a machine with more memory or a smaller data set",
 			dataset, dir, float64(need)/1e9, float64(avail)/1e9)
 	}
 	return nil
