@@ -61,17 +61,7 @@ func channel(s *Set, i, c int, buf []float32) []float32 {
 	if s.Images != nil {
 		return s.Images[start : start+plane]
 	}
-	px := s.Pixels[start : start+plane]
-	if s.norm == nil {
-		for j, b := range px {
-			buf[j] = byteScale[b]
-		}
-		return buf
-	}
-	mean, std := s.norm.Mean[c], s.norm.Std[c]
-	for j, b := range px {
-		buf[j] = (byteScale[b] - mean) / std
-	}
+	s.convertPlane(buf, s.Pixels[start:start+plane], c)
 	return buf
 }
 

@@ -52,23 +52,29 @@ func (s *Set) Values(i int, dst []float32) {
 	s.convert(dst[:size], s.Pixels[i*size:(i+1)*size])
 }
 
-// convert writes one example's pixels px as floats into dst: b/255, then
-// (v − Mean[c]) / Std[c] with the set's Norm, in float32 exactly as
-// Norm.Apply computes it on a float set.
+// convert writes one example's pixels px as floats into dst (see
+// convertPlane).
 func (s *Set) convert(dst []float32, px []uint8) {
 	plane := s.H * s.W
 	for c := 0; c < s.C; c++ {
-		d, p := dst[c*plane:(c+1)*plane], px[c*plane:(c+1)*plane]
-		if s.norm == nil {
-			for j, b := range p {
-				d[j] = byteScale[b]
-			}
-			continue
+		s.convertPlane(dst[c*plane:(c+1)*plane], px[c*plane:(c+1)*plane], c)
+	}
+}
+
+// convertPlane writes the pixels px of channel c as floats into dst: b/255,
+// then (v − Mean[c]) / Std[c] with the set's Norm, in float32 exactly as
+// Norm.Apply computes it on a float set.
+func (s *Set) convertPlane(dst []float32, px []uint8, c int) {
+	dst = dst[:len(px)]
+	if s.norm == nil {
+		for j, b := range px {
+			dst[j] = byteScale[b]
 		}
-		mean, std := s.norm.Mean[c], s.norm.Std[c]
-		for j, b := range p {
-			d[j] = (byteScale[b] - mean) / std
-		}
+		return
+	}
+	mean, std := s.norm.Mean[c], s.norm.Std[c]
+	for j, b := range px {
+		dst[j] = (byteScale[b] - mean) / std
 	}
 }
 
