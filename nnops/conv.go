@@ -79,11 +79,11 @@ func Conv2d(x, w, b *G.Node, stride, pad int) (*G.Node, error) {
 	if xs[2]+2*pad < k || xs[3]+2*pad < k {
 		return nil, fmt.Errorf("conv2d: kernel %d is larger than the padded input %v (pad %d)", k, xs, pad)
 	}
-	if b == nil {
-		return G.ApplyOp(&conv2dOp{convShape: newConvShape(xs, ws, nil, stride, pad), opBase: newBase()}, x, w)
+	inputs, bs := G.Nodes{x, w}, tensor.Shape(nil)
+	if b != nil {
+		inputs, bs = append(inputs, b), b.Shape()
 	}
-	op := &conv2dOp{convShape: newConvShape(xs, ws, b.Shape(), stride, pad), opBase: newBase()}
-	return G.ApplyOp(op, x, w, b)
+	return G.ApplyOp(&conv2dOp{convShape: newConvShape(xs, ws, bs, stride, pad), opBase: newBase()}, inputs...)
 }
 
 // convShape is what the forward and backward ops of one convolution share.
