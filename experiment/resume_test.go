@@ -20,12 +20,7 @@ func TestResumeIsBitExact(t *testing.T) {
 	data := func() TrainOptions {
 		return TrainOptions{Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)}
 	}
-	whole := trainSmall(t, cfg)
-	want := withoutTiming(readMetrics(t, whole))
-	wantCk, err := LoadCheckpoint(filepath.Join(whole, CheckpointFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	whole := unbroken(t, cfg)
 	cases := []struct {
 		name         string
 		epoch, batch int // interrupt after this step (0-based)
@@ -54,22 +49,7 @@ func TestResumeIsBitExact(t *testing.T) {
 		if err := Resume(context.Background(), 0, opts); err != nil {
 			t.Fatalf("case %v: resume: %v", c.name, err)
 		}
-		got := withoutTiming(readMetrics(t, dir))
-		if len(got) != len(want) {
-			t.Fatalf("case %v: %d metrics lines, want %d", c.name, len(got), len(want))
-		}
-		for i := range want {
-			if !equalMetrics(got[i], want[i]) {
-				t.Errorf("case %v: epoch %d got %+v, want %+v", c.name, i+1, got[i], want[i])
-			}
-		}
-		ck, err := LoadCheckpoint(filepath.Join(dir, CheckpointFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !reflect.DeepEqual(ck.Tensors, wantCk.Tensors) {
-			t.Errorf("case %v: final weights or solver state differ from the unbroken run", c.name)
-		}
+		whole.check(t, c.name, dir)
 	}
 }
 
@@ -82,12 +62,7 @@ func TestPeriodicSaveResumesBitExact(t *testing.T) {
 	data := func() TrainOptions {
 		return TrainOptions{Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)}
 	}
-	whole := trainSmall(t, cfg)
-	want := withoutTiming(readMetrics(t, whole))
-	wantCk, err := LoadCheckpoint(filepath.Join(whole, CheckpointFile))
-	if err != nil {
-		t.Fatal(err)
-	}
+	whole := unbroken(t, cfg)
 	dir, killed := filepath.Join(t.TempDir(), "run"), filepath.Join(t.TempDir(), "killed")
 	opts := data()
 	opts.Out, opts.SaveEvery = dir, time.Nanosecond
@@ -120,21 +95,45 @@ func TestPeriodicSaveResumesBitExact(t *testing.T) {
 	if !strings.Contains(out.String(), "resuming at epoch 2, batch 4") {
 		t.Errorf("resume output %q: want it to start after the saved step (epoch 2, batch 4)", out.String())
 	}
-	got := withoutTiming(readMetrics(t, killed))
-	if len(got) != len(want) {
-		t.Fatalf("%d metrics lines, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if !equalMetrics(got[i], want[i]) {
-			t.Errorf("epoch %d got %+v, want %+v", i+1, got[i], want[i])
-		}
-	}
-	ck, err := LoadCheckpoint(filepath.Join(killed, CheckpointFile))
+	whole.check(t, "killed after a periodic save", killed)
+}
+
+// unbrokenRun is what an uninterrupted run of a config leaves: its metrics
+// without the timing fields and its final checkpoint.
+type unbrokenRun struct {
+	metrics []Metrics
+	ck      *Checkpoint
+}
+
+func unbroken(t *testing.T, cfg Config) unbrokenRun {
+	t.Helper()
+	dir := trainSmall(t, cfg)
+	ck, err := LoadCheckpoint(filepath.Join(dir, CheckpointFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(ck.Tensors, wantCk.Tensors) {
-		t.Errorf("final weights or solver state differ from the unbroken run")
+	return unbrokenRun{withoutTiming(readMetrics(t, dir)), ck}
+}
+
+// check requires the run in dir to have ended exactly as the unbroken one:
+// the same metrics, weights and solver state.
+func (u unbrokenRun) check(t *testing.T, name, dir string) {
+	t.Helper()
+	got := withoutTiming(readMetrics(t, dir))
+	if len(got) != len(u.metrics) {
+		t.Fatalf("case %v: %d metrics lines, want %d", name, len(got), len(u.metrics))
+	}
+	for i := range u.metrics {
+		if !equalMetrics(got[i], u.metrics[i]) {
+			t.Errorf("case %v: epoch %d got %+v, want %+v", name, i+1, got[i], u.metrics[i])
+		}
+	}
+	ck, err := LoadCheckpoint(filepath.Join(dir, CheckpointFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(ck.Tensors, u.ck.Tensors) {
+		t.Errorf("case %v: final weights or solver state differ from the unbroken run", name)
 	}
 }
 
