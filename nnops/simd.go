@@ -123,13 +123,18 @@ func relu(x, y []float32) {
 func reluGo(x, y []float32) {
 	y = y[:len(x)]
 	for j, v := range x {
-		// Selects on the bits compile to conditional moves, not branches.
-		b := math.Float32bits(v)
-		if v <= 0 {
-			b = 0 // NaN fails v <= 0 and passes through
-		}
-		y[j] = math.Float32frombits(b)
+		y[j] = reluOf(v)
 	}
+}
+
+// reluOf returns v where v > 0 or v is NaN, else +0. The select on the bits
+// compiles to a conditional move, not a branch.
+func reluOf(v float32) float32 {
+	b := math.Float32bits(v)
+	if v <= 0 {
+		b = 0 // NaN fails v <= 0 and passes through
+	}
+	return math.Float32frombits(b)
 }
 
 // reluGrad sets dx = dy where x > 0, else +0 (also where x is NaN).
@@ -145,11 +150,7 @@ func reluGrad(x, dy, dx []float32) {
 func reluGradGo(x, dy, dx []float32) {
 	dy, dx = dy[:len(x)], dx[:len(x)]
 	for j, v := range x {
-		b := math.Float32bits(dy[j])
-		if !(v > 0) {
-			b = 0
-		}
-		dx[j] = math.Float32frombits(b)
+		dx[j] = reluMask(v, dy[j])
 	}
 }
 
@@ -170,16 +171,12 @@ func normAffineReLU(x, y []float32, hi, lo, scale, shift float32) {
 func normAffineReLUGo(x, y []float32, hi, lo, scale, shift float32) {
 	y = y[:len(x)]
 	for j, v := range x {
-		z := float32(((v-hi)-lo)*scale) + shift
-		b := math.Float32bits(z)
-		if z <= 0 {
-			b = 0 // NaN fails z <= 0 and passes through
-		}
-		y[j] = math.Float32frombits(b)
+		y[j] = reluOf(float32(((v-hi)-lo)*scale) + shift)
 	}
 }
 
-// reluMask returns dy where y > 0, else +0: the ReLU's gradient given its output.
+// reluMask returns dy where y > 0, else +0 (also where y is NaN): the ReLU's
+// gradient given its input or its output.
 func reluMask(y, dy float32) float32 {
 	b := math.Float32bits(dy)
 	if !(y > 0) {

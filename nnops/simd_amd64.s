@@ -41,6 +41,16 @@
 	VADDPD       Y7, Y1, Y1; \
 	VADDPD       Y8, Y3, Y3
 
+// AFFINE(mul, add) sets Y0 = ((x − hi) − lo)·mul + add for the 8 x at (SI),
+// hi and lo broadcast in Y14 and Y13: BatchNorm's output (mul = scale, add =
+// shift) and the x-term of its input gradient (mul = k, add = b).
+#define AFFINE(mul, add) \
+	VMOVUPS (SI), Y0; \
+	VSUBPS  Y14, Y0, Y0; \
+	VSUBPS  Y13, Y0, Y0; \
+	VMULPS  mul, Y0, Y0; \
+	VADDPS  add, Y0, Y0
+
 // AVX2 kernels of simd.go. Every kernel takes n > 0, a multiple of 8, and
 // processes 8 float32s per iteration. The elementwise ones do the same
 // float32 operations in the same order as their Go versions (no FMA).
@@ -110,11 +120,7 @@ TEXT ·normAffineAVX2(SB), NOSPLIT, $0-40
 	SHRQ         $3, CX
 
 naloop:
-	VMOVUPS (SI), Y0
-	VSUBPS  Y14, Y0, Y0
-	VSUBPS  Y13, Y0, Y0
-	VMULPS  Y12, Y0, Y0
-	VADDPS  Y11, Y0, Y0
+	AFFINE(Y12, Y11)
 	VMOVUPS Y0, (DI)
 	ADDQ    $32, SI
 	ADDQ    $32, DI
@@ -137,11 +143,7 @@ TEXT ·bnDxAVX2(SB), NOSPLIT, $0-52
 	SHRQ         $3, CX
 
 dxloop:
-	VMOVUPS (SI), Y0
-	VSUBPS  Y14, Y0, Y0
-	VSUBPS  Y13, Y0, Y0
-	VMULPS  Y10, Y0, Y0
-	VADDPS  Y11, Y0, Y0
+	AFFINE(Y10, Y11)
 	VMULPS  (DX), Y12, Y1
 	VSUBPS  Y0, Y1, Y1
 	VMOVUPS Y1, (DI)
@@ -208,11 +210,7 @@ TEXT ·normAffineReLUAVX2(SB), NOSPLIT, $0-40
 	SHRQ         $3, CX
 
 nrloop:
-	VMOVUPS (SI), Y0
-	VSUBPS  Y14, Y0, Y0
-	VSUBPS  Y13, Y0, Y0
-	VMULPS  Y12, Y0, Y0
-	VADDPS  Y11, Y0, Y0
+	AFFINE(Y12, Y11)
 	VCMPPS  $0x12, Y15, Y0, Y1 // z <= 0, ordered quiet: false for NaN
 	VANDNPS Y0, Y1, Y0
 	VMOVUPS Y0, (DI)
@@ -271,11 +269,7 @@ dmloop:
 	VMOVUPS (R8), Y2
 	VCMPPS  $0x1e, Y15, Y2, Y2 // y > 0, ordered quiet: false for NaN
 	VANDPS  (DX), Y2, Y2       // dy where y > 0
-	VMOVUPS (SI), Y0
-	VSUBPS  Y14, Y0, Y0
-	VSUBPS  Y13, Y0, Y0
-	VMULPS  Y10, Y0, Y0
-	VADDPS  Y11, Y0, Y0
+	AFFINE(Y10, Y11)
 	VMULPS  Y2, Y12, Y1
 	VSUBPS  Y0, Y1, Y1
 	VMOVUPS Y1, (DI)
