@@ -178,71 +178,82 @@ func ParseConfig(raw []byte) (Config, error) {
 // Validate reports every problem of c at once, each naming its field.
 func (c Config) Validate() error {
 	var errs []error
-	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	bad := func(field, format string, a ...any) {
+		errs = append(errs, &FieldError{Field: field, Rest: fmt.Sprintf(format, a...)})
+	}
 	oneOf := func(field, v string, valid []string) {
 		if !slices.Contains(valid, v) {
-			bad("%s must be one of %s (got %q)", field, strings.Join(valid, ", "), v)
+			bad(field, " must be one of %s (got %q)", strings.Join(valid, ", "), v)
 		}
 	}
 	oneOf("data.dataset", c.Data.Dataset, Datasets)
 	if c.Data.Coarse && c.Data.Dataset != "cifar100" {
-		bad("data.coarse applies to cifar100 only (data.dataset is %q)", c.Data.Dataset)
+		bad("data.coarse", " applies to cifar100 only (data.dataset is %q)", c.Data.Dataset)
 	}
 	oneOf("model.net", c.Model.Net, model.Names)
 	for _, err := range c.Head.lossConfig(10, max(c.Model.Dim, 1)).Validate() {
 		if errors.Is(err, loss.ErrUnknownHead) {
-			err = fmt.Errorf("head.name: %w", err)
+			err = &FieldError{Field: "head.name", Rest: ": " + err.Error()}
 		}
 		errs = append(errs, err)
 	}
 	if !(c.Model.Width > 0 && c.Model.Width <= 16) {
-		bad("model.width must be in (0, 16] (got %g)", c.Model.Width)
+		bad("model.width", " must be in (0, 16] (got %g)", c.Model.Width)
 	}
 	if c.Model.Dim < 1 || c.Model.Dim > 4096 {
-		bad("model.dim must be in [1, 4096] (got %d)", c.Model.Dim)
+		bad("model.dim", " must be in [1, 4096] (got %d)", c.Model.Dim)
 	}
 	t := c.Train
 	if t.Epochs < 1 {
-		bad("train.epochs must be >= 1 (got %d)", t.Epochs)
+		bad("train.epochs", " must be >= 1 (got %d)", t.Epochs)
 	}
 	if t.Batch < 1 || t.Batch > 65536 {
-		bad("train.batch must be in [1, 65536] (got %d)", t.Batch)
+		bad("train.batch", " must be in [1, 65536] (got %d)", t.Batch)
 	}
 	if !(t.LR > 0) || t.LR > 100 {
-		bad("train.lr must be > 0 and <= 100 (got %g)", t.LR)
+		bad("train.lr", " must be > 0 and <= 100 (got %g)", t.LR)
 	}
 	if t.LRStep < 0 {
-		bad("train.lr_step must be >= 0 (got %d)", t.LRStep)
+		bad("train.lr_step", " must be >= 0 (got %d)", t.LRStep)
 	}
 	for i, m := range t.LRMilestones {
 		if m < 1 || (i > 0 && m <= t.LRMilestones[i-1]) {
-			bad("train.lr_milestones must be increasing epochs >= 1 (got %v)", t.LRMilestones)
+			bad("train.lr_milestones", " must be increasing epochs >= 1 (got %v)", t.LRMilestones)
 			break
 		}
 	}
 	if len(t.LRMilestones) > 0 && t.LRStep > 0 {
-		bad("train.lr_step and train.lr_milestones exclude each other: set lr_step: 0 to use milestones")
+		bad("train.lr_step", " and train.lr_milestones exclude each other: set lr_step: 0 to use milestones")
 	}
 	if !(t.LRGamma > 0 && t.LRGamma <= 1) {
-		bad("train.lr_gamma must be in (0, 1] (got %g)", t.LRGamma)
+		bad("train.lr_gamma", " must be in (0, 1] (got %g)", t.LRGamma)
 	}
 	if !(t.Momentum >= 0 && t.Momentum < 1) {
-		bad("train.momentum must be in [0, 1) (got %g)", t.Momentum)
+		bad("train.momentum", " must be in [0, 1) (got %g)", t.Momentum)
 	}
 	if t.Nesterov && t.Momentum == 0 {
-		bad("train.nesterov needs train.momentum > 0")
+		bad("train.nesterov", " needs train.momentum > 0")
 	}
 	if !(t.WeightDecay >= 0 && t.WeightDecay < 1) {
-		bad("train.weight_decay must be in [0, 1) (got %g)", t.WeightDecay)
+		bad("train.weight_decay", " must be in [0, 1) (got %g)", t.WeightDecay)
 	}
 	if t.Limit < 0 {
-		bad("train.limit must be >= 0 (got %d)", t.Limit)
+		bad("train.limit", " must be >= 0 (got %d)", t.Limit)
 	}
 	if len(errs) == 0 {
 		return nil
 	}
 	return &ConfigError{Errs: errs}
 }
+
+// FieldError is a problem with one field of a config: its message is the
+// field's key followed by Rest ("train.lr" + " must be > 0 …").
+type FieldError struct {
+	Field string // the config key, e.g. "train.lr"
+	Rest  string // the rest of the message, from the character after the key
+}
+
+func (e *FieldError) Error() string { return e.Field + e.Rest }
 
 // ConfigError lists every problem of a config.
 type ConfigError struct{ Errs []error }

@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -86,6 +87,20 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("got %q, want it to mention %q", err, w)
 		}
+	}
+	// Each problem names its field as data, for callers that report it
+	// under another name (lgm names the flag that set it).
+	var fields []string
+	for _, e := range err.(*ConfigError).Errs {
+		var fe *FieldError
+		if !errors.As(e, &fe) || !strings.HasPrefix(e.Error(), fe.Field) {
+			t.Errorf("problem %q: not a FieldError that starts with its field", e)
+			continue
+		}
+		fields = append(fields, fe.Field)
+	}
+	if want := []string{"model.net", "head.name", "train.batch", "train.lr", "train.momentum"}; !reflect.DeepEqual(fields, want) {
+		t.Errorf("got fields %v, want %v", fields, want)
 	}
 }
 

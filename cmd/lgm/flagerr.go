@@ -27,17 +27,15 @@ func nameFlags(err error, given func(flag string) bool, file string) error {
 	msgs := make([]string, len(ce.Errs))
 	fromFlags := 0
 	for i, e := range ce.Errs {
-		msg := e.Error()
-		key, rest, _ := strings.Cut(msg, " ")
-		colon := strings.HasSuffix(key, ":")
-		if flag, ok := configFlags[strings.TrimSuffix(key, ":")]; ok && given(strings.TrimPrefix(flag, "--")) {
-			if colon {
-				flag += ":"
-			}
-			msg = flag + " " + rest
+		msgs[i] = e.Error()
+		var fe *experiment.FieldError
+		if !errors.As(e, &fe) {
+			continue
+		}
+		if flag, ok := configFlags[fe.Field]; ok && given(strings.TrimPrefix(flag, "--")) {
+			msgs[i] = flag + fe.Rest
 			fromFlags++
 		}
-		msgs[i] = msg
 	}
 	if fromFlags == len(msgs) {
 		return usageError{err: errors.New(strings.Join(msgs, "; "))}
