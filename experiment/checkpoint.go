@@ -34,6 +34,11 @@ type Checkpoint struct {
 	Norm    NormState // the input normalisation computed from the training split
 	RNG     []byte    // data-order stream (math/rand/v2 PCG) at the start of the next epoch
 	AugRNG  []byte    // augmentation stream, as it is now
+	// Threads is the number of workers the ops split their sums among
+	// (nnops.Threads); another count gives other rounding, so a resumed run
+	// is bit-identical to an unbroken one only with the same count. 0: not
+	// recorded (checkpoints written before it was).
+	Threads int
 }
 
 // NormState is the per-channel normalisation a run applied to its inputs.
@@ -78,6 +83,7 @@ func (ck *Checkpoint) Save(path string) error {
 		"history": toJSON(ck.History),
 		"rng":     base64.StdEncoding.EncodeToString(ck.RNG),
 		"aug_rng": base64.StdEncoding.EncodeToString(ck.AugRNG),
+		"threads": strconv.Itoa(ck.Threads),
 	}
 	if jsonErr != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, jsonErr)
@@ -130,6 +136,11 @@ func parseCheckpoint(path string, raw []byte) (*Checkpoint, error) {
 	}
 	if ck.Batch, err = strconv.Atoi(meta["batch"]); err != nil || ck.Batch < 0 {
 		return nil, bad("batch %q", meta["batch"])
+	}
+	if th, ok := meta["threads"]; ok {
+		if ck.Threads, err = strconv.Atoi(th); err != nil || ck.Threads < 0 {
+			return nil, bad("threads %q", th)
+		}
 	}
 	if err := json.Unmarshal([]byte(meta["stats"]), &ck.Stats); err != nil {
 		return nil, bad("stats: %v", err)

@@ -1,55 +1,94 @@
 package experiment
 
 import (
+	"bytes"
 	"context"
 	"errors"
-	"github.com/lgm-dev/lgm/data"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/lgm-dev/lgm/data"
+	"github.com/lgm-dev/lgm/nnops"
 )
 
-// TestResumeIsBitExact interrupts a run at several places — mid-epoch, at
-// the last batch of an epoch, before the first step — resumes it, and
-// compares its metrics and final checkpoint with an unbroken run.
-func TestResumeIsBitExact(t *testing.T) {
-	cfg := smallConfig()
-	data := func() TrainOptions {
-		return TrainOptions{Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)}
-	}
-	whole := unbroken(t, cfg)
-	cases := []struct {
-		name         string
-		epoch, batch int // interrupt after this step (0-based)
-	}{
-		{"mid epoch 2", 1, 2},
-		{"last batch of epoch 1", 0, 6},
-		{"first batch", 0, 0},
-	}
-	for _, c := range cases {
-		dir := filepath.Join(t.TempDir(), "run")
-		ctx, cancel := context.WithCancel(context.Background())
-		opts := data()
-		opts.Out = dir
-		opts.afterStep = func(e, b int) {
-			if e == c.epoch && b == c.batch {
-				cancel()
+// TestResumeIsBitExactAtEveryPoint interrupts a small run at every point
+// where an interruption can land — before an epoch's first step (its order
+// already drawn), after every step, during every periodic save (one after
+// each step here), before every evaluation batch, and between an epoch's end
+// and the next one's start — resumes it, and requires the metrics (timing
+// apart) and every tensor of the final checkpoint to equal an unbroken run's,
+// bit for bit. The interruption is a cancel from a hook at the k-th point,
+// for every k: nothing depends on timing. LeNet with the L-GM head (ramped α
+// and λ, so the logged schedule is checked too), and the VGG net with
+// BatchNorm, augmentation and the center head (centres updated after each
+// step).
+func TestResumeIsBitExactAtEveryPoint(t *testing.T) {
+	lenet := smallConfig()
+	lenet.Head = HeadDefaults("lgm")
+	vgg := smallConfig()
+	vgg.Head = HeadDefaults("center")
+	vgg.Model.Net, vgg.Model.Width, vgg.Train.Epochs, vgg.Data.Augment = "vgg", 0.05, 2, true
+	for _, c := range []struct {
+		name     string
+		cfg      Config
+		channels int
+	}{{"lenet", lenet, 1}, {"vgg+augment", vgg, 3}} {
+		opts := func(dir string) TrainOptions {
+			return TrainOptions{Out: dir, SaveEvery: time.Nanosecond,
+				Train: syntheticC("synth/train", 200, 4, c.channels, 1), Test: syntheticC("synth/test", 70, 4, c.channels, 2)}
+		}
+		// The unbroken run, counting the interruption points.
+		var points []string
+		o := opts(filepath.Join(t.TempDir(), "whole"))
+		o.at = func(where string, e, b int) {
+			points = append(points, fmt.Sprintf("%s at epoch %d batch %d", where, e+1, b+1))
+		}
+		if err := Train(context.Background(), c.cfg, o); err != nil {
+			t.Fatalf("%s: unbroken run: %v", c.name, err)
+		}
+		whole := unbrokenOf(t, o.Out)
+		kinds := map[string]int{}
+		for _, p := range points {
+			kinds[strings.Fields(p)[0]]++
+		}
+		for _, k := range []string{"epoch", "step", "save", "eval", "epoch-end"} {
+			if kinds[k] == 0 {
+				t.Fatalf("%s: no interruption point of kind %q among %v", c.name, k, kinds)
 			}
 		}
-		err := Train(ctx, cfg, opts)
-		cancel()
-		if !errors.Is(err, ErrInterrupted) || !strings.Contains(err.Error(), "lgm train --resume "+dir) {
-			t.Fatalf("case %v: got %v, want an interruption that says how to resume", c.name, err)
+		step := 1
+		if testing.Short() {
+			step = 7 // a sample of the points
 		}
-		opts = data()
-		opts.Out = dir
-		if err := Resume(context.Background(), 0, opts); err != nil {
-			t.Fatalf("case %v: resume: %v", c.name, err)
+		for k := 0; k < len(points); k += step {
+			name := fmt.Sprintf("%s, interrupted at point %d (%s)", c.name, k, points[k])
+			dir := filepath.Join(t.TempDir(), "run")
+			ctx, cancel := context.WithCancel(context.Background())
+			o := opts(dir)
+			n := 0
+			o.at = func(string, int, int) {
+				if n == k {
+					cancel()
+				}
+				n++
+			}
+			err := Train(ctx, c.cfg, o)
+			cancel()
+			if err != nil {
+				if !errors.Is(err, ErrInterrupted) || !strings.Contains(err.Error(), "lgm train --resume "+dir) {
+					t.Fatalf("case %v: got %v, want an interruption that says how to resume", name, err)
+				}
+				if err := Resume(context.Background(), 0, opts(dir)); err != nil {
+					t.Fatalf("case %v: resume: %v", name, err)
+				}
+			} // else the cancel came after the last check: the run finished
+			whole.check(t, name, dir)
 		}
-		whole.check(t, c.name, dir)
 	}
 }
 
@@ -107,7 +146,12 @@ type unbrokenRun struct {
 
 func unbroken(t *testing.T, cfg Config) unbrokenRun {
 	t.Helper()
-	dir := trainSmall(t, cfg)
+	return unbrokenOf(t, trainSmall(t, cfg))
+}
+
+// unbrokenOf reads the finished run in dir.
+func unbrokenOf(t *testing.T, dir string) unbrokenRun {
+	t.Helper()
 	ck, err := LoadCheckpoint(filepath.Join(dir, CheckpointFile))
 	if err != nil {
 		t.Fatal(err)
@@ -132,9 +176,30 @@ func (u unbrokenRun) check(t *testing.T, name, dir string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(ck.Tensors, u.ck.Tensors) {
-		t.Errorf("case %v: final weights or solver state differ from the unbroken run", name)
+	if len(ck.Tensors) != len(u.ck.Tensors) {
+		t.Errorf("case %v: final checkpoint has %d tensors, want %d", name, len(ck.Tensors), len(u.ck.Tensors))
 	}
+	for k, want := range u.ck.Tensors {
+		if got := ck.Tensors[k]; !sameBits(got, want) {
+			t.Errorf("case %v: final tensor %s differs from the unbroken run's", name, k)
+		}
+	}
+	if !bytes.Equal(ck.RNG, u.ck.RNG) || !bytes.Equal(ck.AugRNG, u.ck.AugRNG) || ck.Epoch != u.ck.Epoch || ck.Batch != u.ck.Batch {
+		t.Errorf("case %v: final position or random streams differ from the unbroken run's", name)
+	}
+}
+
+// sameBits reports whether a and b hold the same float32 bit patterns.
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func TestResumeRefusals(t *testing.T) {
@@ -251,5 +316,42 @@ func TestVGGTrainsResumesAndEvaluates(t *testing.T) {
 	}
 	if res.Error != a[len(a)-1].TestError {
 		t.Errorf("eval got %v, want the last test_error %v", res.Error, a[len(a)-1].TestError)
+	}
+}
+
+// TestResumeKeepsThreadCount: the checkpoint records the ops' worker count;
+// a resume without a count uses it (so it stays bit-exact), and one with
+// another count says before starting that the result will differ.
+func TestResumeKeepsThreadCount(t *testing.T) {
+	defer setThreads(nnops.Threads())
+	setThreads(2)
+	cfg := smallConfig()
+	cfg.Train.Epochs = 1
+	dir := trainSmall(t, cfg)
+	ck, err := OpenCheckpoint(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Threads != 2 {
+		t.Errorf("checkpoint records %d threads, want 2", ck.Threads)
+	}
+	for _, c := range []struct {
+		asked, want int
+		note        bool
+	}{{0, 2, false}, {2, 2, false}, {1, 1, true}} {
+		setThreads(3)
+		var out strings.Builder
+		opts := TrainOptions{Out: dir, Stdout: &out, Threads: c.asked,
+			Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)}
+		if err := Resume(context.Background(), ck.Epoch+1, opts); err != nil {
+			t.Fatalf("case asked %d: %v", c.asked, err)
+		}
+		ck.Epoch++
+		if got := nnops.Threads(); got != c.want {
+			t.Errorf("case asked %d: resumed with %d threads, want %d", c.asked, got, c.want)
+		}
+		if got := strings.Contains(out.String(), "will not be bit-identical"); got != c.note {
+			t.Errorf("case asked %d: note printed %v, want %v; output:\n%s", c.asked, got, c.note, out.String())
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/lgm-dev/lgm/data"
 	"github.com/lgm-dev/lgm/loss"
+	"github.com/lgm-dev/lgm/nnops"
 	"github.com/lgm-dev/lgm/optim"
 )
 
@@ -35,10 +37,19 @@ type TrainOptions struct {
 	// down) loses at most that much work; an interrupt or the end of an
 	// epoch saves in any case.
 	SaveEvery time.Duration
+	// Threads, for Resume, is the worker count the user asked for; 0 means
+	// the count the run was trained with (recorded in its checkpoint), so
+	// that the resumed run stays bit-identical to an unbroken one.
+	Threads int
 	// Train and Test, when set, replace the data the config names (tests use this).
 	Train, Test *data.Set
 
 	afterStep func(epoch, batch int) // tests: called after every training step
+	// at, for tests, is called at every point where an interruption can
+	// land: "epoch" (the epoch's order drawn, before its first step), "step"
+	// (after a step), "save" (during a periodic save), "eval" (before each
+	// evaluation batch) and "epoch-end" (the epoch saved and logged).
+	at func(where string, epoch, batch int)
 }
 
 // Metrics is one line of metrics.jsonl, written after every epoch.
@@ -136,6 +147,7 @@ func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
 		return err
 	}
 	defer unlock()
+	useRunThreads(ck.Threads, opts.Threads, opts.Stdout)
 	// A crash during a write leaves its temporary file behind: clear them
 	// (the lock says no other lgm is writing here).
 	stale, _ := filepath.Glob(filepath.Join(opts.Out, ".*.tmp-*"))
@@ -153,6 +165,30 @@ func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
 		}
 	}
 	return t.run(ctx)
+}
+
+// useRunThreads sets the workers of a resumed run: the count it was
+// trained with (ran) unless the user asked for another (asked > 0), in which
+// case it says that the result will not be bit-identical to an unbroken run.
+func useRunThreads(ran, asked int, out io.Writer) {
+	if out == nil {
+		out = io.Discard
+	}
+	switch {
+	case asked > 0 && ran > 0 && asked != ran:
+		fmt.Fprintf(out, "note: this run trained with --threads %d and resumes with %d: sums split another way round differently, so the result will not be bit-identical to an unbroken run (resume without --threads to keep it)\n", ran, asked)
+		setThreads(asked)
+	case asked > 0:
+		setThreads(asked)
+	case ran > 0:
+		setThreads(ran)
+	}
+}
+
+// setThreads bounds Go's scheduler and the ops' workers to n.
+func setThreads(n int) {
+	runtime.GOMAXPROCS(n)
+	nnops.SetThreads(n)
 }
 
 // trainer holds a training run: its data, graph, solver and position.
@@ -291,6 +327,12 @@ func (t *trainer) restore(ck *Checkpoint) error {
 	t.epoch, t.batch, t.stats, t.history = ck.Epoch, ck.Batch, ck.Stats, ck.History
 	if t.batch > 0 {
 		t.epochRNG = ck.RNG
+		// The epoch's metrics report the schedule at its last step: set it
+		// as the last step before the interruption left it.
+		if sh, ok := t.ss.head.(loss.Scheduled); ok {
+			iter := t.epoch*t.batches + t.batch - 1
+			t.schedule = sh.SetStep(iter, float64(iter)/float64(t.batches))
+		}
 	}
 	return nil
 }
@@ -298,11 +340,15 @@ func (t *trainer) restore(ck *Checkpoint) error {
 // checkpoint captures the run's state at its current position.
 func (t *trainer) checkpoint() *Checkpoint {
 	ck := &Checkpoint{
-		Config: t.cfg, Epoch: t.epoch, Batch: t.batch,
+		Config: t.cfg, Epoch: t.epoch, Batch: t.batch, Threads: nnops.Threads(),
 		Norm: NormState{Mean: t.norm.Mean, Std: t.norm.Std},
 		RNG:  t.epochRNG, Stats: t.stats, History: t.history,
 	}
-	if t.batch == 0 { // at an epoch boundary: the next epoch starts from the stream's state
+	// Once an epoch has begun, its order has been drawn from the stream and
+	// the resumed epoch must redraw it from the state at its start (epochRNG),
+	// whether or not a step has run yet. Between epochs (epochRNG nil) the
+	// stream's state is where the next epoch starts.
+	if t.epochRNG == nil {
 		ck.RNG, _ = t.order.MarshalBinary()
 	}
 	ck.AugRNG, _ = t.aug.MarshalBinary()
@@ -360,6 +406,7 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		return err
 	}
 	perm := data.Perm(rand.New(t.order), t.train.N)
+	t.mark("epoch")
 	var bar *progressbar.ProgressBar
 	if t.opts.Progress {
 		bar = newBar(t.out, t.batches, t.epoch+1, cfg.Train.Epochs)
@@ -384,6 +431,7 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		if t.opts.SaveEvery > 0 && time.Since(lastSave) >= t.opts.SaveEvery {
 			// The checkpoint names the next batch as the place to resume.
 			t.batch++
+			t.mark("save")
 			err := t.save()
 			t.batch--
 			if err != nil {
@@ -394,6 +442,7 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		if t.opts.afterStep != nil {
 			t.opts.afterStep(t.epoch, t.batch)
 		}
+		t.mark("step")
 		// Progress (formatting allocates: considered every 10 steps only).
 		if bar != nil {
 			if t.batch%10 == 0 || t.batch == t.batches-1 {
@@ -412,7 +461,17 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		bar.Finish()
 		fmt.Fprintln(t.out)
 	}
-	res, err := evaluate(ctx, t.ss, t.test, nil)
+	var each func(i, label, pred int, feat []float32) error
+	if t.opts.at != nil {
+		b := t.ss.shape.B
+		each = func(i, _, _ int, _ []float32) error {
+			if i%b == 0 {
+				t.mark("eval")
+			}
+			return nil
+		}
+	}
+	res, err := evaluate(ctx, t.ss, t.test, each)
 	if err != nil {
 		if ctx.Err() != nil {
 			return t.interrupted()
@@ -444,7 +503,15 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 	}
 	fmt.Fprintf(t.out, "epoch %d/%d  lr %.4g  train loss %.4f  train error %.2f%%  test error %.2f%% (%d/%d)  %.0f img/s  %.1fs\n",
 		m.Epoch, cfg.Train.Epochs, lr, m.TrainLoss, 100*m.TrainError, 100*m.TestError, res.Wrong, res.N, m.ImgS, m.Seconds)
+	t.mark("epoch-end")
 	return nil
+}
+
+// mark calls the tests' hook at an interruption point.
+func (t *trainer) mark(where string) {
+	if t.opts.at != nil {
+		t.opts.at(where, t.epoch, t.batch)
+	}
 }
 
 // running returns the current epoch's mean loss, error (%) and images/s so

@@ -9,16 +9,19 @@ import (
 // threads bounds the workers one op call uses.
 var threads atomic.Int32
 
-func init() { threads.Store(int32(runtime.GOMAXPROCS(0))) }
+func init() { SetThreads(runtime.GOMAXPROCS(0)) }
+
+// MaxThreads is the most workers an op call uses.
+const MaxThreads = 256
 
 // SetThreads bounds the goroutines each op call uses (default
-// runtime.GOMAXPROCS(0) at start-up). n < 1 means 1.
+// runtime.GOMAXPROCS(0) at start-up). n < 1 means 1, n > MaxThreads MaxThreads.
 func SetThreads(n int) {
 	if n < 1 {
 		n = 1
 	}
-	if n > 256 {
-		n = 256
+	if n > MaxThreads {
+		n = MaxThreads
 	}
 	threads.Store(int32(n))
 }

@@ -77,8 +77,8 @@ func threadsFlag(f *pflag.FlagSet, p *int) {
 
 // useThreads checks the --threads value n and bounds the cores lgm uses to it.
 func useThreads(n int) error {
-	if n < 1 {
-		return usageError{fmt.Errorf("--threads must be >= 1 (got %d)", n), true}
+	if n < 1 || n > nnops.MaxThreads {
+		return usageError{fmt.Errorf("--threads must be between 1 and %d (got %d)", nnops.MaxThreads, n), true}
 	}
 	runtime.GOMAXPROCS(n) // Go's scheduler
 	nnops.SetThreads(n)   // our ops' workers

@@ -214,8 +214,10 @@ func TestBenchJSON(t *testing.T) {
 		t.Errorf("huge batch: exit %d, %q; want a refusal", code, stderr)
 	}
 	for _, args := range [][]string{{"bench"}, {"eval", "runs/x"}, {"embed", "runs/x", "--out", "x.csv"}, {"train", "--epochs", "1"}} {
-		if code, _, stderr := lgm(t, append(args, "--threads", "0")...); code != exitUsage || !strings.Contains(stderr, "--threads must be >= 1") {
-			t.Errorf("%s --threads 0: exit %d, %q; want %d naming --threads", args[0], code, stderr, exitUsage)
+		for _, n := range []string{"0", "257", "2147483647"} {
+			if code, _, stderr := lgm(t, append(args, "--threads", n)...); code != exitUsage || !strings.Contains(stderr, "--threads must be between 1 and 256 (got "+n+")") {
+				t.Errorf("%s --threads %s: exit %d, %q; want %d naming --threads and its range", args[0], n, code, stderr, exitUsage)
+			}
 		}
 	}
 	// Bad settings name the flag to fix, not a config key.

@@ -157,7 +157,12 @@ func (o *trainOptions) runResume(cmd *cobra.Command, io streams) error {
 		}
 		epochs = o.epochs
 	}
+	threads := 0 // the run's own count
+	if cmd.Flags().Changed("threads") {
+		threads = o.threads
+	}
 	return experiment.Resume(cmd.Context(), epochs, experiment.TrainOptions{
 		Out: o.resume, Stdout: io.out, Progress: io.terminal, LineEvery: time.Minute, SaveEvery: o.saveEvery,
+		Threads: threads,
 	})
 }
