@@ -63,7 +63,7 @@ type Config struct {
 	Method   Method
 	Eps      float64 // L∞ radius in pixel units, >= 0
 	Steps    int     // BIM, PGD: iterations, >= 1
-	StepSize float64 // BIM, PGD: step per iteration, > 0
+	StepSize float64 // BIM, PGD: step per iteration, > 0 (for ε > 0)
 	Restarts int     // PGD: random starts, >= 1
 }
 
@@ -79,7 +79,7 @@ func (c Config) Validate() error {
 		if c.Steps < 1 {
 			errs = append(errs, fmt.Errorf("--steps must be >= 1 (got %d)", c.Steps))
 		}
-		if !(c.StepSize > 0) || math.IsInf(c.StepSize, 0) {
+		if c.Eps > 0 && (!(c.StepSize > 0) || math.IsInf(c.StepSize, 0)) {
 			errs = append(errs, fmt.Errorf("--step-size must be > 0 (got %v)", c.StepSize))
 		}
 		if c.Method == PGD && c.Restarts < 1 {
