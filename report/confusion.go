@@ -61,7 +61,6 @@ func ConfusionPlot(title string, m [][]int, classes []string) (Picture, error) {
 	cmap.SetMax(1)
 	hm := plotter.NewHeatMap(confusionGrid{m}, cmap.Palette(255))
 	hm.Min, hm.Max = 0, 1
-	hm.Rasterized = true
 	p := newPlot(title, "predicted class", "true class")
 	p.Add(hm)
 	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = -0.5, float64(k)-0.5, -0.5, float64(k)-0.5
@@ -75,7 +74,7 @@ func ConfusionPlot(title string, m [][]int, classes []string) (Picture, error) {
 		p.Y.Tick.Marker = plot.ConstantTicks(yt)
 	}
 	bar := plot.New()
-	bar.Title.Text = "fraction of the true class"
+	bar.Title.Text = "fraction"
 	bar.Title.TextStyle.Font.Size = legSize
 	bar.Y.Tick.Label.Font.Size = tickSize
 	bar.HideX()
