@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/lgm-dev/lgm/data"
 	"github.com/lgm-dev/lgm/report"
 )
 
@@ -34,6 +35,8 @@ type ReportOptions struct {
 	Data       string    // data folder, if it moved since training
 	Split      string    // split of the features: test (default) or train
 	Log        io.Writer // one line per slow step, or nil
+	// Train and Test, when set, replace the data the run's config names (tests use this).
+	Train, Test *data.Set
 }
 
 // AttackFile is the attack summary of method in a run directory.
@@ -156,7 +159,7 @@ func ReadReportRun(ctx context.Context, dir string, opts ReportOptions) (*report
 		return r, nil // nothing to inspect: the report says what it has
 	}
 	logf(opts.Log, "%s: running the checkpoint over the %s set", dir, splitName(opts.Split))
-	out, err := Inspect(ctx, dir, RunOptions{DataDir: opts.Data, Split: opts.Split})
+	out, err := Inspect(ctx, dir, RunOptions{DataDir: opts.Data, Split: opts.Split, Train: opts.Train, Test: opts.Test})
 	if err != nil {
 		return nil, err
 	}
