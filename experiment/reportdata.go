@@ -39,14 +39,12 @@ type ReportOptions struct {
 	Train, Test *data.Set
 }
 
-// AttackFile is the attack summary of method in a run directory.
-func AttackFile(dir, method string) string { return filepath.Join(dir, "attack-"+method+".json") }
+// AttackScoresPath is where the per-image scores of method are in a run
+// directory (beside AttackFile's summary).
+func AttackScoresPath(dir, method string) string { return filepath.Join(dir, "attack-"+method+".csv") }
 
-// AttackScoresFile is the per-image scores of method in a run directory.
-func AttackScoresFile(dir, method string) string { return filepath.Join(dir, "attack-"+method+".csv") }
-
-// AttackFeaturesFile is the 2-D features of every image at every ε.
-func AttackFeaturesFile(dir, method string) string {
+// AttackFeaturesPath is where the 2-D features of every image at every ε are.
+func AttackFeaturesPath(dir, method string) string {
 	return filepath.Join(dir, "attack-"+method+"-features.csv")
 }
 
@@ -245,7 +243,7 @@ func LikelihoodOf(dir string, cfg Config, f report.Features, opts ReportOptions)
 		f.Title = fmt.Sprintf("%s (%s): %s", cfg.Head.Name, setting, logLikName(cfg.Head))
 	}
 	for _, method := range []string{"fgsm", "bim", "pgd"} {
-		pts, eps, err := ReadAttackFeatures(AttackFeaturesFile(dir, method), opts.MarkEps)
+		pts, eps, err := ReadAttackFeatures(AttackFeaturesPath(dir, method), opts.MarkEps)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
@@ -303,7 +301,7 @@ func ReadAttacks(dir string) ([]report.Attack, []report.AttackScores, error) {
 			a.Method = strings.TrimSuffix(strings.TrimPrefix(filepath.Base(p), "attack-"), ".json")
 		}
 		attacks = append(attacks, a)
-		rows, err := ReadAttackScores(AttackScoresFile(dir, a.Method))
+		rows, err := ReadAttackScores(AttackScoresPath(dir, a.Method))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}

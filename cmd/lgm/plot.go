@@ -184,7 +184,7 @@ func drawKind(ctx context.Context, kind string, dirs []string, o *plotOptions) (
 				return nil, err
 			}
 			if len(scores) == 0 {
-				return nil, fmt.Errorf("%s: no attack scores (attack-<method>.csv); run lgm attack %s --scores %s first", dir, dir, experiment.AttackScoresFile(dir, "fgsm"))
+				return nil, fmt.Errorf("%s: no attack scores (attack-<method>.csv); run lgm attack %s --scores %s first", dir, dir, experiment.AttackScoresPath(dir, "fgsm"))
 			}
 			for _, s := range scores {
 				s.Name = fmt.Sprintf("%s (%s)", cfg.Head.Name, filepath.Base(filepath.Clean(dir)))
