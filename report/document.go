@@ -312,8 +312,25 @@ func figureSections(groups []*Group, opts Options) ([]Section, error) {
 			likes = append(likes, Figure{File: "likelihood-" + fileName(r.Name) + ".png", Caption: fmt.Sprintf("%s: the learned likelihood over the feature plane (%s) with the test features", g.Label(), r.Name), Pic: pic})
 		}
 	}
-	if len(feats) > 1 {
-		fig1.Figures = append([]Figure{{File: "figure1.png", Caption: "Figure 1: the features of every D = 2 group side by side", Pic: Grid(3, feats...)}}, fig1.Figures...)
+	// The combined picture, laid out like the paper's: (a)–(e) the features,
+	// then the likelihood map of the last group that has one (the paper's
+	// (f) is L-GM's).
+	var combined []Picture
+	combined = append(combined, feats...)
+	for i := len(groups) - 1; i >= 0 && len(feats) > 0; i-- {
+		if l := groups[i].First().Likelihood; l != nil {
+			lc := *l
+			lc.Title = fmt.Sprintf("(%c) %s", letter, l.Title)
+			pic, err := LikelihoodPlot(lc)
+			if err != nil {
+				return nil, err
+			}
+			combined = append(combined, pic)
+			break
+		}
+	}
+	if len(combined) > 1 {
+		fig1.Figures = append([]Figure{{File: "figure1.png", Caption: "Figure 1: the features of every D = 2 group side by side, and a likelihood map", Pic: Grid(3, combined...)}}, fig1.Figures...)
 	}
 	fig1.Figures = append(fig1.Figures, likes...)
 	if len(fig1.Figures) > 0 {
