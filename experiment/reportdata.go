@@ -250,9 +250,9 @@ func LikelihoodOf(dir string, cfg Config, f report.Features, opts ReportOptions)
 		if err != nil {
 			return nil, err
 		}
-		if len(pts) > 500 { // enough to see where they land
+		if len(pts) > report.MaxMarked {
 			rng := rand.New(rand.NewPCG(cfg.Seed, 0xadf))
-			idx := rng.Perm(len(pts))[:500]
+			idx := rng.Perm(len(pts))[:report.MaxMarked]
 			slices.Sort(idx)
 			var keep [][]float64
 			for _, i := range idx {

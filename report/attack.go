@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -245,9 +246,9 @@ func AttackPlot(heads []AttackScores) (Picture, error) {
 		if len(epsilons(h.Rows)) < 2 || epsilons(h.Rows)[0] != 0 {
 			return nil, fmt.Errorf("attack plot: %s needs clean (ε = 0) and attacked scores", h.Name)
 		}
-		method := h.Method
+		method := strings.ToUpper(h.Method)
 		if method == "" {
-			method = "attack"
+			method = "attacked"
 		}
 		lls := make([]float64, len(h.Rows))
 		for i, r := range h.Rows {

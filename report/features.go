@@ -41,7 +41,7 @@ const DefaultMaxPoints = 5000
 const (
 	pointRadius  = vg.Length(1.3)
 	centreRadius = vg.Length(4.5)
-	markedRadius = vg.Length(3)
+	markedRadius = vg.Length(2.2)
 	scatterW     = 5 * vg.Inch
 	scatterH     = 4.4 * vg.Inch
 	legendStrip  = 1.25 * vg.Inch
@@ -311,8 +311,8 @@ type marked struct{ s *scatter }
 
 func (m marked) Plot(c draw.Canvas, p *plot.Plot) {
 	tx, ty := p.Transforms(&c)
-	edge := draw.GlyphStyle{Color: blackish, Radius: markedRadius + 0.8, Shape: thickCross{2.6}}
-	face := draw.GlyphStyle{Color: markColour, Radius: markedRadius, Shape: thickCross{1.2}}
+	edge := draw.GlyphStyle{Color: blackish, Radius: markedRadius + 0.6, Shape: thickCross{2.2}}
+	face := draw.GlyphStyle{Color: markColour, Radius: markedRadius, Shape: thickCross{1}}
 	for i := range m.s.mx {
 		pt := vg.Point{X: tx(m.s.mx[i]), Y: ty(m.s.my[i])}
 		if c.Contains(pt) {

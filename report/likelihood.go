@@ -42,6 +42,10 @@ type Likelihood struct {
 	ZName    string    // what Z is: "max_k log N(x; μ_k, I)"
 }
 
+// MaxMarked is the most attack examples a likelihood map marks (a seeded
+// subsample of the rest): enough to see where they land.
+const MaxMarked = 200
+
 // likelihood picture geometry
 const (
 	likelihoodW = 5 * vg.Inch
@@ -126,7 +130,7 @@ func LikelihoodPlot(l Likelihood) (Picture, error) {
 	if hi <= lo {
 		hi = lo + 1
 	}
-	cmap := moreland.ExtendedKindlmann()
+	cmap := moreland.BlackBody() // black → red → yellow → white: brighter is higher at a glance, in grey too
 	cmap.SetMin(lo)
 	cmap.SetMax(hi)
 	hm := plotter.NewHeatMap(fieldGrid{l.Grid, l.Z}, cmap.Palette(255))
@@ -141,7 +145,8 @@ func LikelihoodPlot(l Likelihood) (Picture, error) {
 		p.Add(marked{s})
 	}
 	leg := newLegend()
-	leg.Add("test features", glyphThumb{draw.GlyphStyle{Color: dotColour, Radius: 2.2, Shape: draw.CircleGlyph{}}})
+	leg.Add("features (colour:", glyphThumb{classStyle(0, 2.2)})
+	leg.Add("their class)", glyphThumb{classStyle(1, 2.2)})
 	leg.Add(s.centreOf, glyphThumb{draw.GlyphStyle{Color: blackish, Radius: 4, Shape: draw.RingGlyph{}}})
 	if len(s.mx) > 0 {
 		leg.Add(l.MarkedName, glyphThumb{draw.GlyphStyle{Color: markColour, Radius: 3, Shape: thickCross{1.5}}})
@@ -173,18 +178,19 @@ func (lp *likelihoodPicture) Draw(c draw.Canvas) {
 	lp.bar.Draw(barC)
 }
 
-// lightDots draws the features as small light dots over the field.
+// lightDots draws the features as small dots of their class's colour over the field.
 type lightDots struct{ s *scatter }
-
-var dotColour = rgb(0xee, 0xee, 0xee)
 
 func (d *lightDots) Plot(c draw.Canvas, p *plot.Plot) {
 	tx, ty := p.Transforms(&c)
-	sty := draw.GlyphStyle{Color: withAlpha(dotColour, 0.55), Radius: 0.9, Shape: draw.CircleGlyph{}}
+	styles := make([]draw.GlyphStyle, d.s.k)
+	for i := range styles {
+		styles[i] = draw.GlyphStyle{Color: Colour(i), Radius: 0.9, Shape: draw.CircleGlyph{}}
+	}
 	for i := range d.s.xs {
 		pt := vg.Point{X: tx(d.s.xs[i]), Y: ty(d.s.ys[i])}
 		if c.Contains(pt) {
-			c.DrawGlyph(sty, pt)
+			c.DrawGlyph(styles[d.s.cls[i]], pt)
 		}
 	}
 }
