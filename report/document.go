@@ -313,21 +313,26 @@ func figureSections(groups []*Group, opts Options) ([]Section, error) {
 		}
 	}
 	// The combined picture, laid out like the paper's: (a)–(e) the features,
-	// then the likelihood map of the last group that has one (the paper's
-	// (f) is L-GM's).
+	// then a likelihood map: L-GM's as in the paper's (f), else GM's, else
+	// the last group's that has one.
 	var combined []Picture
 	combined = append(combined, feats...)
-	for i := len(groups) - 1; i >= 0 && len(feats) > 0; i-- {
-		if l := groups[i].First().Likelihood; l != nil {
-			lc := *l
-			lc.Title = fmt.Sprintf("(%c) %s", letter, l.Title)
-			pic, err := LikelihoodPlot(lc)
-			if err != nil {
-				return nil, err
+	var pick *Likelihood
+	for _, want := range []string{"lgm", "gm", ""} {
+		for i := len(groups) - 1; i >= 0 && pick == nil; i-- {
+			if r := groups[i].First(); r.Likelihood != nil && (want == "" || r.Head == want) {
+				pick = r.Likelihood
 			}
-			combined = append(combined, pic)
-			break
 		}
+	}
+	if pick != nil && len(feats) > 0 {
+		lc := *pick
+		lc.Title = fmt.Sprintf("(%c) %s", letter, pick.Title)
+		pic, err := LikelihoodPlot(lc)
+		if err != nil {
+			return nil, err
+		}
+		combined = append(combined, pic)
 	}
 	if len(combined) > 1 {
 		fig1.Figures = append([]Figure{{File: "figure1.png", Caption: "Figure 1: the features of every D = 2 group side by side, and a likelihood map", Pic: Grid(3, combined...)}}, fig1.Figures...)
