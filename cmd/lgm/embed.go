@@ -9,11 +9,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lgm-dev/lgm/experiment"
+	"github.com/lgm-dev/lgm/report"
 )
 
 type embedOptions struct {
 	split   string
 	out     string
+	plot    string
 	data    string
 	threads int
 }
@@ -24,9 +26,12 @@ func newEmbedCmd(s streams) *cobra.Command {
 		Use:   "embed RUN_DIR --out FILE.csv",
 		Short: "Write the features of a finished run's network as CSV",
 		Long: `Run a trained network over a whole split and write one CSV row per image:
-label, prediction and the D feature values, after a header line.`,
+label, prediction and the D feature values, after a header line. With --plot
+it also draws the features (as lgm plot features does; a PCA projection for
+D > 2) into a .png or .svg file.`,
 		Example: `  lgm embed runs/mnist2d-softmax --out features.csv
-  lgm embed runs/mnist2d-softmax --split train --out train-features.csv`,
+  lgm embed runs/mnist2d-softmax --split train --out train-features.csv
+  lgm embed runs/mnist2d-softmax --out features.csv --plot features.png`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.out == "" {
@@ -34,6 +39,13 @@ label, prediction and the D feature values, after a header line.`,
 			}
 			if o.split != "train" && o.split != "test" {
 				return usageError{fmt.Errorf("--split must be train or test (got %q)", o.split), true}
+			}
+			format := ""
+			if o.plot != "" {
+				var err error
+				if format, err = report.FormatOf(o.plot); err != nil {
+					return usageError{fmt.Errorf("--plot %w", err), true}
+				}
 			}
 			if err := useThreads(o.threads); err != nil {
 				return err
@@ -56,12 +68,24 @@ label, prediction and the D feature values, after a header line.`,
 				return err
 			}
 			fmt.Fprintf(s.out, "wrote %d rows to %s (%s error %.2f%%)\n", res.N, o.out, o.split, 100*res.Error)
+			if o.plot == "" {
+				return nil
+			}
+			pic, err := featurePicture(cmd.Context(), args[0], experiment.ReportOptions{Split: o.split, Data: o.data})
+			if err != nil {
+				return err
+			}
+			if err := savePicture(o.plot, format, pic); err != nil {
+				return err
+			}
+			fmt.Fprintf(s.out, "wrote %s\n", o.plot)
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.split, "split", "test", "split to embed: train | test")
 	f.StringVarP(&o.out, "out", "o", "", "CSV `file` to write")
+	f.StringVar(&o.plot, "plot", "", "also draw the features into this .png or .svg `file`")
 	f.StringVar(&o.data, "data", "", "`folder` of the data set, if it moved since training")
 	threadsFlag(f, &o.threads)
 	return cmd

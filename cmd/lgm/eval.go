@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/spf13/cobra"
-
-	"github.com/lgm-dev/lgm/experiment"
 )
 
 type evalOptions struct {
@@ -30,7 +28,7 @@ image of the test set. The run's config is read from its checkpoint.`,
 			if err := useThreads(o.threads); err != nil {
 				return err
 			}
-			res, err := experiment.Evaluate(cmd.Context(), args[0], experiment.RunOptions{DataDir: o.data})
+			res, err := evalCalibrated(cmd.Context(), args[0], o.data)
 			if err != nil {
 				return err
 			}
@@ -38,10 +36,11 @@ image of the test set. The run's config is read from its checkpoint.`,
 				return json.NewEncoder(io.out).Encode(res)
 			}
 			fmt.Fprintf(io.out, "test error %.2f%% (%d of %d images wrong; error %v)\n", 100*res.Error, res.Wrong, res.N, res.Error)
+			fmt.Fprintf(io.out, "calibration: ECE %.2f%% (15 bins), NLL %.4f, Brier %.4f\n", 100*res.ECE, res.NLL, res.Brier)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&o.json, "json", false, `print one JSON object: {"wrong", "n", "error", "img_s"}`)
+	cmd.Flags().BoolVar(&o.json, "json", false, `print one JSON object: {"wrong", "n", "error", "img_s", "nll", "ece", "brier"}`)
 	cmd.Flags().StringVar(&o.data, "data", "", "`folder` of the data set, if it moved since training")
 	threadsFlag(cmd.Flags(), &o.threads)
 	return cmd

@@ -79,7 +79,7 @@ and the losses it is compared against, and reproduces the results of Wan et al.,
 	root.SetOut(io.out)
 	root.SetErr(io.err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err, true} })
-	root.AddCommand(newTrainCmd(io, nil), newEvalCmd(io), newEmbedCmd(io), newBenchCmd(io), newDataCmd(io), newCompareCmd(io), newAttackCmd(io))
+	root.AddCommand(newTrainCmd(io, nil), newEvalCmd(io), newEmbedCmd(io), newBenchCmd(io), newDataCmd(io), newCompareCmd(io), newAttackCmd(io), newPlotCmd(io), newReportCmd(io))
 	// Arguments and unknown commands are usage errors too.
 	var all []*cobra.Command
 	var walk func(c *cobra.Command)

@@ -1,0 +1,209 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+func TestSummarize(t *testing.T) {
+	for i, test := range []struct {
+		xs        []float64
+		mean, std float64
+		text      string
+	}{
+		{[]float64{0.01, 0.02, 0.03}, 0.02, 0.01, "2.00 ± 1.00"},
+		{[]float64{0.0071}, 0.0071, math.NaN(), "0.71"},
+		{nil, math.NaN(), math.NaN(), "–"},
+		{[]float64{0.005, 0.007}, 0.006, math.Sqrt(2e-6), "0.60 ± 0.14"},
+	} {
+		m := Summarize(test.xs)
+		same := func(a, b float64) bool { return math.IsNaN(a) && math.IsNaN(b) || math.Abs(a-b) < 1e-12 }
+		if !same(m.Mean, test.mean) || !same(m.Std, test.std) || m.N != len(test.xs) {
+			t.Errorf("case %v: got %v ± %v (n %d), want %v ± %v (n %d)", i, m.Mean, m.Std, m.N, test.mean, test.std, len(test.xs))
+		}
+		if got := m.Format(100, 2); got != test.text {
+			t.Errorf("case %v: got %q, want %q", i, got, test.text)
+		}
+	}
+}
+
+func TestGroupRuns(t *testing.T) {
+	runs := []*Run{
+		{Name: "lgm-s2", Key: "lgm", Seed: 2, Epochs: 3, TestError: 0.006},
+		{Name: "sm-s1", Key: "softmax", Seed: 1, Epochs: 3, TestError: 0.01},
+		{Name: "lgm-s1", Key: "lgm", Seed: 1, Epochs: 3, TestError: 0.004},
+		{Name: "lgm-s3", Key: "lgm", Seed: 3, Epochs: 2, TestError: 0.008},
+		{Name: "empty", Key: "lgm", Seed: 4, Epochs: 0, TestError: 0.9}, // no epoch yet: left out
+	}
+	groups := GroupRuns(runs)
+	if len(groups) != 2 {
+		t.Fatalf("got %d groups, want 2", len(groups))
+	}
+	var names []string
+	for _, r := range groups[0].Runs {
+		names = append(names, r.Name)
+	}
+	if got, want := strings.Join(names, " "), "lgm-s1 lgm-s2 lgm-s3"; got != want {
+		t.Errorf("case 0: got runs %v, want %v (by seed)", got, want)
+	}
+	if m := groups[0].Error; math.Abs(m.Mean-0.006) > 1e-12 || math.Abs(m.Std-0.002) > 1e-12 || m.N != 3 {
+		t.Errorf("case 0: got %v ± %v over %d, want 0.006 ± 0.002 over 3", m.Mean, m.Std, m.N)
+	}
+	if got := groups[0].Epochs(); got != "2–3" {
+		t.Errorf("case 0: got epochs %q, want 2–3", got)
+	}
+	if m := groups[1].Error; m.N != 1 || m.Mean != 0.01 || !math.IsNaN(m.Std) {
+		t.Errorf("case 1: got %+v, want 0.01 over 1 seed, no std", m)
+	}
+}
+
+func TestPaperFor(t *testing.T) {
+	for i, test := range []struct {
+		s    PaperSetting
+		eps  float64
+		want string // "source=error[:proxy]" joined by spaces
+	}{
+		{PaperSetting{Dataset: "mnist", Net: "lenetpp", Head: "lgm", Dim: 100, Alpha: 1}, 0, "Table 6=0.39 authors' code, 100-D=0.3"},
+		{PaperSetting{Dataset: "mnist", Net: "lenetpp", Head: "lgm", Dim: 100, Alpha: 1}, 0.2, "Table 6=64.4"},
+		{PaperSetting{Dataset: "mnist", Net: "lenetpp", Head: "lgm", Dim: 100, Alpha: 0.5}, 0, ""},
+		{PaperSetting{Dataset: "mnist", Net: "lenetpp", Head: "softmax", Dim: 2}, 0, "authors' code, 2-D=0.98"},
+		{PaperSetting{Dataset: "mnist", Net: "lenetpp", Head: "center", Dim: 2}, 0, "center-loss port, 2-D=1.5"},
+		{PaperSetting{Dataset: "mnist", Net: "lenet", Head: "center", Dim: 100}, 0.1, "Table 6=43.13"},
+		{PaperSetting{Dataset: "cifar10", Net: "vgg", Head: "softmax", Dim: 96, Augment: true}, 0, "Table 3 C100+=21.6:paper: CIFAR-100"},
+		{PaperSetting{Dataset: "cifar100", Net: "vgg", Head: "lgm", Dim: 384, Alpha: 0.2}, 0, "Table 3 C100=23.04"},
+		{PaperSetting{Dataset: "cifar100", Net: "lenet", Head: "lgm", Dim: 384, Alpha: 0.2}, 0, ""},
+		{PaperSetting{Dataset: "fashion-mnist", Net: "lenetpp", Head: "softmax", Dim: 100}, 0, ""},
+	} {
+		var got []string
+		for _, m := range PaperFor(test.s, test.eps) {
+			s := fmt.Sprintf("%s=%g", m.Source, m.Error)
+			if m.Proxy != "" {
+				s += ":" + m.Proxy
+			}
+			got = append(got, s)
+		}
+		if strings.Join(got, " ") != test.want {
+			t.Errorf("case %v: got %q, want %q", i, strings.Join(got, " "), test.want)
+		}
+	}
+}
+
+func pf(v float64) *float64 { return &v }
+
+// reportRuns are two seeds of an L-GM MNIST run and one softmax, with or
+// without attack results.
+func reportRuns(withAttacks bool) []*Run {
+	mk := func(name, head, setting string, alpha float64, seed uint64, e float64) *Run {
+		r := &Run{Name: name, Dataset: "mnist", Net: "lenetpp", Dim: 100, Head: head, Setting: setting, Alpha: alpha,
+			Key: head + setting, Seed: seed, Epochs: 3, EpochsTotal: 3, TestError: e, TestN: 10000,
+			Curve: Curve{Epochs: []Epoch{{Epoch: 1, LR: 0.02, TrainLoss: 1, TestError: e}, {Epoch: 2, LR: 0.02, TrainLoss: 0.5, TestError: e}}}}
+		cal, _ := Calibrate([][]float64{{0.9, 0.1}, {0.2, 0.8}}, []int{0, 1}, 0)
+		r.Calibration = &cal
+		if withAttacks {
+			r.Attacks = []Attack{{Method: "fgsm", N: 10000, Results: []AttackEps{
+				{Eps: 0, Error: e, N: 10000},
+				{Eps: 0.1, Error: 0.2 + e, N: 10000, AUROC: pf(0.9), AUROCPosterior: pf(0.8)},
+			}}}
+			r.Scores = synthScores()
+		}
+		return r
+	}
+	return []*Run{
+		mk("lgm-1", "lgm", "α = 1", 1, 1, 0.0050),
+		mk("lgm-2", "lgm", "α = 1", 1, 2, 0.0070),
+		mk("softmax-1", "softmax", "", 0, 1, 0.0080),
+	}
+}
+
+// mdRow returns the cells of the first Markdown table row that starts
+// with the given cells.
+func mdRow(md string, prefix ...string) []string {
+	for _, line := range strings.Split(md, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if len(cells) >= len(prefix) && strings.Join(cells[:len(prefix)], "|") == strings.Join(prefix, "|") {
+			return cells
+		}
+	}
+	return nil
+}
+
+func TestReportPaperCells(t *testing.T) {
+	doc, err := Build(reportRuns(true), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, page, files, err := doc.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(md)
+	for i, test := range []struct {
+		prefix []string
+		want   []string
+	}{
+		// The main table: the group's mean ± std over 2 seeds, each paper number with Δ and its source.
+		{[]string{"mnist", "lenetpp", "100", "lgm (α = 1)", "2", "3", "0.60 ± 0.14", "0.39"}, []string{"+0.21", "Table 6"}},
+		{[]string{"mnist", "lenetpp", "100", "lgm (α = 1)", "2", "3", "0.60 ± 0.14", "0.30"}, []string{"+0.30", "authors' code, 100-D"}},
+		{[]string{"mnist", "lenetpp", "100", "softmax", "1", "3", "0.80", "0.68"}, []string{"+0.12", "Table 6"}},
+		// Table 6 layout: ours, paper, Δ rows under ε columns.
+		{[]string{"lgm (α = 1)", "ours (2 seeds)"}, []string{"0.60 ± 0.14", "20.60 ± 0.14", "–", "–"}},
+		{[]string{"", "paper (Table 6)"}, []string{"0.68", "24.08", "75.56", "84.87"}}, // softmax's row comes first, as in the paper
+		{[]string{"softmax", "ours (1 seed)"}, []string{"0.80", "20.80", "–", "–"}},
+	} {
+		row := mdRow(s, test.prefix...)
+		if row == nil {
+			t.Errorf("case %v: no row starting %q in\n%s", i, test.prefix, s)
+			continue
+		}
+		if got := strings.Join(row[len(test.prefix):], "|"); got != strings.Join(test.want, "|") {
+			t.Errorf("case %v: got %q, want %q", i, got, strings.Join(test.want, "|"))
+		}
+	}
+	for _, want := range []string{"## Adversarial detection", "## Calibration", "## Training curves", "attack.png", "calibration.png"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	for name := range files {
+		if !strings.Contains(s, "]("+name+")") {
+			t.Errorf("report.md does not link %s", name)
+		}
+	}
+	if n := bytes.Count(page, []byte(`<img src="data:image/png;base64,`)); n != len(files) {
+		t.Errorf("report.html: got %d inline pictures, want %d", n, len(files))
+	}
+}
+
+func TestReportWithoutAttacks(t *testing.T) {
+	runs := reportRuns(false)
+	f := synthFeatures(3, 10, 2)
+	runs[0].Features, runs[0].Dim = &f, 2
+	doc, err := Build(runs, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	md, page, files, err := doc.Render()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(md, []byte("Adversarial detection")) || bytes.Contains(md, []byte("attack.png")) {
+		t.Error("a report without attack results has a detection section")
+	}
+	if !bytes.Contains(page, []byte("</html>")) || len(files) == 0 {
+		t.Errorf("got %d pictures and a page of %d bytes, want a whole page with pictures", len(files), len(page))
+	}
+	// Rendering twice gives the same bytes.
+	md2, page2, _, _ := doc.Render()
+	if !bytes.Equal(md, md2) || !bytes.Equal(page, page2) {
+		t.Error("two renderings of one report differ")
+	}
+}
