@@ -20,6 +20,7 @@ import (
 	"github.com/lgm-dev/lgm/attack"
 	"github.com/lgm-dev/lgm/data"
 	"github.com/lgm-dev/lgm/loss"
+	"github.com/lgm-dev/lgm/report"
 )
 
 // streamAttack is the PCG stream of PGD's random starts (see the streams in session.go).
@@ -39,6 +40,9 @@ type AttackOptions struct {
 	Loss  string
 	Limit int    // attack only the first Limit test images; 0: all
 	Seed  uint64 // PGD's random starts
+	// Examples keeps the first Examples test images, clean and attacked at
+	// every ε, in the report's Examples (for a picture).
+	Examples int
 
 	DataDir   string // overrides the run's data.dir
 	Stdout    io.Writer
@@ -71,6 +75,8 @@ type AttackReport struct {
 	LogLik [][]float64   `json:"-"`
 	Post   [][]float64   `json:"-"`
 	Feat   [][][]float32 `json:"-"`
+	// Examples are the first AttackOptions.Examples images at every ε.
+	Examples report.Examples `json:"-"`
 }
 
 // EpsResult is the error at one ε and, for ε > 0, how well the head's
@@ -200,6 +206,14 @@ func runAttack(ctx context.Context, m *attackModel, test *data.Set, opts AttackO
 		rep.Restarts = opts.Restarts
 	}
 	keepFeat := m.ss.dim == 2
+	nEx := min(max(opts.Examples, 0), n)
+	if nEx > 0 {
+		rep.Examples = report.Examples{C: test.C, H: test.H, W: test.W, Eps: eps, Labels: test.Labels[:nEx:nEx], ClassNames: test.ClassNames}
+		for range eps {
+			rep.Examples.Images = append(rep.Examples.Images, make([]float32, 0, nEx*test.ImageSize()))
+			rep.Examples.Preds = append(rep.Examples.Preds, make([]int, 0, nEx))
+		}
+	}
 	for range eps {
 		rep.Pred = append(rep.Pred, make([]int, n))
 		rep.LogLik = append(rep.LogLik, make([]float64, n))
@@ -257,11 +271,17 @@ func runAttack(ctx context.Context, m *attackModel, test *data.Set, opts AttackO
 			if err := m.forward(as, nb); err != nil {
 				return nil, err
 			}
+			if keep := min(nb, nEx-lo); keep > 0 {
+				rep.Examples.Images[e] = append(rep.Examples.Images[e], as[:keep*size]...)
+			}
 			lg, ll, ft := m.ss.logitsV.Data().([]float32), m.loglik(), m.ss.featV.Data().([]float32)
 			for i := 0; i < nb; i++ {
 				p, cls := attack.Posterior(lg[i*k : (i+1)*k])
 				rep.Pred[e][lo+i], rep.Post[e][lo+i] = cls, p
 				rep.LogLik[e][lo+i] = ll[i]
+				if lo+i < nEx {
+					rep.Examples.Preds[e] = append(rep.Examples.Preds[e], cls)
+				}
 				if keepFeat {
 					rep.Feat[e][lo+i] = append([]float32(nil), ft[i*2:i*2+2]...)
 				}

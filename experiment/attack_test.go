@@ -115,9 +115,12 @@ func TestAttackCleanRowEqualsEval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := Attack(context.Background(), dir, AttackOptions{Method: attack.FGSM, Eps: []float64{0.1, 0.3}, Test: synthetic("synth/test", 70, 4, 2)})
+	rep, err := Attack(context.Background(), dir, AttackOptions{Method: attack.FGSM, Eps: []float64{0.1, 0.3}, Examples: 3, Test: synthetic("synth/test", 70, 4, 2)})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ex := rep.Examples; len(ex.Labels) != 3 || len(ex.Images) != 3 || len(ex.Images[2]) != 3*784 || len(ex.Preds[2]) != 3 || ex.Preds[2][1] != rep.Pred[2][1] {
+		t.Errorf("examples: %d labels, %d image sets; want 3 images at 3 ε with their predictions", len(ex.Labels), len(ex.Images))
 	}
 	if len(rep.Results) != 3 || rep.Results[0].Eps != 0 {
 		t.Fatalf("results %+v: want ε = 0, 0.1, 0.3", rep.Results)

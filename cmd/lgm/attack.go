@@ -1,10 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/lgm-dev/lgm/attack"
 	"github.com/lgm-dev/lgm/experiment"
+	"github.com/lgm-dev/lgm/report"
 )
 
 type attackOptions struct {
@@ -29,6 +30,7 @@ type attackOptions struct {
 	threads  int
 	json     bool
 	scores   string
+	examples string
 	data     string
 }
 
@@ -73,6 +75,12 @@ lgm report read them.`,
 			if err != nil {
 				return usageError{err, true}
 			}
+			if o.examples != "" {
+				if _, err := report.FormatOf(o.examples); err != nil {
+					return usageError{fmt.Errorf("--examples: %w", err), true}
+				}
+				opts.Examples = 6
+			}
 			if err := useThreads(o.threads); err != nil {
 				return err
 			}
@@ -84,6 +92,17 @@ lgm report read them.`,
 			}
 			if o.scores != "" {
 				if err := writeScores(o.scores, rep); err != nil {
+					return err
+				}
+			}
+			if o.examples != "" {
+				rep.Examples.Title = fmt.Sprintf("%s on %s (head %s)", rep.Method, filepath.Base(filepath.Clean(args[0])), rep.Head)
+				pic, err := report.ExamplesPlot(rep.Examples)
+				if err != nil {
+					return err
+				}
+				format, _ := report.FormatOf(o.examples)
+				if err := savePicture(o.examples, format, pic); err != nil {
 					return err
 				}
 			}
@@ -107,6 +126,7 @@ lgm report read them.`,
 	f.Uint64Var(&o.seed, "seed", 1, "seed of pgd's random starts")
 	f.BoolVar(&o.json, "json", false, "print the results as one JSON object (as saved in attack-<method>.json)")
 	f.StringVar(&o.scores, "scores", "", "also write the per-image scores CSV to `FILE.csv`")
+	f.StringVar(&o.examples, "examples", "", "also draw the first 6 test images, clean and at each ε, with their predictions, to `FILE.png` (or .svg)")
 	f.StringVar(&o.data, "data", "", "`folder` of the data set, if it moved since training")
 	threadsFlag(f, &o.threads)
 	return cmd
@@ -182,20 +202,11 @@ func printAttack(w io.Writer, run string, rep *experiment.AttackReport) {
 	fmt.Fprintf(w, "saved in %s\n", filepath.Join(run, experiment.AttackFile(rep.Method)))
 }
 
-// writeScores writes the per-image scores CSV to path ("-": stdout is not
-// offered, as the table goes there) through a temporary file.
+// writeScores writes the per-image scores CSV to path atomically.
 func writeScores(path string, rep *experiment.AttackReport) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
+	var b bytes.Buffer
+	if err := rep.WriteScores(&b); err != nil {
+		return err
 	}
-	defer os.Remove(tmp.Name())
-	err = rep.WriteScores(tmp)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Rename(tmp.Name(), path)
+	return writeFileAtomic(path, b.Bytes())
 }
