@@ -30,9 +30,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/lgm-dev/lgm/internal/fileio"
 )
 
 // maxIDXBytes caps the data size (product of the dimensions) an IDX header
@@ -115,21 +116,13 @@ func ReadIDXLabels(path string, classes int) ([]int, error) {
 // Errors from decoding are prefixed with path; errors from opening already
 // name it.
 func readIDXFile(path string, kind idxKind) (dims []int, data []byte, err error) {
-	f, err := os.Open(path)
+	// A gzip file of maxIDXBytes of data is smaller than that.
+	f, fi, err := fileio.Open(path, "an IDX "+kind.noun+" file", maxIDXBytes+int64(4+4*kind.dims))
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	size := int64(-1)
-	if fi, err := f.Stat(); err == nil {
-		if fi.IsDir() {
-			return nil, nil, fmt.Errorf("%s: is a folder, not an IDX %s file", path, kind.noun)
-		}
-		if fi.Mode().IsRegular() {
-			size = fi.Size()
-		}
-	}
-	dims, data, err = decodeIDX(f, size, kind)
+	dims, data, err = decodeIDX(f, fi.Size(), kind)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}

@@ -16,6 +16,8 @@ import (
 	"strconv"
 
 	"github.com/nlpodyssey/safetensors"
+
+	"github.com/lgm-dev/lgm/internal/fileio"
 )
 
 // checkpointFormat is written into every checkpoint and checked on load.
@@ -96,7 +98,7 @@ func (ck *Checkpoint) Save(path string) error {
 
 // LoadCheckpoint reads and checks a checkpoint written by Save.
 func LoadCheckpoint(path string) (*Checkpoint, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := fileio.ReadFile(path, "a checkpoint", fileio.MaxCheckpointBytes)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("%s: no checkpoint there (a run directory holds %s once its first epoch has finished)", path, CheckpointFile)

@@ -7,13 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/lgm-dev/lgm/internal/fileio"
 
 	"github.com/lgm-dev/lgm/loss"
 	"github.com/lgm-dev/lgm/model"
@@ -104,9 +105,9 @@ var Datasets = []string{"cifar10", "cifar100", "fashion-mnist", "folder", "mnist
 // start from the defaults of the head the file names — or of head, if not
 // empty (a --head flag), which then wins over the file's head.name.
 func LoadFile(path string, c *Config, head string) error {
-	raw, err := os.ReadFile(path)
+	raw, err := fileio.ReadFile(path, "a config file", fileio.MaxConfigBytes)
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return fmt.Errorf("config %w", err)
 	}
 	var peek struct {
 		Head struct {

@@ -19,6 +19,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/lgm-dev/lgm/data"
+	"github.com/lgm-dev/lgm/internal/fileio"
 	"github.com/lgm-dev/lgm/loss"
 	"github.com/lgm-dev/lgm/nnops"
 	"github.com/lgm-dev/lgm/optim"
@@ -677,7 +678,7 @@ func writeMetrics(path string, history []Metrics) error {
 
 // ReadMetrics reads a metrics.jsonl file.
 func ReadMetrics(path string) ([]Metrics, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := fileio.ReadFile(path, "a metrics file", fileio.MaxMetricsBytes)
 	if err != nil {
 		return nil, err
 	}
