@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -51,6 +52,9 @@ type TrainOptions struct {
 	// (after a step), "save" (during a periodic save), "eval" (before each
 	// evaluation batch) and "epoch-end" (the epoch saved and logged).
 	at func(where string, epoch, batch int)
+	// beforeLock, for tests, runs after a new run's directory exists and
+	// before its lock is taken (where a second lgm may slip in).
+	beforeLock func()
 }
 
 // Metrics is one line of metrics.jsonl, written after every epoch.
@@ -101,19 +105,22 @@ func Train(ctx context.Context, cfg Config, opts TrainOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	_, statErr := os.Stat(opts.Out)
+	lock, madeDir, err := prepareRunDir(opts.Out, opts.beforeLock)
+	if err != nil {
+		return err
+	}
+	// A run that fails before it starts leaves no trace: what this process
+	// made (the lock file, the directory) goes, and only that. Ownership
+	// comes from the creations themselves (Mkdir, the lock file's O_EXCL),
+	// so a refused or failing process never removes another's lock.
 	failed := func(err error) error {
-		if os.IsNotExist(statErr) { // we made it and it holds at most the lock: leave no trace
-			os.Remove(filepath.Join(opts.Out, LockFile))
-			os.Remove(opts.Out)
+		lock.release()
+		if madeDir {
+			os.Remove(opts.Out) // only if empty
 		}
 		return err
 	}
-	unlock, err := prepareRunDir(opts.Out)
-	if err != nil {
-		return failed(err)
-	}
-	defer unlock()
+	defer lock.unlock()
 	t, err := newTrainer(cfg, opts, nil)
 	if err != nil {
 		return failed(err)
@@ -609,24 +616,39 @@ func (t *trainer) interrupted() error {
 }
 
 // prepareRunDir creates dir, refusing one that already holds a run, and
-// checks it can be written before any training starts.
-func prepareRunDir(dir string) (unlock func(), err error) {
+// takes its lock before any training starts. madeDir reports that this call
+// created dir (so that a failure may remove it). beforeLock, for tests, runs
+// between the two.
+func prepareRunDir(dir string, beforeLock func()) (lock *dirLock, madeDir bool, err error) {
 	if dir == "" {
-		return nil, errors.New("no run directory given: pass --out DIR")
+		return nil, false, errors.New("no run directory given: pass --out DIR")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create run directory: %w", err)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, false, fmt.Errorf("cannot create run directory: %w", err)
 	}
-	if unlock, err = lockRunDir(dir); err != nil { // also shows that dir is writable
-		return nil, err
+	switch err := os.Mkdir(dir, 0o755); {
+	case err == nil:
+		madeDir = true
+	case errors.Is(err, fs.ErrExist):
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, false, fmt.Errorf("run directory %s exists and is not a folder; choose another --out", dir)
+		}
+	default:
+		return nil, false, fmt.Errorf("cannot create run directory: %w", err)
+	}
+	if beforeLock != nil {
+		beforeLock()
+	}
+	if lock, err = takeLock(dir); err != nil { // also shows that dir is writable
+		return nil, false, err
 	}
 	for _, f := range []string{ConfigFile, MetricsFile, CheckpointFile} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			unlock()
-			return nil, fmt.Errorf("%s already holds a run (%s); choose another --out or remove it", dir, f)
+		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
+			lock.release()
+			return nil, false, fmt.Errorf("%s already holds a run (%s); choose another --out or remove it", dir, f)
 		}
 	}
-	return unlock, nil
+	return lock, madeDir, nil
 }
 
 // snapshot copies every parameter and its solver velocity.
