@@ -187,6 +187,9 @@ func (c Config) Validate() error {
 			bad(field, " must be one of %s (got %q)", strings.Join(valid, ", "), v)
 		}
 	}
+	if strings.ContainsAny(c.Name, `/\`) || strings.Contains(c.Name, "..") {
+		bad("name", ` must be a plain name, without path separators or ".." (got %q): it names the run directory runs/<name>-<time>; to choose where the run goes, use --out`, c.Name)
+	}
 	oneOf("data.dataset", c.Data.Dataset, Datasets)
 	if c.Data.Coarse && c.Data.Dataset != "cifar100" {
 		bad("data.coarse", " applies to cifar100 only (data.dataset is %q)", c.Data.Dataset)
