@@ -131,6 +131,9 @@ func LoadFile(path string, c *Config, head string) error {
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("config %s: %s", path, oneLine(err.Error()))
 	}
+	if err := oneDocument(dec); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
 	if c.Name == "run" || c.Name == "" {
 		c.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 	}
@@ -173,7 +176,26 @@ func ParseConfig(raw []byte) (Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return c, errors.New(oneLine(err.Error()))
 	}
+	if err := oneDocument(dec); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
+}
+
+// oneDocument checks that dec, having decoded a config, holds no further
+// YAML document (which would otherwise be ignored without a word).
+func oneDocument(dec *yaml.Decoder) error {
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return fmt.Errorf("after the first YAML document: %s", oneLine(err.Error()))
+	}
+	if len(next.Content) == 0 || next.Content[0].Tag == "!!null" {
+		return nil // an empty document: a trailing --- or comments
+	}
+	return fmt.Errorf("holds more than one YAML document (the second starts at line %d); a config is one document: merge them or remove the --- line", next.Content[0].Line)
 }
 
 // Validate reports every problem of c at once, each naming its field.

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -670,6 +671,9 @@ func snapshot(ss *session, sgd *optim.SGD) (map[string][]float32, map[string][]i
 }
 
 // restore copies the parameters and buffers of ck into the session's graph.
+// Each tensor must have the shape the network gives it (not only as many
+// values) and hold finite values only: a diverged run's weights are refused,
+// naming the first bad tensor, rather than evaluated or trained on.
 func restore(ss *session, ck *Checkpoint) error {
 	for _, p := range append(append(G.Nodes{}, ss.params...), ss.buffers...) {
 		v, ok := ck.Tensors[p.Name()]
@@ -677,13 +681,22 @@ func restore(ss *session, ck *Checkpoint) error {
 			return fmt.Errorf("checkpoint has no tensor %s", p.Name())
 		}
 		dst := p.Value().Data().([]float32)
-		if len(v) != len(dst) {
-			return fmt.Errorf("checkpoint tensor %s has %d values, the network wants %d", p.Name(), len(v), len(dst))
+		want := []int(p.Shape())
+		if got, ok := ck.Shapes[p.Name()]; ok && !slices.Equal(got, want) || len(v) != len(dst) {
+			if !ok {
+				got = []int{len(v)}
+			}
+			return fmt.Errorf("checkpoint tensor %s has shape %v, the network wants %v: the checkpoint is of another network or data shape", p.Name(), got, want)
+		}
+		if i := slices.IndexFunc(v, notFinite); i >= 0 {
+			return fmt.Errorf("checkpoint tensor %s holds %v at index %d: the run's weights are not finite (it diverged); resume from an earlier checkpoint or train again with a lower train.lr", p.Name(), v[i], i)
 		}
 		copy(dst, v)
 	}
 	return nil
 }
+
+func notFinite(f float32) bool { return math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) }
 
 // writeMetrics rewrites the whole metrics file atomically, one JSON object per line.
 func writeMetrics(path string, history []Metrics) error {
