@@ -42,6 +42,11 @@ import (
 // claiming more is rejected before anything is read or allocated.
 const maxIDXBytes = min(1<<31, math.MaxInt-1)
 
+// maxDeflateRatio bounds how many bytes a deflate stream can expand to per
+// compressed byte (1032 in theory; RFC 1951 caps a match at 258 bytes for a
+// code of at least 2 bits), with room to spare.
+const maxDeflateRatio = 1100
+
 // idxUnsignedByte is the only element type lgm reads.
 const idxUnsignedByte = 0x08
 
@@ -198,12 +203,13 @@ func decodeIDX(r io.Reader, size int64, kind idxKind) (dims []int, data []byte, 
 	br := bufio.NewReader(r)
 	src := io.Reader(br)
 	gz := false
+	compressed := int64(-1)
 	if m, _ := br.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
 		zr, err := newGzipReader(br)
 		if err != nil {
 			return nil, nil, err
 		}
-		src, gz, size = zr, true, -1 // decompressed size unknown
+		src, gz, compressed, size = zr, true, size, -1 // decompressed size unknown
 	}
 	unzipped := "" // said of sizes, which are those of the decompressed data
 	if gz {
@@ -249,8 +255,13 @@ func decodeIDX(r io.Reader, size int64, kind idxKind) (dims []int, data []byte, 
 			return nil, nil, sizeError(dims, kind, claimed, avail, "")
 		}
 	}
+	// The buffer is sized from the header (already validated), so memory is
+	// the data's size, not the up-to-twice of a growing buffer. A gzip file
+	// can hold a claim only up to deflate's ratio (at most 1032:1): a
+	// header claiming more of a known file is read into a growing buffer,
+	// which then finds it short without holding the claimed size.
 	hint := claimed + 1 // room to notice one trailing byte
-	if size < 0 {
+	if size < 0 && (compressed < 0 || int64(claimed) > maxDeflateRatio*compressed+(64<<10)) {
 		hint = 0
 	}
 	data, err = readAtMost(src, claimed+1, hint)
