@@ -154,7 +154,8 @@ type folderLoader struct {
 	// and the decoded bytes of the images so far, held to limit (if > 0).
 	firstName      string
 	firstW, firstH int
-	decoded        int64
+	channels       int   // the most channels of an image so far
+	decoded        int64 // bytes the sets will take for the images so far
 	limit          int64
 	base           string // a folder's real path (symlinks resolved): symlinks must stay inside it
 
@@ -311,10 +312,12 @@ func (l *folderLoader) add(name string, split int, class string, data []byte) er
 		return fmt.Errorf("%s: is %d×%d but %s is %d×%d (width×height); all images must be the same size",
 			l.where(name), w, h, ref, l.firstW, l.firstH)
 	}
-	l.decoded += int64(c * h * w)
+	// The sets hold every image with the most channels any image has.
+	l.channels = max(l.channels, c)
+	l.decoded = int64(len(l.entries)+1) * int64(l.channels*h*w)
 	if l.limit > 0 && l.decoded > l.limit {
 		return fmt.Errorf("%s: the %d images up to %s take %s decoded (%d×%d, %d channel%s each), more than the %s this data set may use of the memory available; use fewer or smaller images, or a machine with more memory",
-			l.path, len(l.entries)+1, name, byteSize(l.decoded), w, h, c, plural(c), byteSize(l.limit))
+			l.path, len(l.entries)+1, name, byteSize(l.decoded), w, h, l.channels, plural(l.channels), byteSize(l.limit))
 	}
 	idx := len(l.entries)
 	l.entries = append(l.entries, imageEntry{name: name, split: split, class: class})
