@@ -84,3 +84,47 @@ func TestSpecialFilesRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestSymlinksInImageFolder: a symlinked train/ folder, class folder or
+// image is followed when it leads to somewhere inside the folder named,
+// and refused with a message saying "symlink" when it leads outside it (or
+// back into a folder that holds it); before, a symlinked class folder was
+// "not in a class folder".
+func TestSymlinksInImageFolder(t *testing.T) {
+	png := pngBytes(t, 1, 4, 3, false)
+	outside := writeTree(t, t.TempDir(), map[string][]byte{"cat/9.png": png, "9.png": png})
+	for _, c := range []struct {
+		name  string
+		links map[string]string // link (slash path in the folder) → target (relative to the link, or absolute)
+		want  string            // "" to load, else part of the error
+		train int               // images in train when it loads
+	}{
+		{"train/ inside", map[string]string{"train": "store/train"}, "", 2},
+		{"class folder inside", map[string]string{"train/dog": "../store/train/cat", "test/dog": "../store/train/cat"}, "", 4},
+		{"image inside", map[string]string{"train/cat/3.png": "../../store/train/cat/1.png"}, "", 3},
+		{"class folder outside", map[string]string{"train/dog": filepath.Join(outside, "cat")}, "train/dog: is a symlink to " + filepath.Join(outside, "cat") + ", outside the image folder", 0},
+		{"image outside", map[string]string{"test/cat/9.png": filepath.Join(outside, "9.png")}, "test/cat/9.png: is a symlink to", 0},
+		{"loop", map[string]string{"train/cat/again": ".."}, "a folder that holds it (a symlink loop)", 0},
+		{"dangling", map[string]string{"train/dog": "nowhere"}, "train/dog: is a symlink to a file or folder that does not exist", 0},
+	} {
+		dir := t.TempDir()
+		writeTree(t, dir, map[string][]byte{"train/cat/1.png": png, "train/cat/2.png": png, "test/cat/1.png": png,
+			"store/train/cat/1.png": png, "store/train/cat/2.png": png})
+		for link, target := range c.links {
+			p := filepath.Join(dir, filepath.FromSlash(link))
+			os.RemoveAll(p)
+			if err := os.Symlink(target, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		train, _, err := LoadImageFolder(dir)
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("case %s: got %v, want it loaded", c.name, err)
+		case c.want == "" && train.N != c.train:
+			t.Errorf("case %s: got %d training images, want %d", c.name, train.N, c.train)
+		case c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "symlink") || strings.Contains(err.Error(), "\n")):
+			t.Errorf("case %s: got %v, want one line saying %q", c.name, err, c.want)
+		}
+	}
+}

@@ -41,6 +41,9 @@ type Checkpoint struct {
 	// is bit-identical to an unbroken one only with the same count. 0: not
 	// recorded (checkpoints written before it was).
 	Threads int
+	// Data is the shape of the data set the run trains on (zero in
+	// checkpoints written before it was recorded).
+	Data DataShape
 }
 
 // NormState is the per-channel normalisation a run applied to its inputs.
@@ -86,6 +89,7 @@ func (ck *Checkpoint) Save(path string) error {
 		"rng":     base64.StdEncoding.EncodeToString(ck.RNG),
 		"aug_rng": base64.StdEncoding.EncodeToString(ck.AugRNG),
 		"threads": strconv.Itoa(ck.Threads),
+		"data":    toJSON(ck.Data),
 	}
 	if jsonErr != nil {
 		return fmt.Errorf("checkpoint %s: %w", path, jsonErr)
@@ -148,6 +152,11 @@ func decodeCheckpoint(path string, raw []byte, verify bool) (*Checkpoint, error)
 	if th, ok := meta["threads"]; ok {
 		if ck.Threads, err = strconv.Atoi(th); err != nil || ck.Threads < 0 {
 			return nil, bad("threads %q", th)
+		}
+	}
+	if d, ok := meta["data"]; ok {
+		if err := json.Unmarshal([]byte(d), &ck.Data); err != nil {
+			return nil, bad("data: %v", err)
 		}
 	}
 	if err := json.Unmarshal([]byte(meta["stats"]), &ck.Stats); err != nil {

@@ -44,6 +44,9 @@ type TrainOptions struct {
 	// the count the run was trained with (recorded in its checkpoint), so
 	// that the resumed run stays bit-identical to an unbroken one.
 	Threads int
+	// DataDir, for Resume, replaces the run's data.dir: the data moved. It
+	// must hold the same data set (image shape, numbers of images).
+	DataDir string
 	// Train and Test, when set, replace the data the config names (tests use this).
 	Train, Test *data.Set
 
@@ -134,16 +137,24 @@ func Train(ctx context.Context, cfg Config, opts TrainOptions) error {
 }
 
 // Resume continues the run in opts.Out from its checkpoint with the run's
-// own config; epochs > 0 replaces the number of epochs (to train longer).
-// The result is the same, bit for bit, as if the run had not stopped.
+// own config; epochs > 0 replaces the number of epochs (to train longer),
+// and opts.DataDir the data's location (the data moved: it must be the same
+// data set). The result is the same, bit for bit, as if the run had not
+// stopped. Hand edits to the run's config.yaml are refused, not lost.
 func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
 	ck, err := OpenCheckpoint(opts.Out)
 	if err != nil {
 		return err
 	}
+	if err := checkConfigFile(opts.Out, filepath.Join(opts.Out, ConfigFile), ck); err != nil {
+		return err
+	}
 	cfg := ck.Config
 	if epochs > 0 {
 		cfg.Train.Epochs = epochs
+	}
+	if opts.DataDir != "" {
+		cfg.Data.Dir = opts.DataDir
 	}
 	if ck.Epoch >= cfg.Train.Epochs {
 		return fmt.Errorf("%s has finished all %d epochs; pass --epochs N (more than %d) to train it longer", opts.Out, cfg.Train.Epochs, ck.Epoch)
@@ -168,8 +179,15 @@ func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
 		return err
 	}
 	defer t.ss.close()
-	if epochs > 0 {
-		if err := writeFileAtomic(filepath.Join(opts.Out, ConfigFile), cfg.Marshal()); err != nil {
+	// The checkpoint's config first, then the file, so that the two agree
+	// (a resume that stops before its next save would find them differ).
+	if !bytes.Equal(cfg.Marshal(), ck.Config.Marshal()) {
+		if err := t.save(); err != nil {
+			return err
+		}
+	}
+	if cfgPath := filepath.Join(opts.Out, ConfigFile); !bytes.Equal(cfg.Marshal(), ck.Config.Marshal()) || !fileExists(cfgPath) {
+		if err := writeFileAtomic(cfgPath, cfg.Marshal()); err != nil {
 			return err
 		}
 	}
@@ -261,6 +279,15 @@ func newTrainer(cfg Config, opts TrainOptions, ck *Checkpoint) (*trainer, error)
 		return nil, fmt.Errorf("%s is %d×%d×%d with %d classes but %s is %d×%d×%d with %d",
 			tr.Name, tr.C, tr.H, tr.W, tr.Classes, te.Name, te.C, te.H, te.W, te.Classes)
 	}
+	if ck != nil {
+		from := "the data in " + cfg.Data.Dir
+		if cfg.Data.Dir == "" {
+			from = "the data"
+		}
+		if err := checkSameData(ck, opts.Out, from, tr, te); err != nil {
+			return nil, err
+		}
+	}
 	t.norm = data.ComputeNorm(tr)
 	if ck != nil {
 		t.norm = data.Norm{Mean: ck.Norm.Mean, Std: ck.Norm.Std}
@@ -349,7 +376,7 @@ func (t *trainer) restore(ck *Checkpoint) error {
 // checkpoint captures the run's state at its current position.
 func (t *trainer) checkpoint() *Checkpoint {
 	ck := &Checkpoint{
-		Config: t.cfg, Epoch: t.epoch, Batch: t.batch, Threads: nnops.Threads(),
+		Config: t.cfg, Epoch: t.epoch, Batch: t.batch, Threads: nnops.Threads(), Data: shapeOf(t.train, t.test),
 		Norm: NormState{Mean: t.norm.Mean, Std: t.norm.Std},
 		RNG:  t.epochRNG, Stats: t.stats, History: t.history,
 	}
