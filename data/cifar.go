@@ -29,6 +29,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/lgm-dev/lgm/internal/fileio"
 )
 
 const (
@@ -235,13 +237,21 @@ func readCIFARSplit(dir string, files []string, f cifarFormat, which int, name s
 	paths := make([]string, len(files))
 	counts := make([]int, len(files))
 	total := 0
+	opened := make([]*os.File, len(files))
+	defer func() {
+		for _, file := range opened {
+			if file != nil {
+				file.Close()
+			}
+		}
+	}()
 	for i, file := range files {
 		paths[i] = filepath.Join(dir, file)
-		n, err := cifarRecords(paths[i], f)
+		fh, n, err := openCIFAR(paths[i], f)
 		if err != nil {
 			return nil, err
 		}
-		counts[i] = n
+		opened[i], counts[i] = fh, n
 		total += n
 	}
 
@@ -267,25 +277,28 @@ func readCIFARSplit(dir string, files []string, f cifarFormat, which int, name s
 			images = s.Pixels[first*cifarPixels : (first+counts[i])*cifarPixels]
 			labels = s.Labels[first : first+counts[i]]
 		}
-		if err := readCIFARFile(path, counts[i], f, which, buf, images, labels); err != nil {
-			return nil, err
+		if err := decodeCIFAR(bufio.NewReaderSize(opened[i], 1<<20), counts[i], f, which, buf, images, labels); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
 		}
 		first += counts[i]
 	}
 	return s, nil
 }
 
-// cifarRecords returns the number of records in the file at path, from its
-// size, or an error if it is not a non-empty whole number of records.
-func cifarRecords(path string, f cifarFormat) (int, error) {
-	fi, err := os.Stat(path)
+// openCIFAR opens the file at path and returns it with its number of
+// records, from its size, or an error if it is not a regular file holding a
+// non-empty whole number of records.
+func openCIFAR(path string, f cifarFormat) (*os.File, int, error) {
+	fh, fi, err := fileio.Open(path, "a "+f.title+" file", maxCIFARFileBytes)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	if !fi.Mode().IsRegular() {
-		return 0, fmt.Errorf("%s: is not a regular file (want %s records)", path, f.title)
+	n, err := cifarRecordCount(path, fi.Size(), f)
+	if err != nil {
+		fh.Close()
+		return nil, 0, err
 	}
-	return cifarRecordCount(path, fi.Size(), f)
+	return fh, n, nil
 }
 
 // cifarRecordCount checks that size bytes of file path are a non-empty whole
@@ -303,11 +316,22 @@ func cifarRecordCount(path string, size int64, f cifarFormat) (int, error) {
 	return int(size / rec), nil
 }
 
+// cifarRecords returns the number of records in the file at path (see
+// openCIFAR).
+func cifarRecords(path string, f cifarFormat) (int, error) {
+	fh, n, err := openCIFAR(path, f)
+	if err != nil {
+		return 0, err
+	}
+	fh.Close()
+	return n, nil
+}
+
 // readCIFARFile reads the n records of the file at path, checking every
 // label byte. If images is non-nil (len n*3072) it receives the pixel bytes
 // and labels (len n) label byte which. buf holds one record.
 func readCIFARFile(path string, n int, f cifarFormat, which int, buf []byte, images []uint8, labels []int) error {
-	file, err := os.Open(path)
+	file, _, err := fileio.Open(path, "a "+f.title+" file", maxCIFARFileBytes)
 	if err != nil {
 		return err
 	}

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
+
+	"github.com/lgm-dev/lgm/internal/fileio"
 )
 
 // cifarBaseURL is where the dataset authors publish the CIFAR archives
@@ -317,9 +319,15 @@ func (f *fetcher) get(have int64) (int64, error) {
 	if have == 0 {
 		flags |= os.O_TRUNC
 	}
-	file, err := os.OpenFile(f.file, flags, 0o644)
+	// The partial file is lgm's own: never written through a symlink, and
+	// it must be a regular file.
+	file, err := os.OpenFile(f.file, flags|fileio.NoFollow, 0o644)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("cannot write the partial download %s (if it is a symlink, remove it): %w", f.file, err)
+	}
+	if fi, err := file.Stat(); err != nil || !fi.Mode().IsRegular() {
+		file.Close()
+		return 0, fmt.Errorf("%s: the partial download is not a regular file; remove it and %s", f.file, f.retry)
 	}
 	if err := file.Truncate(have); err != nil {
 		file.Close()
@@ -390,7 +398,7 @@ func parseContentRange(s string) (start, total int64, ok bool) {
 // checkArchive checks the size and MD5 of the downloaded archive, deleting
 // it if either is wrong.
 func checkArchive(archive string, spec ArchiveSpec, url, retry string) error {
-	file, err := os.Open(archive)
+	file, _, err := fileio.Open(archive, "a downloaded archive", maxArchiveBytes)
 	if err != nil {
 		return err
 	}
@@ -438,7 +446,7 @@ func unpackCIFAR(archive, dir, dest string, format cifarFormat) error {
 // and be empty). Only folders and regular files are allowed, with relative
 // names that stay inside dir, and at most maxUnpackBytes in all.
 func untar(archive, dir string) error {
-	file, err := os.Open(archive)
+	file, _, err := fileio.Open(archive, "a downloaded archive", maxArchiveBytes)
 	if err != nil {
 		return err
 	}

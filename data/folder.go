@@ -41,6 +41,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/lgm-dev/lgm/internal/fileio"
 )
 
 const (
@@ -49,6 +51,9 @@ const (
 	maxImageFileBytes = 64 << 20
 	// maxImagePixels caps the width×height an image header may claim.
 	maxImagePixels = 1 << 24
+	// maxArchiveBytes caps the size of an image archive file. What it
+	// unpacks to is held to the data set's decoded-size budget.
+	maxArchiveBytes = 1 << 40
 )
 
 var splitNames = [2]string{"train", "test"}
@@ -73,7 +78,22 @@ var splitNames = [2]string{"train", "test"}
 // undecodable image, a different size, classes that differ between splits
 // (listing them), a missing or empty split, a file that is not in a class
 // folder.
+//
+// Before an image is decoded its header is read: its size must be the
+// first image's, and the decoded size of all images so far must stay
+// within limit bytes (see LoadImageFolderLimit), so that an archive of a
+// few KB that unpacks to gigabytes of pixels is refused before they exist.
+// An archive that holds the same path twice is refused, naming it. In a
+// folder, symlinks (a train/ folder, a class folder, an image) are followed
+// when they lead to somewhere inside path, and refused otherwise.
 func LoadImageFolder(path string) (train, test *Set, err error) {
+	return LoadImageFolderLimit(path, 0)
+}
+
+// LoadImageFolderLimit is LoadImageFolder holding the decoded pixels of the
+// whole data set (8-bit, C×H×W per image) to at most limit bytes; 0 means no
+// limit beyond the per-image caps.
+func LoadImageFolderLimit(path string, limit int64) (train, test *Set, err error) {
 	fi, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -82,6 +102,7 @@ func LoadImageFolder(path string) (train, test *Set, err error) {
 		return nil, nil, fmt.Errorf("image folder: %w", err)
 	}
 	l := newFolderLoader(path)
+	l.limit = limit
 	if fi.IsDir() {
 		err = l.readDir(path)
 	} else {
@@ -106,12 +127,10 @@ type decodedImage struct {
 	c, h, w int
 }
 
-// decodeJob asks a worker to decode entry idx from data, or from file when
-// data is nil.
+// decodeJob asks a worker to decode entry idx from data.
 type decodeJob struct {
 	idx  int
 	data []byte
-	file string
 }
 
 type decodeResult struct {
@@ -129,6 +148,16 @@ type folderLoader struct {
 	found   bool     // root is known
 	early   []string // files seen before root was known
 	entries []imageEntry
+	seen    map[string]bool // entry names, to refuse an archive's duplicates
+
+	// The first image's size, from its header, which every other must have,
+	// and the decoded bytes of the images so far, held to limit (if > 0).
+	firstName      string
+	firstW, firstH int
+	channels       int   // the most channels of an image so far
+	decoded        int64 // bytes the sets will take for the images so far
+	limit          int64
+	base           string // a folder's real path (symlinks resolved): symlinks must stay inside it
 
 	jobs    chan decodeJob
 	results chan decodeResult
@@ -146,6 +175,7 @@ func newFolderLoader(path string) *folderLoader {
 		jobs:    make(chan decodeJob, 4*n),
 		results: make(chan decodeResult, 4*n),
 		errs:    make(map[int]error),
+		seen:    make(map[string]bool),
 	}
 	for range n {
 		l.workers.Add(1)
@@ -175,15 +205,7 @@ func (l *folderLoader) work() {
 		if l.failed.Load() {
 			continue // drain: the load has failed already
 		}
-		data := job.data
-		var err error
-		if data == nil {
-			data, err = os.ReadFile(job.file)
-		}
-		var img decodedImage
-		if err == nil {
-			img, err = decodeImage(data)
-		}
+		img, err := decodeImage(job.data)
 		l.results <- decodeResult{idx: job.idx, img: img, err: err}
 	}
 }
@@ -205,6 +227,14 @@ func (l *folderLoader) finish() error {
 		}
 	}
 	return fmt.Errorf("%s: %w", l.where(l.entries[first].name), l.errs[first])
+}
+
+// abort stops the decoding after a problem found while reading (err) and
+// returns err.
+func (l *folderLoader) abort(err error) error {
+	l.failed.Store(true)
+	l.finish()
+	return err
 }
 
 // where names entry name in messages: "archive: name" or the file's path.
@@ -260,21 +290,59 @@ func (l *folderLoader) classify(name string) (split int, class string, ok bool, 
 	return split, parts[r+1], true, nil
 }
 
-// add records an image entry and queues its decoding.
-func (l *folderLoader) add(name string, split int, class string, data []byte, file string) {
+// add checks an image's header (its size against the first image's, the
+// data set's decoded size against the limit), records the entry and queues
+// its decoding.
+func (l *folderLoader) add(name string, split int, class string, data []byte) error {
+	if l.seen[name] {
+		return fmt.Errorf("%s: appears twice in the archive (the same path in two entries); keep one of them", l.where(name))
+	}
+	l.seen[name] = true
+	w, h, c, err := imageHeader(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", l.where(name), err)
+	}
+	if l.firstName == "" {
+		l.firstName, l.firstW, l.firstH = name, w, h
+	} else if w != l.firstW || h != l.firstH {
+		ref := l.firstName
+		if !l.archive {
+			ref = l.where(ref)
+		}
+		return fmt.Errorf("%s: is %d×%d but %s is %d×%d (width×height); all images must be the same size",
+			l.where(name), w, h, ref, l.firstW, l.firstH)
+	}
+	// The sets hold every image with the most channels any image has.
+	l.channels = max(l.channels, c)
+	l.decoded = int64(len(l.entries)+1) * int64(l.channels*h*w)
+	if l.limit > 0 && l.decoded > l.limit {
+		return fmt.Errorf("%s: the %d images up to %s take %s decoded (%d×%d, %d channel%s each), more than the %s this data set may use of the memory available; use fewer or smaller images, or a machine with more memory",
+			l.path, len(l.entries)+1, name, byteSize(l.decoded), w, h, l.channels, plural(l.channels), byteSize(l.limit))
+	}
 	idx := len(l.entries)
 	l.entries = append(l.entries, imageEntry{name: name, split: split, class: class})
-	l.jobs <- decodeJob{idx: idx, data: data, file: file}
+	l.jobs <- decodeJob{idx: idx, data: data}
+	return nil
+}
+
+// byteSize writes n bytes for people: "3.2 GB", "12.0 MB", "512 bytes".
+func byteSize(n int64) string {
+	switch {
+	case n >= 1e9:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
+	case n >= 1e6:
+		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // readArchive streams the tar archive (gzip-compressed or not) at path and
 // queues every image for decoding.
 func (l *folderLoader) readArchive(file string) error {
 	l.archive = true
-	f, err := os.Open(file)
+	f, _, err := fileio.Open(file, "an image archive", maxArchiveBytes)
 	if err != nil {
-		l.finish()
-		return err
+		return l.abort(err)
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 1<<20)
@@ -322,7 +390,9 @@ func (l *folderLoader) readArchive(file string) error {
 			l.finish()
 			return archiveError(file, name, err)
 		}
-		l.add(name, split, class, data, "")
+		if err := l.add(name, split, class, data); err != nil {
+			return l.abort(err)
+		}
 	}
 	return l.finish()
 }
@@ -357,44 +427,88 @@ func (l *folderLoader) readDir(dir string) error {
 		l.root = strings.Split(root, "/")
 	}
 	l.found = true
+	if l.base, err = filepath.EvalSymlinks(dir); err != nil {
+		return l.abort(fmt.Errorf("image folder: %w", err))
+	}
+	if l.base, err = filepath.Abs(l.base); err != nil {
+		return l.abort(fmt.Errorf("image folder: %w", err))
+	}
 	for _, split := range splitNames {
-		top := filepath.Join(dir, filepath.FromSlash(root), split)
-		err := filepath.WalkDir(top, func(p string, d fs.DirEntry, err error) error {
-			if err != nil {
-				return err
-			}
-			if l.failed.Load() {
-				return filepath.SkipAll
-			}
-			if d.IsDir() {
-				if strings.HasPrefix(d.Name(), ".") && p != top {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			rel, err := filepath.Rel(dir, p)
-			if err != nil {
-				return err
-			}
-			name := filepath.ToSlash(rel)
-			split, class, ok, err := l.classify(name)
-			if err != nil || !ok {
-				return err
-			}
-			if fi, err := os.Stat(p); err != nil {
-				return err
-			} else if fi.Size() > maxImageFileBytes {
-				return fmt.Errorf("%s: %d bytes is more than the %d-byte limit for one image", p, fi.Size(), maxImageFileBytes)
-			}
-			l.add(name, split, class, nil, p)
-			return nil
-		})
-		if err != nil {
-			l.finish()
-			return err
+		name := path.Join(root, split)
+		if err := l.walk(filepath.Join(dir, filepath.FromSlash(name)), name, nil); err != nil {
+			return l.abort(err)
 		}
 	}
 	return l.finish()
+}
+
+// walk queues the images under p, a file or folder on disk whose
+// slash-separated name relative to the image folder is name, in name order.
+// A symlink is followed if what it points to is inside the image folder
+// (l.base), and refused otherwise. up holds the real paths of the folders
+// being walked, to refuse a symlink that leads back into one of them.
+func (l *folderLoader) walk(p, name string, up []string) error {
+	if l.failed.Load() {
+		return nil // a decode failed: finish reports it
+	}
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		real, err := filepath.EvalSymlinks(p)
+		if err != nil {
+			return fmt.Errorf("%s: is a symlink to a file or folder that does not exist; fix or remove the symlink", p)
+		}
+		if real, err = filepath.Abs(real); err != nil {
+			return err
+		}
+		if rel, err := filepath.Rel(l.base, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return fmt.Errorf("%s: is a symlink to %s, outside the image folder %s; lgm follows symlinks only within the folder it is given: copy the files in, or pass the folder that holds them all", p, real, l.path)
+		}
+		if fi, err = os.Stat(real); err != nil {
+			return err
+		}
+		if fi.IsDir() && slices.Contains(up, real) {
+			return fmt.Errorf("%s: is a symlink to %s, a folder that holds it (a symlink loop); remove the symlink", p, real)
+		}
+		if fi.IsDir() {
+			up = append(up, real)
+		}
+	} else if fi.IsDir() {
+		real, err := filepath.Abs(p)
+		if err != nil {
+			return err
+		}
+		if r, err := filepath.EvalSymlinks(real); err == nil {
+			real = r
+		}
+		up = append(up, real)
+	}
+	if !fi.IsDir() {
+		split, class, ok, err := l.classify(name)
+		if err != nil || !ok {
+			return err
+		}
+		data, err := fileio.ReadFile(p, "an image", maxImageFileBytes)
+		if err != nil {
+			return err
+		}
+		return l.add(name, split, class, data)
+	}
+	ents, err := os.ReadDir(p)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), ".") {
+			continue // hidden
+		}
+		if err := l.walk(filepath.Join(p, e.Name()), name+"/"+e.Name(), up); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // findSplitRoot returns the slash-separated path, relative to dir, of the
@@ -557,22 +671,48 @@ func listOrNone(s []string) string {
 
 var pngMagic = []byte("\x89PNG\r\n\x1a\n")
 
+// imageFormat recognises a PNG or JPEG file by its first bytes.
+func imageFormat(data []byte) (decode func(io.Reader) (image.Image, error), config func(io.Reader) (image.Config, error), format string, err error) {
+	switch {
+	case bytes.HasPrefix(data, pngMagic):
+		return png.Decode, png.DecodeConfig, "PNG", nil
+	case len(data) >= 2 && data[0] == 0xff && data[1] == 0xd8:
+		return jpeg.Decode, jpeg.DecodeConfig, "JPEG", nil
+	case len(data) == 0:
+		return nil, nil, "", errors.New("empty file (want a PNG or JPEG image)")
+	}
+	return nil, nil, "", fmt.Errorf("not a PNG or JPEG image (starts with % x)", data[:min(len(data), 4)])
+}
+
+// imageHeader reads the width, height and channel count (1 for grey, else
+// 3, as decodeImage gives them) from the header of a PNG or JPEG file,
+// without decoding its pixels, and checks them against maxImagePixels.
+func imageHeader(data []byte) (w, h, c int, err error) {
+	_, config, format, err := imageFormat(data)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	cfg, err := config(bytes.NewReader(data))
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("corrupt %s: %v", format, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 || cfg.Width > maxImagePixels/max(cfg.Height, 1) {
+		return 0, 0, 0, fmt.Errorf("%s header claims %d×%d pixels (want at least 1×1 and at most %d pixels)", format, cfg.Width, cfg.Height, maxImagePixels)
+	}
+	c = 3
+	if cfg.ColorModel == color.GrayModel || cfg.ColorModel == color.Gray16Model {
+		c = 1
+	}
+	return cfg.Width, cfg.Height, c, nil
+}
+
 // decodeImage decodes a PNG or JPEG file (recognised by its first bytes)
 // into 8-bit planes: one for a grey image, three (R, G, B) otherwise. The
 // size in the header is checked against maxImagePixels before decoding.
 func decodeImage(data []byte) (decodedImage, error) {
-	var decode func(io.Reader) (image.Image, error)
-	var config func(io.Reader) (image.Config, error)
-	var format string
-	switch {
-	case bytes.HasPrefix(data, pngMagic):
-		decode, config, format = png.Decode, png.DecodeConfig, "PNG"
-	case len(data) >= 2 && data[0] == 0xff && data[1] == 0xd8:
-		decode, config, format = jpeg.Decode, jpeg.DecodeConfig, "JPEG"
-	case len(data) == 0:
-		return decodedImage{}, errors.New("empty file (want a PNG or JPEG image)")
-	default:
-		return decodedImage{}, fmt.Errorf("not a PNG or JPEG image (starts with % x)", data[:min(len(data), 4)])
+	decode, config, format, err := imageFormat(data)
+	if err != nil {
+		return decodedImage{}, err
 	}
 	cfg, err := config(bytes.NewReader(data))
 	if err != nil {

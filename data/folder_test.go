@@ -316,8 +316,10 @@ func TestLoadImageFolderErrors(t *testing.T) {
 			"train/cat/1.png": png43, "test/cat/1.png": {},
 		}, []string{"test/cat/1.png: empty file"}},
 		{"different size", map[string][]byte{
-			"train/cat/1.png": png43, "test/cat/1.png": pngBytes(t, 1, 3, 4, false),
-		}, []string{"test/cat/1.png: is 3×4 but ", "train/cat/1.png is 4×3"}},
+			// the odd one out is last in both reading orders (folder: train
+			// first; archive: by name)
+			"train/cat/1.png": png43, "test/cat/1.png": png43, "train/cat/2.png": pngBytes(t, 1, 3, 4, false),
+		}, []string{"train/cat/2.png: is 3×4 but ", "cat/1.png is 4×3"}},
 		{"no test", map[string][]byte{"train/cat/1.png": png43}, []string{"test"}},
 		{"no class folder", map[string][]byte{
 			"train/cat/1.png": png43, "test/1.png": png43,

@@ -30,9 +30,10 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
+
+	"github.com/lgm-dev/lgm/internal/fileio"
 )
 
 // maxIDXBytes caps the data size (product of the dimensions) an IDX header
@@ -40,6 +41,11 @@ import (
 // 47 MB of training images), and still an int on 32-bit platforms. A header
 // claiming more is rejected before anything is read or allocated.
 const maxIDXBytes = min(1<<31, math.MaxInt-1)
+
+// maxDeflateRatio bounds how many bytes a deflate stream can expand to per
+// compressed byte (1032 in theory; RFC 1951 caps a match at 258 bytes for a
+// code of at least 2 bits), with room to spare.
+const maxDeflateRatio = 1100
 
 // idxUnsignedByte is the only element type lgm reads.
 const idxUnsignedByte = 0x08
@@ -115,21 +121,13 @@ func ReadIDXLabels(path string, classes int) ([]int, error) {
 // Errors from decoding are prefixed with path; errors from opening already
 // name it.
 func readIDXFile(path string, kind idxKind) (dims []int, data []byte, err error) {
-	f, err := os.Open(path)
+	// A gzip file of maxIDXBytes of data is smaller than that.
+	f, fi, err := fileio.Open(path, "an IDX "+kind.noun+" file", maxIDXBytes+int64(4+4*kind.dims))
 	if err != nil {
 		return nil, nil, err
 	}
 	defer f.Close()
-	size := int64(-1)
-	if fi, err := f.Stat(); err == nil {
-		if fi.IsDir() {
-			return nil, nil, fmt.Errorf("%s: is a folder, not an IDX %s file", path, kind.noun)
-		}
-		if fi.Mode().IsRegular() {
-			size = fi.Size()
-		}
-	}
-	dims, data, err = decodeIDX(f, size, kind)
+	dims, data, err = decodeIDX(f, fi.Size(), kind)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -205,12 +203,13 @@ func decodeIDX(r io.Reader, size int64, kind idxKind) (dims []int, data []byte, 
 	br := bufio.NewReader(r)
 	src := io.Reader(br)
 	gz := false
+	compressed := int64(-1)
 	if m, _ := br.Peek(2); len(m) == 2 && m[0] == 0x1f && m[1] == 0x8b {
 		zr, err := newGzipReader(br)
 		if err != nil {
 			return nil, nil, err
 		}
-		src, gz, size = zr, true, -1 // decompressed size unknown
+		src, gz, compressed, size = zr, true, size, -1 // decompressed size unknown
 	}
 	unzipped := "" // said of sizes, which are those of the decompressed data
 	if gz {
@@ -256,8 +255,13 @@ func decodeIDX(r io.Reader, size int64, kind idxKind) (dims []int, data []byte, 
 			return nil, nil, sizeError(dims, kind, claimed, avail, "")
 		}
 	}
+	// The buffer is sized from the header (already validated), so memory is
+	// the data's size, not the up-to-twice of a growing buffer. A gzip file
+	// can hold a claim only up to deflate's ratio (at most 1032:1): a
+	// header claiming more of a known file is read into a growing buffer,
+	// which then finds it short without holding the claimed size.
 	hint := claimed + 1 // room to notice one trailing byte
-	if size < 0 {
+	if size < 0 && (compressed < 0 || int64(claimed) > maxDeflateRatio*compressed+(64<<10)) {
 		hint = 0
 	}
 	data, err = readAtMost(src, claimed+1, hint)

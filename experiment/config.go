@@ -7,13 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/lgm-dev/lgm/internal/fileio"
 
 	"github.com/lgm-dev/lgm/loss"
 	"github.com/lgm-dev/lgm/model"
@@ -104,9 +105,9 @@ var Datasets = []string{"cifar10", "cifar100", "fashion-mnist", "folder", "mnist
 // start from the defaults of the head the file names — or of head, if not
 // empty (a --head flag), which then wins over the file's head.name.
 func LoadFile(path string, c *Config, head string) error {
-	raw, err := os.ReadFile(path)
+	raw, err := fileio.ReadFile(path, "a config file", fileio.MaxConfigBytes)
 	if err != nil {
-		return fmt.Errorf("config: %w", err)
+		return fmt.Errorf("config %w", err)
 	}
 	var peek struct {
 		Head struct {
@@ -129,6 +130,9 @@ func LoadFile(path string, c *Config, head string) error {
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
 		return fmt.Errorf("config %s: %s", path, oneLine(err.Error()))
+	}
+	if err := oneDocument(dec); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
 	}
 	if c.Name == "run" || c.Name == "" {
 		c.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
@@ -172,7 +176,26 @@ func ParseConfig(raw []byte) (Config, error) {
 	if err := dec.Decode(&c); err != nil {
 		return c, errors.New(oneLine(err.Error()))
 	}
+	if err := oneDocument(dec); err != nil {
+		return c, err
+	}
 	return c, c.Validate()
+}
+
+// oneDocument checks that dec, having decoded a config, holds no further
+// YAML document (which would otherwise be ignored without a word).
+func oneDocument(dec *yaml.Decoder) error {
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+		return nil
+	case err != nil:
+		return fmt.Errorf("after the first YAML document: %s", oneLine(err.Error()))
+	}
+	if len(next.Content) == 0 || next.Content[0].Tag == "!!null" {
+		return nil // an empty document: a trailing --- or comments
+	}
+	return fmt.Errorf("holds more than one YAML document (the second starts at line %d); a config is one document: merge them or remove the --- line", next.Content[0].Line)
 }
 
 // Validate reports every problem of c at once, each naming its field.
@@ -185,6 +208,9 @@ func (c Config) Validate() error {
 		if !slices.Contains(valid, v) {
 			bad(field, " must be one of %s (got %q)", strings.Join(valid, ", "), v)
 		}
+	}
+	if strings.ContainsAny(c.Name, `/\`) || strings.Contains(c.Name, "..") {
+		bad("name", ` must be a plain name, without path separators or ".." (got %q): it names the run directory runs/<name>-<time>; to choose where the run goes, use --out`, c.Name)
 	}
 	oneOf("data.dataset", c.Data.Dataset, Datasets)
 	if c.Data.Coarse && c.Data.Dataset != "cifar100" {

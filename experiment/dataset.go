@@ -34,7 +34,7 @@ func loadData(cfg Config) (train, test *data.Set, err error) {
 	case "cifar100":
 		return data.LoadCIFAR100(dir, cfg.Data.Coarse)
 	case "folder":
-		return data.LoadImageFolder(dir)
+		return data.LoadImageFolderLimit(dir, imageBudget())
 	}
 	return data.LoadIDXDir(dir, ds)
 }

@@ -49,10 +49,38 @@ func FuzzLoadCheckpoint(f *testing.F) {
 	f.Add(valid[:8])
 	f.Add([]byte{})
 	f.Add([]byte("\xff\xff\xff\xff\xff\xff\xff\x7f{}"))
+	// Size bombs: a header claiming a huge tensor or a huge header.
+	f.Add(append([]byte("\x4a\x00\x00\x00\x00\x00\x00\x00"), []byte(`{"net.w":{"dtype":"F32","shape":[1099511627776],"data_offsets":[0,4398046511104]}}`)...))
+	f.Add(append([]byte("\x00\x00\x00\x00\x01\x00\x00\x00"), '{'))
+	// A tensor whose shape disagrees with its bytes.
+	f.Add(append([]byte("\x3f\x00\x00\x00\x00\x00\x00\x00"), []byte(`{"net.w":{"dtype":"F32","shape":[3,2],"data_offsets":[0,16]}}    `+"\x00\x00\x80\x3f\x00\x00\x80\x3f\x00\x00\x80\x3f\x00\x00\x80\x3f")...))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		const path = "fuzz.safetensors"
-		if _, err := parseCheckpoint(path, raw); err != nil && !strings.Contains(err.Error(), path) {
-			t.Fatalf("error does not name the file: %v", err)
+		if _, err := parseCheckpoint(path, raw); err != nil && (!strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "\n")) {
+			t.Fatalf("error is not one line naming the file: %v", err)
+		}
+		// The checks behind the checksum, which a mutation nearly always breaks.
+		ck, err := decodeCheckpoint(path, raw, false)
+		if err != nil {
+			if !strings.Contains(err.Error(), path) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line naming the file: %v", err)
+			}
+			return
+		}
+		for name, v := range ck.Tensors {
+			n := 1
+			for _, d := range ck.Shapes[name] {
+				n *= d
+			}
+			if n != len(v) {
+				t.Fatalf("tensor %s has shape %v but %d values", name, ck.Shapes[name], len(v))
+			}
+		}
+		if ck.Epoch < 0 || ck.Batch < 0 || ck.Threads < 0 {
+			t.Fatalf("accepted position epoch %d batch %d threads %d", ck.Epoch, ck.Batch, ck.Threads)
+		}
+		if err := ck.Config.Validate(); err != nil {
+			t.Fatalf("accepted a config that does not validate: %v", err)
 		}
 	})
 }

@@ -50,13 +50,36 @@ func memAvailable() int64 {
 	return 0
 }
 
-// checkFits refuses a graph whose values would not fit in the memory
-// available, before any of it is allocated.
+// memBound is one limit on the memory this process may still take.
+type memBound struct {
+	Bytes int64  // what is left under the limit
+	What  string // the limit, for messages: "MemAvailable", "the cgroup's memory.max", …
+}
+
+// memBoundsFunc lists the limits that apply (tests replace it).
+var memBoundsFunc = memBounds
+
+// memLimit is the tightest limit on the memory this process may still
+// take: the kernel's MemAvailable, the cgroup's memory.max (less what the
+// cgroup uses) and the address-space limit RLIMIT_AS (less what the
+// process has mapped), where each is known. Bytes is 0 when none is.
+func memLimit() memBound {
+	var m memBound
+	for _, b := range memBoundsFunc() {
+		if b.Bytes > 0 && (m.Bytes == 0 || b.Bytes < m.Bytes) {
+			m = b
+		}
+	}
+	return m
+}
+
+// checkFits refuses a graph whose values would not fit in the memory the
+// process may use, before any of it is allocated.
 func checkFits(g *G.ExprGraph, batch int) error {
-	need, avail := graphBytes(g), memAvailable()
-	if avail > 0 && need > avail*9/10 {
-		return fmt.Errorf("a batch of %d needs about %.1f GB for the network's values but %.1f GB of memory is available; lower train.batch",
-			batch, float64(need)/1e9, float64(avail)/1e9)
+	need, lim := graphBytes(g), memLimit()
+	if lim.Bytes > 0 && need > lim.Bytes*9/10 {
+		return fmt.Errorf("a batch of %d needs about %.1f GB for the network's values but %.1f GB of memory is available (%s); lower train.batch",
+			batch, float64(need)/1e9, float64(lim.Bytes)/1e9, lim.What)
 	}
 	return nil
 }
@@ -99,13 +122,21 @@ func dataBytes(dataset, dir string) int64 {
 	return n
 }
 
-// checkDataFits refuses a data set that would not fit in the memory
-// available, before reading it.
+// checkDataFits refuses a data set that would not fit in the memory the
+// process may use, before reading it.
 func checkDataFits(dataset, dir string) error {
-	need, avail := dataBytes(dataset, dir), memAvailable()
-	if need > 0 && avail > 0 && need > avail*9/10 {
-		return fmt.Errorf("data set %s in %s needs about %.1f GB of memory but %.1f GB is available; use a machine with more memory or a smaller data set",
-			dataset, dir, float64(need)/1e9, float64(avail)/1e9)
+	need, lim := dataBytes(dataset, dir), memLimit()
+	if need > 0 && lim.Bytes > 0 && need > lim.Bytes*9/10 {
+		return fmt.Errorf("data set %s in %s needs about %.1f GB of memory but %.1f GB is available (%s); use a machine with more memory or a smaller data set",
+			dataset, dir, float64(need)/1e9, float64(lim.Bytes)/1e9, lim.What)
 	}
 	return nil
+}
+
+// imageBudget is the decoded size an image folder's pixels may reach: the
+// decoded images and the sets they are copied into are both held for a
+// while, so half of nine tenths of the memory the process may use; 0 when
+// that is not known.
+func imageBudget() int64 {
+	return memLimit().Bytes * 9 / 10 / 2
 }

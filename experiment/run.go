@@ -62,6 +62,15 @@ func openRun(path string, opts RunOptions) (*session, *data.Set, error) {
 	default:
 		return nil, nil, fmt.Errorf("--split must be train or test (got %q)", opts.Split)
 	}
+	from := "the data"
+	if opts.DataDir != "" {
+		from = "--data " + opts.DataDir
+	} else if cfg.Data.Dir != "" {
+		from = "the data in " + cfg.Data.Dir
+	}
+	if err := checkImageSize(ck, path, from, set); err != nil {
+		return nil, nil, err
+	}
 	if err := normalise(data.Norm{Mean: ck.Norm.Mean, Std: ck.Norm.Std}, set); err != nil {
 		return nil, nil, err
 	}

@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -19,6 +21,7 @@ import (
 	G "gorgonia.org/gorgonia"
 
 	"github.com/lgm-dev/lgm/data"
+	"github.com/lgm-dev/lgm/internal/fileio"
 	"github.com/lgm-dev/lgm/loss"
 	"github.com/lgm-dev/lgm/nnops"
 	"github.com/lgm-dev/lgm/optim"
@@ -41,6 +44,9 @@ type TrainOptions struct {
 	// the count the run was trained with (recorded in its checkpoint), so
 	// that the resumed run stays bit-identical to an unbroken one.
 	Threads int
+	// DataDir, for Resume, replaces the run's data.dir: the data moved. It
+	// must hold the same data set (image shape, numbers of images).
+	DataDir string
 	// Train and Test, when set, replace the data the config names (tests use this).
 	Train, Test *data.Set
 
@@ -50,6 +56,9 @@ type TrainOptions struct {
 	// (after a step), "save" (during a periodic save), "eval" (before each
 	// evaluation batch) and "epoch-end" (the epoch saved and logged).
 	at func(where string, epoch, batch int)
+	// beforeLock, for tests, runs after a new run's directory exists and
+	// before its lock is taken (where a second lgm may slip in).
+	beforeLock func()
 }
 
 // Metrics is one line of metrics.jsonl, written after every epoch.
@@ -100,19 +109,22 @@ func Train(ctx context.Context, cfg Config, opts TrainOptions) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
-	_, statErr := os.Stat(opts.Out)
+	lock, madeDir, err := prepareRunDir(opts.Out, opts.beforeLock)
+	if err != nil {
+		return err
+	}
+	// A run that fails before it starts leaves no trace: what this process
+	// made (the lock file, the directory) goes, and only that. Ownership
+	// comes from the creations themselves (Mkdir, the lock file's O_EXCL),
+	// so a refused or failing process never removes another's lock.
 	failed := func(err error) error {
-		if os.IsNotExist(statErr) { // we made it and it holds at most the lock: leave no trace
-			os.Remove(filepath.Join(opts.Out, LockFile))
-			os.Remove(opts.Out)
+		lock.release()
+		if madeDir {
+			os.Remove(opts.Out) // only if empty
 		}
 		return err
 	}
-	unlock, err := prepareRunDir(opts.Out)
-	if err != nil {
-		return failed(err)
-	}
-	defer unlock()
+	defer lock.unlock()
 	t, err := newTrainer(cfg, opts, nil)
 	if err != nil {
 		return failed(err)
@@ -125,16 +137,24 @@ func Train(ctx context.Context, cfg Config, opts TrainOptions) error {
 }
 
 // Resume continues the run in opts.Out from its checkpoint with the run's
-// own config; epochs > 0 replaces the number of epochs (to train longer).
-// The result is the same, bit for bit, as if the run had not stopped.
+// own config; epochs > 0 replaces the number of epochs (to train longer),
+// and opts.DataDir the data's location (the data moved: it must be the same
+// data set). The result is the same, bit for bit, as if the run had not
+// stopped. Hand edits to the run's config.yaml are refused, not lost.
 func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
 	ck, err := OpenCheckpoint(opts.Out)
 	if err != nil {
 		return err
 	}
+	if err := checkConfigFile(opts.Out, filepath.Join(opts.Out, ConfigFile), ck); err != nil {
+		return err
+	}
 	cfg := ck.Config
 	if epochs > 0 {
 		cfg.Train.Epochs = epochs
+	}
+	if opts.DataDir != "" {
+		cfg.Data.Dir = opts.DataDir
 	}
 	if ck.Epoch >= cfg.Train.Epochs {
 		return fmt.Errorf("%s has finished all %d epochs; pass --epochs N (more than %d) to train it longer", opts.Out, cfg.Train.Epochs, ck.Epoch)
@@ -159,8 +179,15 @@ func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
 		return err
 	}
 	defer t.ss.close()
-	if epochs > 0 {
-		if err := writeFileAtomic(filepath.Join(opts.Out, ConfigFile), cfg.Marshal()); err != nil {
+	// The checkpoint's config first, then the file, so that the two agree
+	// (a resume that stops before its next save would find them differ).
+	if !bytes.Equal(cfg.Marshal(), ck.Config.Marshal()) {
+		if err := t.save(); err != nil {
+			return err
+		}
+	}
+	if cfgPath := filepath.Join(opts.Out, ConfigFile); !bytes.Equal(cfg.Marshal(), ck.Config.Marshal()) || !fileExists(cfgPath) {
+		if err := writeFileAtomic(cfgPath, cfg.Marshal()); err != nil {
 			return err
 		}
 	}
@@ -252,6 +279,15 @@ func newTrainer(cfg Config, opts TrainOptions, ck *Checkpoint) (*trainer, error)
 		return nil, fmt.Errorf("%s is %d×%d×%d with %d classes but %s is %d×%d×%d with %d",
 			tr.Name, tr.C, tr.H, tr.W, tr.Classes, te.Name, te.C, te.H, te.W, te.Classes)
 	}
+	if ck != nil {
+		from := "the data in " + cfg.Data.Dir
+		if cfg.Data.Dir == "" {
+			from = "the data"
+		}
+		if err := checkSameData(ck, opts.Out, from, tr, te); err != nil {
+			return nil, err
+		}
+	}
 	t.norm = data.ComputeNorm(tr)
 	if ck != nil {
 		t.norm = data.Norm{Mean: ck.Norm.Mean, Std: ck.Norm.Std}
@@ -340,7 +376,7 @@ func (t *trainer) restore(ck *Checkpoint) error {
 // checkpoint captures the run's state at its current position.
 func (t *trainer) checkpoint() *Checkpoint {
 	ck := &Checkpoint{
-		Config: t.cfg, Epoch: t.epoch, Batch: t.batch, Threads: nnops.Threads(),
+		Config: t.cfg, Epoch: t.epoch, Batch: t.batch, Threads: nnops.Threads(), Data: shapeOf(t.train, t.test),
 		Norm: NormState{Mean: t.norm.Mean, Std: t.norm.Std},
 		RNG:  t.epochRNG, Stats: t.stats, History: t.history,
 	}
@@ -608,24 +644,39 @@ func (t *trainer) interrupted() error {
 }
 
 // prepareRunDir creates dir, refusing one that already holds a run, and
-// checks it can be written before any training starts.
-func prepareRunDir(dir string) (unlock func(), err error) {
+// takes its lock before any training starts. madeDir reports that this call
+// created dir (so that a failure may remove it). beforeLock, for tests, runs
+// between the two.
+func prepareRunDir(dir string, beforeLock func()) (lock *dirLock, madeDir bool, err error) {
 	if dir == "" {
-		return nil, errors.New("no run directory given: pass --out DIR")
+		return nil, false, errors.New("no run directory given: pass --out DIR")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("cannot create run directory: %w", err)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, false, fmt.Errorf("cannot create run directory: %w", err)
 	}
-	if unlock, err = lockRunDir(dir); err != nil { // also shows that dir is writable
-		return nil, err
+	switch err := os.Mkdir(dir, 0o755); {
+	case err == nil:
+		madeDir = true
+	case errors.Is(err, fs.ErrExist):
+		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+			return nil, false, fmt.Errorf("run directory %s exists and is not a folder; choose another --out", dir)
+		}
+	default:
+		return nil, false, fmt.Errorf("cannot create run directory: %w", err)
+	}
+	if beforeLock != nil {
+		beforeLock()
+	}
+	if lock, err = takeLock(dir); err != nil { // also shows that dir is writable
+		return nil, false, err
 	}
 	for _, f := range []string{ConfigFile, MetricsFile, CheckpointFile} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
-			unlock()
-			return nil, fmt.Errorf("%s already holds a run (%s); choose another --out or remove it", dir, f)
+		if _, err := os.Lstat(filepath.Join(dir, f)); err == nil {
+			lock.release()
+			return nil, false, fmt.Errorf("%s already holds a run (%s); choose another --out or remove it", dir, f)
 		}
 	}
-	return unlock, nil
+	return lock, madeDir, nil
 }
 
 // snapshot copies every parameter and its solver velocity.
@@ -647,6 +698,9 @@ func snapshot(ss *session, sgd *optim.SGD) (map[string][]float32, map[string][]i
 }
 
 // restore copies the parameters and buffers of ck into the session's graph.
+// Each tensor must have the shape the network gives it (not only as many
+// values) and hold finite values only: a diverged run's weights are refused,
+// naming the first bad tensor, rather than evaluated or trained on.
 func restore(ss *session, ck *Checkpoint) error {
 	for _, p := range append(append(G.Nodes{}, ss.params...), ss.buffers...) {
 		v, ok := ck.Tensors[p.Name()]
@@ -654,13 +708,22 @@ func restore(ss *session, ck *Checkpoint) error {
 			return fmt.Errorf("checkpoint has no tensor %s", p.Name())
 		}
 		dst := p.Value().Data().([]float32)
-		if len(v) != len(dst) {
-			return fmt.Errorf("checkpoint tensor %s has %d values, the network wants %d", p.Name(), len(v), len(dst))
+		want := []int(p.Shape())
+		if got, ok := ck.Shapes[p.Name()]; ok && !slices.Equal(got, want) || len(v) != len(dst) {
+			if !ok {
+				got = []int{len(v)}
+			}
+			return fmt.Errorf("checkpoint tensor %s has shape %v, the network wants %v: the checkpoint is of another network or data shape", p.Name(), got, want)
+		}
+		if i := slices.IndexFunc(v, notFinite); i >= 0 {
+			return fmt.Errorf("checkpoint tensor %s holds %v at index %d: the run's weights are not finite (it diverged); resume from an earlier checkpoint or train again with a lower train.lr", p.Name(), v[i], i)
 		}
 		copy(dst, v)
 	}
 	return nil
 }
+
+func notFinite(f float32) bool { return math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) }
 
 // writeMetrics rewrites the whole metrics file atomically, one JSON object per line.
 func writeMetrics(path string, history []Metrics) error {
@@ -677,7 +740,7 @@ func writeMetrics(path string, history []Metrics) error {
 
 // ReadMetrics reads a metrics.jsonl file.
 func ReadMetrics(path string) ([]Metrics, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := fileio.ReadFile(path, "a metrics file", fileio.MaxMetricsBytes)
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lgm-dev/lgm/experiment"
+	"github.com/lgm-dev/lgm/internal/fileio"
 )
 
 type compareOptions struct {
@@ -105,7 +106,7 @@ func summarize(dir string) (runSummary, error) {
 		return r, fmt.Errorf("%s is a file, not a run directory (give the directories lgm train wrote)", dir)
 	}
 	cfgPath := filepath.Join(dir, experiment.ConfigFile)
-	raw, err := os.ReadFile(cfgPath)
+	raw, err := fileio.ReadFile(cfgPath, "a config file", fileio.MaxConfigBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return r, fmt.Errorf("%s: no %s: not a run directory of lgm train", dir, experiment.ConfigFile)
 	}

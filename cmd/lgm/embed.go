@@ -3,12 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lgm-dev/lgm/experiment"
+	"github.com/lgm-dev/lgm/internal/fileio"
 	"github.com/lgm-dev/lgm/report"
 )
 
@@ -31,7 +30,8 @@ it also draws the features (as lgm plot features does; a PCA projection for
 D > 2) into a .png or .svg file.`,
 		Example: `  lgm embed runs/mnist2d-softmax --out features.csv
   lgm embed runs/mnist2d-softmax --split train --out train-features.csv
-  lgm embed runs/mnist2d-softmax --out features.csv --plot features.png`,
+  lgm embed runs/mnist2d-softmax --out features.csv --plot features.png
+  lgm embed runs/mnist2d-softmax --out - | head`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.out == "" {
@@ -50,24 +50,33 @@ D > 2) into a .png or .svg file.`,
 			if err := useThreads(o.threads); err != nil {
 				return err
 			}
-			// Write beside the target and rename at the end: a failed or
-			// interrupted embed never leaves a partial CSV under the name.
-			tmp, err := os.CreateTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".tmp-*")
-			if err != nil {
-				return fmt.Errorf("cannot write %s: %w", o.out, err)
+			ropts := experiment.RunOptions{Split: o.split, DataDir: o.data}
+			summary := s.out
+			if o.out == "-" { // the CSV on stdout, the summary on stderr
+				res, err := experiment.Embed(cmd.Context(), args[0], s.out, ropts)
+				if err != nil {
+					return err
+				}
+				summary = s.err
+				fmt.Fprintf(summary, "wrote %d rows to standard output (%s error %.2f%%)\n", res.N, o.split, 100*res.Error)
+			} else {
+				// Written beside the target and renamed at the end: a failed or
+				// interrupted embed never leaves a partial CSV under the name.
+				// A symlink is written through, a special file refused.
+				out, err := fileio.Create(o.out)
+				if err != nil {
+					return err
+				}
+				defer out.Abort()
+				res, err := experiment.Embed(cmd.Context(), args[0], out, ropts)
+				if err != nil {
+					return err
+				}
+				if err := out.Commit(); err != nil {
+					return err
+				}
+				fmt.Fprintf(summary, "wrote %d rows to %s (%s error %.2f%%)\n", res.N, o.out, o.split, 100*res.Error)
 			}
-			defer os.Remove(tmp.Name())
-			res, err := experiment.Embed(cmd.Context(), args[0], tmp, experiment.RunOptions{Split: o.split, DataDir: o.data})
-			if cerr := tmp.Close(); err == nil {
-				err = cerr
-			}
-			if err != nil {
-				return err
-			}
-			if err := os.Rename(tmp.Name(), o.out); err != nil {
-				return err
-			}
-			fmt.Fprintf(s.out, "wrote %d rows to %s (%s error %.2f%%)\n", res.N, o.out, o.split, 100*res.Error)
 			if o.plot == "" {
 				return nil
 			}
@@ -78,13 +87,13 @@ D > 2) into a .png or .svg file.`,
 			if err := savePicture(o.plot, format, pic); err != nil {
 				return err
 			}
-			fmt.Fprintf(s.out, "wrote %s\n", o.plot)
+			fmt.Fprintf(summary, "wrote %s\n", o.plot)
 			return nil
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.split, "split", "test", "split to embed: train | test")
-	f.StringVarP(&o.out, "out", "o", "", "CSV `file` to write")
+	f.StringVarP(&o.out, "out", "o", "", "CSV `file` to write (- for standard output; a symlink is written through, a special file refused)")
 	f.StringVar(&o.plot, "plot", "", "also draw the features into this .png or .svg `file`")
 	f.StringVar(&o.data, "data", "", "`folder` of the data set, if it moved since training")
 	threadsFlag(f, &o.threads)

@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/lgm-dev/lgm/experiment"
+	"github.com/lgm-dev/lgm/internal/fileio"
 	"github.com/lgm-dev/lgm/report"
 )
 
@@ -250,25 +249,17 @@ func savePicture(path, format string, pic report.Picture) error {
 	return writeFileAtomic(path, b)
 }
 
-// writeFileAtomic writes b to path through a temporary file and a rename.
+// writeFileAtomic writes b to path through a temporary file and a rename
+// (fileio.Create: a symlink to a regular file is written through, a special
+// file refused).
 func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	out, err := fileio.Create(path)
 	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	_, err = tmp.Write(b)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("cannot write %s: %w", path, err)
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return errors.Join(fmt.Errorf("cannot write %s", path), err)
+	defer out.Abort()
+	if _, err := out.Write(b); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
-	return nil
+	return out.Commit()
 }

@@ -143,12 +143,12 @@ func (o *trainOptions) resolve(fs *pflag.FlagSet) (experiment.Config, error) {
 func (o *trainOptions) runResume(cmd *cobra.Command, io streams) error {
 	var clash []string
 	cmd.Flags().Visit(func(f *pflag.Flag) {
-		if f.Name != "resume" && f.Name != "epochs" && f.Name != "threads" && f.Name != "save-every" {
+		if f.Name != "resume" && f.Name != "epochs" && f.Name != "threads" && f.Name != "save-every" && f.Name != "data" {
 			clash = append(clash, "--"+f.Name)
 		}
 	})
 	if len(clash) > 0 {
-		return usageError{fmt.Errorf("--resume continues a run with its own config; drop %s (only --epochs may change)", strings.Join(clash, ", ")), true}
+		return usageError{fmt.Errorf("--resume continues a run with its own config; drop %s (only --epochs may change, and --data give the data's new place)", strings.Join(clash, ", ")), true}
 	}
 	epochs := 0
 	if cmd.Flags().Changed("epochs") {
@@ -163,6 +163,6 @@ func (o *trainOptions) runResume(cmd *cobra.Command, io streams) error {
 	}
 	return experiment.Resume(cmd.Context(), epochs, experiment.TrainOptions{
 		Out: o.resume, Stdout: io.out, Progress: io.terminal, LineEvery: time.Minute, SaveEvery: o.saveEvery,
-		Threads: threads,
+		Threads: threads, DataDir: o.data,
 	})
 }
