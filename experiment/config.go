@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -108,6 +109,12 @@ func LoadFile(path string, c *Config, head string) error {
 	if err != nil {
 		return fmt.Errorf("config: %w", err)
 	}
+	return loadConfig(raw, path, path, c, head)
+}
+
+// loadConfig is LoadFile on the bytes raw of the config file path; messages
+// name it shown.
+func loadConfig(raw []byte, path, shown string, c *Config, head string) error {
 	var peek struct {
 		Head struct {
 			Name string `yaml:"name"`
@@ -125,10 +132,16 @@ func LoadFile(path string, c *Config, head string) error {
 			c.Head.Name = head
 		}
 	}()
+	var tree yaml.Node
+	if yaml.Unmarshal(raw, &tree) == nil && len(tree.Content) == 1 {
+		if err := wholeNumbers(tree.Content[0], reflect.TypeFor[Config](), ""); err != nil {
+			return fmt.Errorf("config %s: %w", shown, err)
+		}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
-		return fmt.Errorf("config %s: %s", path, oneLine(err.Error()))
+		return fmt.Errorf("config %s: %s", shown, oneLine(err.Error()))
 	}
 	if c.Name == "run" || c.Name == "" {
 		c.Name = strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
@@ -147,7 +160,8 @@ var sections = map[string]string{"": "", "Data": "data.", "Model": "model.", "He
 func oneLine(s string) string {
 	s = unknownField.ReplaceAllStringFunc(s, func(m string) string {
 		sub := unknownField.FindStringSubmatch(m)
-		return fmt.Sprintf("unknown key %s%s", sections[sub[2]], sub[1])
+		key := sections[sub[2]] + sub[1]
+		return "unknown key " + key + nearestKeys(key)
 	})
 	s = strings.TrimPrefix(s, "yaml: ")
 	s = strings.TrimPrefix(s, "unmarshal errors:\n")
@@ -194,6 +208,8 @@ func (c Config) Validate() error {
 	for _, err := range c.Head.lossConfig(10, max(c.Model.Dim, 1)).Validate() {
 		if errors.Is(err, loss.ErrUnknownHead) {
 			err = &FieldError{Field: "head.name", Rest: ": " + err.Error()}
+		} else if key, _, _ := strings.Cut(err.Error(), " "); slices.Contains(Keys(), key) {
+			err = &FieldError{Field: key, Rest: strings.TrimPrefix(err.Error(), key)} // loss names the key first
 		}
 		errs = append(errs, err)
 	}

@@ -32,6 +32,10 @@ func nameFlags(err error, given func(flag string) bool, file string) error {
 		if !errors.As(e, &fe) {
 			continue
 		}
+		if strings.HasPrefix(fe.Field, "--") { // already named after the command line (--set …)
+			fromFlags++
+			continue
+		}
 		if flag, ok := configFlags[fe.Field]; ok && given(strings.TrimPrefix(flag, "--")) {
 			msgs[i] = flag + fe.Rest
 			fromFlags++

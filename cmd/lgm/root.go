@@ -79,7 +79,8 @@ and the losses it is compared against, and reproduces the results of Wan et al.,
 	root.SetOut(io.out)
 	root.SetErr(io.err)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err, true} })
-	root.AddCommand(newTrainCmd(io, nil), newEvalCmd(io), newEmbedCmd(io), newBenchCmd(io), newDataCmd(io), newCompareCmd(io))
+	root.AddCommand(newTrainCmd(io, nil), newEvalCmd(io), newEmbedCmd(io), newBenchCmd(io), newDataCmd(io), newCompareCmd(io),
+		newConfigsCmd(io), newConfigCmd(io))
 	// Arguments and unknown commands are usage errors too.
 	var all []*cobra.Command
 	var walk func(c *cobra.Command)
