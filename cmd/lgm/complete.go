@@ -107,4 +107,3 @@ func unknownCommand(c *cobra.Command, arg string) error {
 	}
 	return usageError{fmt.Errorf("%s", msg), true}
 }
-
