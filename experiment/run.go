@@ -40,6 +40,11 @@ func OpenCheckpoint(path string) (*Checkpoint, error) {
 // openRun loads a run's checkpoint, its data split (normalised as in
 // training) and an evaluation session holding its weights.
 func openRun(path string, opts RunOptions) (*session, *data.Set, error) {
+	ss, set, err := openRunSetup(path, opts)
+	return ss, set, setup(err)
+}
+
+func openRunSetup(path string, opts RunOptions) (*session, *data.Set, error) {
 	ck, err := OpenCheckpoint(path)
 	if err != nil {
 		return nil, nil, err

@@ -110,12 +110,12 @@ func Train(ctx context.Context, cfg Config, opts TrainOptions) error {
 	}
 	unlock, err := prepareRunDir(opts.Out)
 	if err != nil {
-		return failed(err)
+		return failed(setup(err))
 	}
 	defer unlock()
 	t, err := newTrainer(cfg, opts, nil)
 	if err != nil {
-		return failed(err)
+		return failed(setup(err))
 	}
 	defer t.ss.close()
 	if err := writeFileAtomic(filepath.Join(opts.Out, ConfigFile), cfg.Marshal()); err != nil {
@@ -130,21 +130,21 @@ func Train(ctx context.Context, cfg Config, opts TrainOptions) error {
 func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
 	ck, err := OpenCheckpoint(opts.Out)
 	if err != nil {
-		return err
+		return setup(err)
 	}
 	cfg := ck.Config
 	if epochs > 0 {
 		cfg.Train.Epochs = epochs
 	}
 	if ck.Epoch >= cfg.Train.Epochs {
-		return fmt.Errorf("%s has finished all %d epochs; pass --epochs N (more than %d) to train it longer", opts.Out, cfg.Train.Epochs, ck.Epoch)
+		return setup(fmt.Errorf("%s has finished all %d epochs; pass --epochs N (more than %d) to train it longer", opts.Out, cfg.Train.Epochs, ck.Epoch))
 	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	unlock, err := lockRunDir(opts.Out)
 	if err != nil {
-		return err
+		return setup(err)
 	}
 	defer unlock()
 	useRunThreads(ck.Threads, opts.Threads, opts.Stdout)
@@ -156,7 +156,7 @@ func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
 	}
 	t, err := newTrainer(cfg, opts, ck)
 	if err != nil {
-		return err
+		return setup(err)
 	}
 	defer t.ss.close()
 	if epochs > 0 {

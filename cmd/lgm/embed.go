@@ -42,7 +42,7 @@ label, prediction and the D feature values, after a header line.`,
 			// interrupted embed never leaves a partial CSV under the name.
 			tmp, err := os.CreateTemp(filepath.Dir(o.out), "."+filepath.Base(o.out)+".tmp-*")
 			if err != nil {
-				return fmt.Errorf("cannot write %s: %w", o.out, err)
+				return usageError{err: fmt.Errorf("cannot write --out %s: %w", o.out, err)}
 			}
 			defer os.Remove(tmp.Name())
 			res, err := experiment.Embed(cmd.Context(), args[0], tmp, experiment.RunOptions{Split: o.split, DataDir: o.data})

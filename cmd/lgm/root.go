@@ -15,7 +15,7 @@ import (
 const (
 	exitOK          = 0
 	exitFailure     = 1
-	exitUsage       = 2 // the command line or the config is wrong; nothing ran
+	exitUsage       = 2 // a mistake found before any work started: the command line, the config, the data or run directory; nothing ran
 	exitInterrupted = 130
 )
 
@@ -49,10 +49,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "lgm: %v\n", err)
 	var ue usageError
 	var ce *experiment.ConfigError
+	var se *experiment.SetupError
 	switch {
 	case errors.Is(err, experiment.ErrInterrupted):
 		return exitInterrupted
-	case errors.As(err, &ce):
+	case errors.As(err, &ce), errors.As(err, &se): // nothing ran
 		return exitUsage
 	case errors.As(err, &ue):
 		if ue.hint {
