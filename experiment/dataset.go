@@ -3,6 +3,7 @@ package experiment
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/lgm-dev/lgm/data"
 )
@@ -48,4 +49,14 @@ func normalise(n data.Norm, sets ...*data.Set) error {
 		n.Apply(s)
 	}
 	return nil
+}
+
+// holdOut splits the validation images cfg names (data.val) off the
+// training split train: the same images for a given seed, every time.
+func holdOut(cfg Config, train *data.Set) (rest, val *data.Set, err error) {
+	rest, val, err = data.HoldOut(train, cfg.Data.Val, rand.New(rand.NewPCG(cfg.Seed, streamVal)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("data.val: %w", err)
+	}
+	return rest, val, nil
 }

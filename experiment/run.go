@@ -16,7 +16,7 @@ import (
 // RunOptions say where a finished run's data come from.
 type RunOptions struct {
 	DataDir string // overrides the run's data.dir (the data moved, or another copy)
-	Split   string // "test" (default) or "train"
+	Split   string // "test" (default), "train" (the images trained on) or "val" (those held out by data.val)
 	// Train and Test, when set, replace the data the run's config names (tests use this).
 	Train, Test *data.Set
 }
@@ -62,10 +62,25 @@ func openRunSetup(path string, opts RunOptions) (*session, *data.Set, error) {
 	set := test
 	switch opts.Split {
 	case "", "test":
-	case "train":
-		set = train
+	case "train", "val":
+		if cfg.Data.Val == 0 {
+			if opts.Split == "val" {
+				return nil, nil, fmt.Errorf("%s holds out no validation images (its data.val is 0): use --split test or train", path)
+			}
+			set = train
+			break
+		}
+		// The images the run held out, and those it trained on.
+		rest, val, err := holdOut(cfg, train)
+		if err != nil {
+			return nil, nil, err
+		}
+		set = rest
+		if opts.Split == "val" {
+			set = val
+		}
 	default:
-		return nil, nil, fmt.Errorf("--split must be train or test (got %q)", opts.Split)
+		return nil, nil, fmt.Errorf("--split must be train, val or test (got %q)", opts.Split)
 	}
 	if err := normalise(data.Norm{Mean: ck.Norm.Mean, Std: ck.Norm.Std}, set); err != nil {
 		return nil, nil, err

@@ -32,8 +32,8 @@ label, prediction and the D feature values, after a header line.`,
 			if o.out == "" {
 				return usageError{errors.New("--out FILE.csv is required"), true}
 			}
-			if o.split != "train" && o.split != "test" {
-				return usageError{fmt.Errorf("--split must be train or test (got %q)", o.split), true}
+			if o.split != "train" && o.split != "test" && o.split != "val" {
+				return usageError{fmt.Errorf("--split must be train, val or test (got %q)", o.split), true}
 			}
 			if err := useThreads(o.threads); err != nil {
 				return err
@@ -60,7 +60,7 @@ label, prediction and the D feature values, after a header line.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.split, "split", "test", "split to embed: train | test")
+	f.StringVar(&o.split, "split", "test", "split to embed: train | val | test (val: the images a run with data.val held out; train: those it trained on)")
 	f.StringVarP(&o.out, "out", "o", "", "CSV `file` to write")
 	f.StringVar(&o.data, "data", "", "`folder` of the data set, if it moved since training")
 	threadsFlag(f, &o.threads)
