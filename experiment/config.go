@@ -80,7 +80,7 @@ type TrainConfig struct {
 }
 
 // Default returns the defaults in code: the authors' later MNIST recipe
-// (jschenthu/GM-Loss, REFERENCE.md "Schedules used by the references") with a
+// (jschenthu/GM-Loss, docs/references.md "Settings") with a
 // 2-D LeNet++ feature and the softmax head.
 func Default() Config {
 	return Config{
@@ -147,6 +147,9 @@ func loadConfig(raw []byte, path, shown string, c *Config, head string) error {
 			c.Head.Name = head
 		}
 	}()
+	if err := syntaxError(raw); err != nil {
+		return fmt.Errorf("config %s: %w", shown, err)
+	}
 	var tree yaml.Node
 	if yaml.Unmarshal(raw, &tree) == nil && len(tree.Content) == 1 {
 		if err := wholeNumbers(tree.Content[0], reflect.TypeFor[Config](), ""); err != nil {

@@ -55,7 +55,7 @@ func openRunSetup(path string, opts RunOptions) (*session, *data.Set, error) {
 	}
 	train, test := opts.Train, opts.Test
 	if train == nil || test == nil {
-		if train, test, err = loadData(cfg); err != nil {
+		if train, test, err = loadData(cfg, nil); err != nil {
 			return nil, nil, err
 		}
 	}

@@ -243,14 +243,8 @@ func newTrainer(cfg Config, opts TrainOptions, ck *Checkpoint) (*trainer, error)
 	}
 	t.train, t.test = opts.Train, opts.Test
 	if t.train == nil || t.test == nil {
-		// Decoding an image archive takes seconds: say what is going on.
-		from := cfg.Data.Dir
-		if from == "" {
-			from = "the GoMNIST module"
-		}
-		fmt.Fprintf(t.out, "reading %s from %s\n", cfg.Data.Dataset, from)
 		var err error
-		if t.train, t.test, err = loadData(cfg); err != nil {
+		if t.train, t.test, err = loadData(cfg, t.out); err != nil {
 			return nil, err
 		}
 	}
