@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/lgm-dev/lgm/data"
 )
@@ -19,6 +20,23 @@ type RunOptions struct {
 	Split   string // "test" (default), "train" (the images trained on) or "val" (those held out by data.val)
 	// Train and Test, when set, replace the data the run's config names (tests use this).
 	Train, Test *data.Set
+	// Progress, if not nil, receives the evaluation's progress: a bar when
+	// Terminal, else a line at most every LineEvery.
+	Progress  io.Writer
+	Terminal  bool
+	LineEvery time.Duration
+}
+
+// progress is the evaluation hook showing opts' progress over set, or nil.
+func (opts RunOptions) progress(ss *session, set *data.Set) func(i, label, pred int, feat []float32) error {
+	if opts.Progress == nil {
+		return nil
+	}
+	split := opts.Split
+	if split == "" {
+		split = "test"
+	}
+	return evalProgress(opts.Progress, opts.Terminal, opts.LineEvery, "evaluating "+split, set.N, ss.shape.B, nil)
 }
 
 // OpenCheckpoint loads the checkpoint of a run directory, or a checkpoint
@@ -103,7 +121,7 @@ func Evaluate(ctx context.Context, path string, opts RunOptions) (EvalResult, er
 		return EvalResult{}, err
 	}
 	defer ss.close()
-	return evaluate(ctx, ss, set, nil)
+	return evaluate(ctx, ss, set, opts.progress(ss, set))
 }
 
 // Embed writes one CSV row per example of a split: label, prediction and
@@ -121,7 +139,11 @@ func Embed(ctx context.Context, path string, w io.Writer, opts RunOptions) (Eval
 	}
 	bw.WriteByte('\n')
 	var buf []byte
-	res, err := evaluate(ctx, ss, set, func(_, label, pred int, feat []float32) error {
+	progress := opts.progress(ss, set)
+	res, err := evaluate(ctx, ss, set, func(i, label, pred int, feat []float32) error {
+		if progress != nil {
+			progress(i, label, pred, feat)
+		}
 		buf = strconv.AppendInt(buf[:0], int64(label), 10)
 		buf = append(buf, ',')
 		buf = strconv.AppendInt(buf, int64(pred), 10)

@@ -561,33 +561,8 @@ func bestVal(history []Metrics, valError float64) bool {
 // and shows progress (a bar on a terminal, else a line at most every
 // LineEvery).
 func (t *trainer) evalEach(what string, n int) func(i, label, pred int, feat []float32) error {
-	b := t.ss.shape.B
-	var bar *progressbar.ProgressBar
-	if t.opts.Progress {
-		bar = newBar(t.out, n, t.epoch+1, t.cfg.Train.Epochs)
-		bar.Describe(fmt.Sprintf("epoch %d/%d evaluating %s", t.epoch+1, t.cfg.Train.Epochs, what))
-	}
-	start := time.Now()
-	last := start
-	return func(i, _, _ int, _ []float32) error {
-		if i%b != 0 {
-			return nil
-		}
-		t.mark("eval")
-		switch {
-		case bar != nil:
-			bar.Set(i)
-			if i+b >= n {
-				bar.Finish()
-				fmt.Fprintln(t.out)
-			}
-		case t.opts.LineEvery > 0 && time.Since(last) >= t.opts.LineEvery:
-			last = time.Now()
-			fmt.Fprintf(t.out, "epoch %d/%d  evaluating %s: %d/%d images  %.0f img/s\n",
-				t.epoch+1, t.cfg.Train.Epochs, what, i, n, float64(i)/time.Since(start).Seconds())
-		}
-		return nil
-	}
+	label := fmt.Sprintf("epoch %d/%d  evaluating %s", t.epoch+1, t.cfg.Train.Epochs, what)
+	return evalProgress(t.out, t.opts.Progress, t.opts.LineEvery, label, n, t.ss.shape.B, func() { t.mark("eval") })
 }
 
 // mark calls the tests' hook at an interruption point.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -45,7 +46,8 @@ label, prediction and the D feature values, after a header line.`,
 				return usageError{err: fmt.Errorf("cannot write --out %s: %w", o.out, err)}
 			}
 			defer os.Remove(tmp.Name())
-			res, err := experiment.Embed(cmd.Context(), args[0], tmp, experiment.RunOptions{Split: o.split, DataDir: o.data})
+			res, err := experiment.Embed(cmd.Context(), args[0], tmp, experiment.RunOptions{Split: o.split, DataDir: o.data,
+				Progress: s.err, Terminal: isTerminal(s.err), LineEvery: time.Minute})
 			if cerr := tmp.Close(); err == nil {
 				err = cerr
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,7 +33,8 @@ image of the test set. The run's config is read from its checkpoint.`,
 			if err := useThreads(o.threads); err != nil {
 				return err
 			}
-			res, err := experiment.Evaluate(cmd.Context(), args[0], experiment.RunOptions{DataDir: o.data, Split: o.split})
+			res, err := experiment.Evaluate(cmd.Context(), args[0], experiment.RunOptions{DataDir: o.data, Split: o.split,
+				Progress: io.err, Terminal: isTerminal(io.err), LineEvery: time.Minute})
 			if err != nil {
 				return err
 			}
