@@ -48,6 +48,7 @@ type session struct {
 	dim     int     // D, the feature size
 
 	lossV, logitsV, featV G.Value
+	loglikV               G.Value // the head's LogLik (B), if it has one
 	termV                 map[string]*G.Value
 	termNames             []string
 
@@ -93,6 +94,9 @@ func newSession(cfg Config, s shape, train bool) (*session, error) {
 		return nil, err
 	}
 	evalRoots := G.Nodes{G.Read(ss.out.Logits, &ss.logitsV), G.Read(feat, &ss.featV)}
+	if ss.out.LogLik != nil {
+		evalRoots = append(evalRoots, G.Read(ss.out.LogLik, &ss.loglikV))
+	}
 	ss.eval = G.NewTapeMachine(ss.g.SubgraphRoots(evalRoots...))
 	if !train {
 		return ss, nil

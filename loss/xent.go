@@ -41,6 +41,18 @@ func logSoftmax(z *G.Node) (top, logp *G.Node, err error) {
 	return top, logp, nil
 }
 
+// CrossEntropy returns the batch mean of the cross-entropy −log softmax(z)_y of
+// logits z (B, K) with one-hot labels onehot (B, K), as a scalar node: the
+// loss of a plain classifier with these logits. A row of onehot that is all
+// zero (padding) adds 0. Attacks use it on a head's margin-free logits.
+func CrossEntropy(z, onehot *G.Node) (*G.Node, error) {
+	_, logp, err := logSoftmax(z)
+	if err != nil {
+		return nil, err
+	}
+	return crossEntropy(logp, onehot)
+}
+
 // crossEntropy returns the batch mean of -Σ_k onehot_k·logp_k for logp and onehot (B, K).
 func crossEntropy(logp, onehot *G.Node) (*G.Node, error) {
 	picked, err := G.HadamardProd(onehot, logp) // (B, K)

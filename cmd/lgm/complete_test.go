@@ -44,6 +44,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"bench", "--net", ""}, []string{"lenet", "lenetpp", "vgg"}},
 		{[]string{"train", "--dataset", ""}, []string{"cifar10", "cifar100", "fashion-mnist", "folder", "mnist"}},
 		{[]string{"embed", "x", "--split", ""}, []string{"test", "train"}},
+		{[]string{"attack", "x", "--method", ""}, []string{"fgsm", "bim", "pgd"}},
 		{[]string{"train", "--config", "mnist2d-l"}, []string{"mnist2d-lgm\t", "mnist2d-lsoftmax\t"}},
 		{[]string{"config", "show", "--set", "head.alpha.k"}, []string{"head.alpha.kind="}},
 	}
