@@ -117,7 +117,7 @@ func Attack(ctx context.Context, path string, opts AttackOptions) (*AttackReport
 	}
 	ck, err := OpenCheckpoint(path)
 	if err != nil {
-		return nil, err
+		return nil, setup(err)
 	}
 	cfg := ck.Config
 	if opts.DataDir != "" {
@@ -125,8 +125,8 @@ func Attack(ctx context.Context, path string, opts AttackOptions) (*AttackReport
 	}
 	test := opts.Test
 	if test == nil {
-		if _, test, err = loadData(cfg); err != nil {
-			return nil, err
+		if _, test, err = loadData(cfg, nil); err != nil {
+			return nil, setup(err)
 		}
 	}
 	norm := data.Norm{Mean: ck.Norm.Mean, Std: ck.Norm.Std}

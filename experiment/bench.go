@@ -43,7 +43,7 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 	}
 	t, set, err := benchTrainer(cfg)
 	if err != nil {
-		return BenchResult{}, err
+		return BenchResult{}, setup(err)
 	}
 	defer t.ss.close()
 	step := func() error {

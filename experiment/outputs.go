@@ -45,7 +45,11 @@ func Inspect(ctx context.Context, path string, opts RunOptions) (*Outputs, error
 	o := &Outputs{D: ss.dim, K: k, Classes: set.ClassNames,
 		Labels: make([]int, 0, set.N), Preds: make([]int, 0, set.N),
 		Feats: make([]float32, 0, set.N*ss.dim), Logits: make([]float32, 0, set.N*k)}
+	progress := opts.progress(ss, set)
 	o.Result, err = evaluate(ctx, ss, set, func(i, label, pred int, feat []float32) error {
+		if progress != nil {
+			progress(i, label, pred, feat)
+		}
 		row := i % b // evaluate's batches start at multiples of b
 		logits := ss.logitsV.Data().([]float32)
 		o.Labels, o.Preds = append(o.Labels, label), append(o.Preds, pred)

@@ -68,7 +68,7 @@ epoch on the test set would tune on it.`,
 			for _, dir := range args {
 				r, err := summarize(dir)
 				if err != nil {
-					return err
+					return usageError{err: err} // a path that is not a run: nothing was compared
 				}
 				runs = append(runs, r)
 			}

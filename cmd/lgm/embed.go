@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -37,8 +38,8 @@ D > 2) into a .png or .svg file.`,
 			if o.out == "" {
 				return usageError{errors.New("--out FILE.csv is required"), true}
 			}
-			if o.split != "train" && o.split != "test" {
-				return usageError{fmt.Errorf("--split must be train or test (got %q)", o.split), true}
+			if o.split != "train" && o.split != "test" && o.split != "val" {
+				return usageError{fmt.Errorf("--split must be train, val or test (got %q)", o.split), true}
 			}
 			format := ""
 			if o.plot != "" {
@@ -50,7 +51,8 @@ D > 2) into a .png or .svg file.`,
 			if err := useThreads(o.threads); err != nil {
 				return err
 			}
-			ropts := experiment.RunOptions{Split: o.split, DataDir: o.data}
+			ropts := experiment.RunOptions{Split: o.split, DataDir: o.data,
+				Progress: s.err, Terminal: isTerminal(s.err), LineEvery: time.Minute}
 			summary := s.out
 			if o.out == "-" { // the CSV on stdout, the summary on stderr
 				res, err := experiment.Embed(cmd.Context(), args[0], s.out, ropts)
@@ -92,7 +94,7 @@ D > 2) into a .png or .svg file.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.split, "split", "test", "split to embed: train | test")
+	f.StringVar(&o.split, "split", "test", "split to embed: train | val | test (val: the images a run with data.val held out; train: those it trained on)")
 	f.StringVarP(&o.out, "out", "o", "", "CSV `file` to write (- for standard output; a symlink is written through, a special file refused)")
 	f.StringVar(&o.plot, "plot", "", "also draw the features into this .png or .svg `file`")
 	f.StringVar(&o.data, "data", "", "`folder` of the data set, if it moved since training")

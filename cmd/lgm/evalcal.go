@@ -18,9 +18,9 @@ type calibratedResult struct {
 	Brier float64 `json:"brier"`
 }
 
-// evalCalibrated evaluates a run on the whole test set, with calibration.
-func evalCalibrated(ctx context.Context, path, data string) (calibratedResult, error) {
-	out, err := experiment.Inspect(ctx, path, experiment.RunOptions{DataDir: data})
+// evalCalibrated evaluates a run on a whole split, with calibration.
+func evalCalibrated(ctx context.Context, path string, opts experiment.RunOptions) (calibratedResult, error) {
+	out, err := experiment.Inspect(ctx, path, opts)
 	if err != nil {
 		return calibratedResult{}, err
 	}

@@ -12,6 +12,7 @@ var configFlags = map[string]string{
 	"model.net": "--net", "model.width": "--width", "model.dim": "--dim",
 	"head.name": "--head", "data.dataset": "--dataset", "data.augment": "--augment",
 	"train.epochs": "--epochs", "train.batch": "--batch", "train.lr": "--lr", "train.limit": "--limit",
+	"data.val": "--val", "train.keep": "--keep",
 }
 
 // nameFlags rewrites a config's validation error so that each problem with a
@@ -30,6 +31,10 @@ func nameFlags(err error, given func(flag string) bool, file string) error {
 		msgs[i] = e.Error()
 		var fe *experiment.FieldError
 		if !errors.As(e, &fe) {
+			continue
+		}
+		if strings.HasPrefix(fe.Field, "--") { // already named after the command line (--set …)
+			fromFlags++
 			continue
 		}
 		if flag, ok := configFlags[fe.Field]; ok && given(strings.TrimPrefix(flag, "--")) {

@@ -102,9 +102,9 @@ func TestErrorsAreOneLineWithExitCodes(t *testing.T) {
 	}{
 		{"unknown config key", []string{"train", "--config", unknownKey, "--out", out}, exitUsage, []string{"unknown.yaml", "learning_rate"}},
 		{"negative lr", []string{"train", "--lr", "-0.1", "--out", out}, exitUsage, []string{"--lr must be", "-0.1"}},
-		{"missing run dir", []string{"eval", filepath.Join(tmp, "nope")}, exitFailure, []string{"nope", "does not exist"}},
-		{"truncated IDX", []string{"train", "--net", "lenet", "--data", truncated, "--out", out}, exitFailure, []string{"train-images-idx3-ubyte", "truncated"}},
-		{"wrong magic", []string{"train", "--net", "lenet", "--data", badMagic, "--out", out}, exitFailure, []string{"t10k-labels-idx1-ubyte", "magic"}},
+		{"missing run dir", []string{"eval", filepath.Join(tmp, "nope")}, exitUsage, []string{"nope", "does not exist"}},
+		{"truncated IDX", []string{"train", "--net", "lenet", "--data", truncated, "--out", out}, exitUsage, []string{"train-images-idx3-ubyte", "truncated"}},
+		{"wrong magic", []string{"train", "--net", "lenet", "--data", badMagic, "--out", out}, exitUsage, []string{"t10k-labels-idx1-ubyte", "magic"}},
 		{"missing config", []string{"train", "--config", filepath.Join(tmp, "none.yaml")}, exitUsage, []string{"none.yaml"}},
 		{"unknown flag", []string{"train", "--learning-rate", "1"}, exitUsage, []string{"learning-rate"}},
 		{"unknown command", []string{"fit"}, exitUsage, []string{"fit"}},
@@ -112,7 +112,7 @@ func TestErrorsAreOneLineWithExitCodes(t *testing.T) {
 		// A bad value from the file names the file and key, one from a flag the flag.
 		{"file and flag", []string{"train", "--config", zeroEpochs, "--lr", "-1", "--out", out}, exitUsage,
 			[]string{"zero-epochs.yaml: train.epochs must be >= 1 (got 0)", "; --lr must be > 0"}},
-		{"bad split", []string{"embed", tmp, "--split", "val", "--out", filepath.Join(tmp, "f.csv")}, exitUsage, []string{"--split", "val"}},
+		{"bad split", []string{"embed", tmp, "--split", "validation", "--out", filepath.Join(tmp, "f.csv")}, exitUsage, []string{"--split", "validation"}},
 	}
 	for i, c := range cases { // the first five are the acceptance's one-line cases
 		code, _, stderr := lgm(t, c.args...)
@@ -210,7 +210,7 @@ func TestBenchJSON(t *testing.T) {
 		}
 	}
 	// A batch far beyond this machine's memory is refused before anything is allocated.
-	if code, _, stderr := lgm(t, "bench", "--batch", "65536", "--threads", "1"); code != exitFailure || !strings.Contains(stderr, "lower train.batch") {
+	if code, _, stderr := lgm(t, "bench", "--batch", "65536", "--threads", "1"); code != exitUsage || !strings.Contains(stderr, "lower train.batch") {
 		t.Errorf("huge batch: exit %d, %q; want a refusal", code, stderr)
 	}
 	for _, args := range [][]string{{"bench"}, {"eval", "runs/x"}, {"embed", "runs/x", "--out", "x.csv"}, {"train", "--epochs", "1"}} {

@@ -15,7 +15,7 @@ import (
 const (
 	exitOK          = 0
 	exitFailure     = 1
-	exitUsage       = 2 // the command line or the config is wrong; nothing ran
+	exitUsage       = 2 // a mistake found before any work started: the command line, the config, the data or run directory; nothing ran
 	exitInterrupted = 130
 )
 
@@ -49,10 +49,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "lgm: %v\n", err)
 	var ue usageError
 	var ce *experiment.ConfigError
+	var se *experiment.SetupError
 	switch {
 	case errors.Is(err, experiment.ErrInterrupted):
 		return exitInterrupted
-	case errors.As(err, &ce):
+	case errors.As(err, &ce), errors.As(err, &se): // nothing ran
 		return exitUsage
 	case errors.As(err, &ue):
 		if ue.hint {
@@ -78,20 +79,24 @@ and the losses it is compared against, and reproduces the results of Wan et al.,
 	}
 	root.SetOut(io.out)
 	root.SetErr(io.err)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err, true} })
-	root.AddCommand(newTrainCmd(io, nil), newEvalCmd(io), newEmbedCmd(io), newBenchCmd(io), newDataCmd(io), newCompareCmd(io), newAttackCmd(io), newPlotCmd(io), newReportCmd(io))
-	// Arguments and unknown commands are usage errors too.
-	var all []*cobra.Command
-	var walk func(c *cobra.Command)
-	walk = func(c *cobra.Command) {
-		all = append(all, c)
-		for _, sub := range c.Commands() {
-			walk(sub)
-		}
-	}
-	walk(root)
-	for _, c := range all {
-		if c.Args != nil {
+	root.SetFlagErrorFunc(flagError)
+	root.Version = version()
+	root.SetVersionTemplate("{{.Version}}\n")
+	root.AddCommand(newTrainCmd(io, nil), newEvalCmd(io), newEmbedCmd(io), newBenchCmd(io), newDataCmd(io), newCompareCmd(io),
+		newAttackCmd(io), newPlotCmd(io), newReportCmd(io), newConfigsCmd(io), newConfigCmd(io), newVersionCmd(io), newExportCmd(io))
+	// Arguments and unknown commands are usage errors too; an unknown
+	// command gets cobra's suggestions.
+	walk(root, func(c *cobra.Command) {
+		switch {
+		case c.HasSubCommands():
+			c.SuggestionsMinimumDistance = 2
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if len(args) > 0 {
+					return unknownCommand(cmd, args[0])
+				}
+				return nil
+			}
+		case c.Args != nil:
 			check := c.Args
 			c.Args = func(cmd *cobra.Command, args []string) error {
 				if err := check(cmd, args); err != nil {
@@ -100,13 +105,8 @@ and the losses it is compared against, and reproduces the results of Wan et al.,
 				return nil
 			}
 		}
-	}
-	root.Args = func(cmd *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return usageError{fmt.Errorf("unknown command %q", args[0]), true}
-		}
-		return nil
-	}
+	})
+	registerCompletions(root)
 	root.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 	return root
 }

@@ -15,19 +15,11 @@ import (
 
 // trainOptions are the flags of lgm train.
 type trainOptions struct {
-	config string
-	out    string
-	resume string
-	// Flags that override the config where the user set them.
-	net, head, data    string
-	dataset            string
-	augment            bool
-	dim, epochs, batch int
-	limit              int
-	threads            int
-	lr                 float64
-	seed               uint64
-	saveEvery          time.Duration
+	configOptions
+	out       string
+	resume    string
+	threads   int
+	saveEvery time.Duration
 }
 
 // trainFunc runs a resolved training; tests replace experiment.Train.
@@ -42,7 +34,8 @@ func newTrainCmd(io streams, runF trainFunc) *cobra.Command {
 		Use:   "train",
 		Short: "Train a network and head, evaluating on the test set after every epoch",
 		Long: `Train a network with a loss head. Settings come from the defaults in code, then
-the --config file, then the flags you set. The run directory receives the
+the --config file (a file, or a config built into lgm: see lgm configs), then
+the --set overrides in order, then the other flags you set. The run directory receives the
 resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 		Example: `  # LeNet++ with a 100-D feature and softmax, the authors' MNIST recipe
   lgm train --config configs/mnist-softmax.yaml
@@ -55,6 +48,9 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 
   # a smoke run: 20 batches per epoch
   lgm train --config configs/mnist-softmax.yaml --epochs 1 --limit 20
+
+  # a shipped config by name (built into lgm), with settings changed
+  lgm train --config mnist2d-lgm --set head.alpha=0.5 --set head.lambda.value=0.2
 
   # a long CIFAR run on a machine that may be reclaimed: checkpoint every 5 minutes
   lgm data download cifar10 --dir data/cifar10
@@ -84,59 +80,12 @@ resolved config.yaml, metrics.jsonl (one line per epoch) and the checkpoint.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.config, "config", "c", "", "YAML config `file` (keys absent from it keep their defaults)")
+	o.addFlags(f)
 	f.StringVarP(&o.out, "out", "o", "", "run `directory` to create (default runs/<name>-<time>)")
 	f.StringVar(&o.resume, "resume", "", "continue the run in `RUN_DIR` from its checkpoint, with its own config (--epochs may extend it)")
-	f.StringVar(&o.net, "net", "", "network: lenetpp | lenet | vgg (config model.net; vgg is the CIFAR network, its width is config model.width)")
-	f.StringVar(&o.head, "head", "", "loss head: softmax | center | lsoftmax | gm | lgm (config head.name; the head's other settings start from its defaults)")
-	f.StringVar(&o.dataset, "dataset", "", "data set: mnist | fashion-mnist | cifar10 | cifar100 | folder (config data.dataset)")
-	f.BoolVar(&o.augment, "augment", false, "pad 4, random crop and flip: the CIFAR \"+\" setting (config data.augment)")
-	f.StringVar(&o.data, "data", "", "data `PATH`: IDX folder (mnist, fashion-mnist; default MNIST from the GoMNIST module), the folder of `lgm data download` (cifar10, cifar100), or a folder or .tar.gz of train/ and test/ class folders (folder) (config data.dir)")
-	f.IntVar(&o.dim, "dim", 0, "feature size D (config model.dim)")
-	f.IntVar(&o.epochs, "epochs", 0, "epochs (config train.epochs)")
-	f.IntVar(&o.batch, "batch", 0, "batch size (config train.batch)")
-	f.Float64Var(&o.lr, "lr", 0, "base learning rate (config train.lr)")
-	f.Uint64Var(&o.seed, "seed", 0, "seed of initialisation and data order (config seed)")
 	threadsFlag(f, &o.threads)
-	f.IntVar(&o.limit, "limit", 0, "at most `N` batches per epoch, for smoke runs (config train.limit)")
 	f.DurationVar(&o.saveEvery, "save-every", 10*time.Minute, "also save the checkpoint mid-epoch this often, so a run killed without warning loses at most this much (0: only at epoch ends and on interrupt)")
 	return cmd
-}
-
-// resolve applies defaults, then the config file, then the flags the user set,
-// and validates the result.
-func (o *trainOptions) resolve(fs *pflag.FlagSet) (experiment.Config, error) {
-	cfg := experiment.Default()
-	head := ""
-	if fs.Changed("head") {
-		head = o.head
-	}
-	if o.config != "" {
-		if err := experiment.LoadFile(o.config, &cfg, head); err != nil {
-			return cfg, usageError{err: err}
-		}
-	} else if head != "" {
-		cfg.Head = experiment.HeadDefaults(head)
-	}
-	set := func(name string, apply func()) {
-		if fs.Changed(name) {
-			apply()
-		}
-	}
-	set("net", func() { cfg.Model.Net = o.net })
-	set("data", func() { cfg.Data.Dir = o.data })
-	set("dataset", func() { cfg.Data.Dataset = o.dataset })
-	set("augment", func() { cfg.Data.Augment = o.augment })
-	set("dim", func() { cfg.Model.Dim = o.dim })
-	set("epochs", func() { cfg.Train.Epochs = o.epochs })
-	set("batch", func() { cfg.Train.Batch = o.batch })
-	set("lr", func() { cfg.Train.LR = o.lr })
-	set("seed", func() { cfg.Seed = o.seed })
-	set("limit", func() { cfg.Train.Limit = o.limit })
-	if err := cfg.Validate(); err != nil {
-		return cfg, nameFlags(err, fs.Changed, o.config)
-	}
-	return cfg, nil
 }
 
 // runResume continues a run; only --epochs may change its config.
