@@ -62,7 +62,7 @@ func TestImageFolderHeldToTheMemoryBudget(t *testing.T) {
 	}
 	cfg := Default()
 	cfg.Data = DataConfig{Dataset: "folder", Dir: dir}
-	_, _, err := loadData(cfg)
+	_, _, err := loadData(cfg, nil)
 	if err == nil || !strings.Contains(err.Error(), "the 5 images up to") || !strings.Contains(err.Error(), "more than the 15.1 MB this data set may use") {
 		t.Errorf("got %v, want a refusal at the 5th image naming the 15.1 MB budget", err)
 	}
