@@ -38,6 +38,7 @@ type State struct {
 	Dir     string
 	Status  Status
 	Epoch   int   // epochs the checkpoint has finished
+	Batch   int   // batches it has finished of the next epoch (a mid-epoch checkpoint)
 	PID     int   // for StatusElsewhere: the process holding the lock, if known
 	Problem error // for StatusRefused: why
 }
@@ -72,7 +73,7 @@ func Inspect(p *Point, dir string) State {
 	ck, ckErr := experiment.OpenCheckpoint(dir)
 	hasCheckpoint := ckErr == nil
 	if hasCheckpoint {
-		st.Epoch = ck.Epoch
+		st.Epoch, st.Batch = ck.Epoch, ck.Batch
 	}
 	if pid, held := lockHolder(dir); held {
 		st.Status, st.PID = StatusElsewhere, pid

@@ -132,10 +132,9 @@ func printPlan(w io.Writer, s *Sweep, out string, states []State, o Options) {
 
 // detail says more about a state, for the plan.
 func (st State) detail() string {
-	epochs := st.Resolved.Train.Epochs
 	switch st.Status {
 	case StatusResume, StatusDone:
-		return fmt.Sprintf("checkpoint at epoch %d/%d", st.Epoch, epochs)
+		return st.at()
 	case StatusRestart:
 		return "config.yaml but no checkpoint yet: it starts over"
 	case StatusElsewhere:
@@ -143,11 +142,23 @@ func (st State) detail() string {
 		if st.PID > 0 {
 			who = fmt.Sprintf("pid %d", st.PID)
 		}
-		return fmt.Sprintf("locked by %s; checkpoint at epoch %d/%d; skipped", who, st.Epoch, epochs)
+		at := "no checkpoint yet"
+		if st.Epoch > 0 || st.Batch > 0 {
+			at = st.at()
+		}
+		return fmt.Sprintf("locked by %s; %s; skipped", who, at)
 	case StatusRefused:
 		return st.Problem.Error()
 	}
 	return ""
+}
+
+// at says where the run's checkpoint is.
+func (st State) at() string {
+	if st.Batch > 0 {
+		return fmt.Sprintf("checkpoint in epoch %d/%d, after batch %d", st.Epoch+1, st.Resolved.Train.Epochs, st.Batch)
+	}
+	return fmt.Sprintf("checkpoint after epoch %d/%d", st.Epoch, st.Resolved.Train.Epochs)
 }
 
 func counts(states []State) string {
@@ -316,7 +327,7 @@ func (r *runner) do(j job) {
 		}
 		what := string(st.Status)
 		if st.Status == StatusResume {
-			what = fmt.Sprintf("resume at epoch %d/%d", st.Epoch+1, st.Resolved.Train.Epochs)
+			what = "resume from its " + st.at()
 		}
 		log := filepath.Join(st.Dir, "train.log")
 		r.pr.line(fmt.Sprintf("start  %s (%s): log %s", st.Name, what, log))
@@ -337,7 +348,10 @@ func (r *runner) do(j job) {
 			r.mu.Lock()
 			r.stopped = append(r.stopped, st.Name)
 			r.mu.Unlock()
-			r.pr.line(fmt.Sprintf("stopped %s after %v, checkpoint saved: %s", st.Name, took, last))
+			if now := Inspect(st.Point, st.Dir); now.Epoch > 0 || now.Batch > 0 {
+				last = now.at()
+			}
+			r.pr.line(fmt.Sprintf("stopped %s after %v: %s", st.Name, took, last))
 			return
 		default:
 			r.fail(st.Name, fmt.Sprintf("failed %s (exit code %d) after %v: %s; log %s: %s", st.Name, code, took, last, log, lastLine(log)))
@@ -479,7 +493,7 @@ var trainLine = regexp.MustCompile(`(?m)^epoch (\d+)/(\d+)\s+(batch (\d+)/(\d+))
 func where(log string) string {
 	m := trainLine.FindAllStringSubmatch(tail(log, 16384), -1)
 	if len(m) == 0 {
-		return "starting"
+		return "running"
 	}
 	last := m[len(m)-1]
 	if last[3] != "" {
