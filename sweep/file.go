@@ -177,7 +177,11 @@ func parse(raw []byte, path string) (*Sweep, error) {
 		short := shortKeys(axes)
 		// Seeds outermost: every config and setting of seed 1 first, so
 		// that a sweep stopped early has whole rows of the table.
-		for _, sd := range seedsOr(seeds) {
+		own := len(seeds) == 0 // no seeds: each config's own, as a run without --seed
+		if own {
+			seeds = []uint64{0}
+		}
+		for _, sd := range seeds {
 			for _, ref := range g.Configs {
 				conf := configPath(ref, dir)
 				for _, combo := range combos(axes) {
@@ -190,7 +194,7 @@ func parse(raw []byte, path string) (*Sweep, error) {
 							suffix += "_" + short[i] + nameValue(v)
 						}
 					}
-					p, err := resolve(ref, conf, args, sd, suffix)
+					p, err := resolve(ref, conf, args, sd, own, suffix)
 					if err != nil {
 						return nil, bad("%v", err)
 					}
@@ -213,20 +217,12 @@ func seedsKey(at string, own bool) string {
 	return "seeds"
 }
 
-// seedsOr is seeds, or one zero meaning "the config's own seed".
-func seedsOr(seeds []uint64) []uint64 {
-	if len(seeds) == 0 {
-		return []uint64{0}
-	}
-	return seeds
-}
-
 // safeName is what a sweep's or run's name may hold: it names a folder.
 var safeName = regexp.MustCompile(`^[A-Za-z0-9._+=,-]+$`)
 
 // resolve builds one run: the config ref (conf as the child is given it)
-// with the overrides args and the seed (0: the config's own).
-func resolve(ref, conf string, args []string, seed uint64, suffix string) (*Point, error) {
+// with the overrides args and the seed (own: the config's own instead).
+func resolve(ref, conf string, args []string, seed uint64, own bool, suffix string) (*Point, error) {
 	sets := make([]experiment.Override, len(args))
 	for i, a := range args {
 		o, err := experiment.ParseOverride(a)
@@ -239,7 +235,7 @@ func resolve(ref, conf string, args []string, seed uint64, suffix string) (*Poin
 	if err != nil {
 		return nil, err
 	}
-	if seed != 0 {
+	if !own {
 		cfg.Seed = seed
 	}
 	if err := cfg.Validate(); err != nil {
@@ -414,8 +410,7 @@ func shortKeys(axes []axis) []string {
 }
 
 // nameValue is a value's text as part of a folder name: quotes, brackets
-// and spaces dropped ([10, 20] → 10,20), '/' as '÷' would be unreadable so
-// it becomes '_'.
+// and spaces dropped ([10, 20] → 10,20), path separators and ':' as '_'.
 func nameValue(v string) string {
 	var b strings.Builder
 	for _, r := range v {

@@ -43,6 +43,7 @@ func TestLoadNames(t *testing.T) {
 		{"list values", "configs: [cifar10-softmax]\nset:\n  train.lr_step: 0\ngrid:\n  train.lr_milestones: [[10, 20], [15, 25]]\nseeds: [1]\n",
 			[]string{"cifar10-softmax_lr_milestones10,20-s1", "cifar10-softmax_lr_milestones15,25-s1"}},
 		{"no seeds: the config's own", "configs: [mnist2d-lgm]\n", []string{"mnist2d-lgm-s1"}},
+		{"seed 0 is a seed", "configs: [mnist2d-lgm]\nseeds: [0]\n", []string{"mnist2d-lgm-s0"}},
 		{"groups", "set:\n  train.epochs: 10\nconfigs: [mnist-softmax]\nseeds: [1, 2]\nruns:\n  - configs: [mnist-gm]\n    seeds: [1]\n  - configs: [mnist-lsoftmax]\n",
 			[]string{"mnist-softmax-s1", "mnist-softmax-s2", "mnist-gm-s1", "mnist-lsoftmax-s1", "mnist-lsoftmax-s2"}},
 		{"a shipped config by path", "configs: [configs/mnist-lgm.yaml]\nseeds: [3]\n", []string{"mnist-lgm-s3"}},
