@@ -45,6 +45,11 @@ type DataConfig struct {
 	// Augment is the "+" setting of the CIFAR tables: pad 4, random crop,
 	// random horizontal flip, drawn from the run's seed.
 	Augment bool `yaml:"augment"`
+	// Val holds this many training images out as a validation set, chosen
+	// by the seed and stratified by class: never trained on, evaluated after
+	// every epoch (val_loss, val_error), and what train.keep: best-val
+	// chooses by. 0: none (the test set is reported, never chosen by).
+	Val int `yaml:"val,omitempty"`
 }
 
 // ModelConfig selects the network.
@@ -68,10 +73,14 @@ type TrainConfig struct {
 	Nesterov     bool    `yaml:"nesterov"`     // Nesterov momentum
 	WeightDecay  float64 `yaml:"weight_decay"` // L2 weight decay on network and head weights
 	Limit        int     `yaml:"limit"`        // at most this many batches per epoch (smoke runs); 0: all
+	// Keep is which checkpoints a run keeps: last (the default, also
+	// written as "") or best-val, which also keeps checkpoint-best.safetensors,
+	// the epoch of lowest validation error (data.val must be > 0).
+	Keep string `yaml:"keep,omitempty"`
 }
 
 // Default returns the defaults in code: the authors' later MNIST recipe
-// (jschenthu/GM-Loss, REFERENCE.md "Schedules used by the references") with a
+// (jschenthu/GM-Loss, docs/references.md "Settings") with a
 // 2-D LeNet++ feature and the softmax head.
 func Default() Config {
 	return Config{
@@ -96,6 +105,12 @@ func Default() Config {
 		},
 	}
 }
+
+// Values of train.keep.
+const (
+	KeepLast    = "last"
+	KeepBestVal = "best-val"
+)
 
 // Datasets lists the data sets a config may name.
 var Datasets = []string{"cifar10", "cifar100", "fashion-mnist", "folder", "mnist"}
@@ -132,6 +147,9 @@ func loadConfig(raw []byte, path, shown string, c *Config, head string) error {
 			c.Head.Name = head
 		}
 	}()
+	if err := syntaxError(raw); err != nil {
+		return fmt.Errorf("config %s: %w", shown, err)
+	}
 	var tree yaml.Node
 	if yaml.Unmarshal(raw, &tree) == nil && len(tree.Content) == 1 {
 		if err := wholeNumbers(tree.Content[0], reflect.TypeFor[Config](), ""); err != nil {
@@ -255,6 +273,18 @@ func (c Config) Validate() error {
 	}
 	if t.Limit < 0 {
 		bad("train.limit", " must be >= 0 (got %d)", t.Limit)
+	}
+	if c.Data.Val < 0 {
+		bad("data.val", " must be >= 0 (got %d)", c.Data.Val)
+	}
+	switch t.Keep {
+	case "", KeepLast:
+	case KeepBestVal:
+		if c.Data.Val == 0 {
+			bad("train.keep", " best-val needs a validation set: set data.val (--val N) to the images to hold out")
+		}
+	default:
+		bad("train.keep", " must be one of last, best-val (got %q)", t.Keep)
 	}
 	if len(errs) == 0 {
 		return nil

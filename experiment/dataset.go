@@ -3,13 +3,20 @@ package experiment
 import (
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/lgm-dev/lgm/data"
 )
 
-// loadData reads the training and test splits cfg names. MNIST without a
-// folder comes from the GoMNIST module's data folder.
-func loadData(cfg Config) (train, test *data.Set, err error) {
+// loadData reads the training and test splits cfg names, saying on out (if
+// not nil) what it reads from where. MNIST without a folder comes from the
+// GoMNIST module's data folder. A folder that holds another data set than
+// the one asked for is named as such.
+func loadData(cfg Config, out io.Writer) (train, test *data.Set, err error) {
 	dir, ds := cfg.Data.Dir, cfg.Data.Dataset
 	if dir == "" {
 		switch ds {
@@ -28,16 +35,77 @@ func loadData(cfg Config) (train, test *data.Set, err error) {
 	if err := checkDataFits(ds, dir); err != nil {
 		return nil, nil, err
 	}
+	if out != nil {
+		// Decoding an image archive takes seconds: say what is going on.
+		from := dir
+		if cfg.Data.Dir == "" {
+			from = "the GoMNIST module (" + dir + ")"
+		}
+		fmt.Fprintf(out, "reading %s from %s\n", ds, from)
+	}
 	switch ds {
 	case "cifar10":
-		return data.LoadCIFAR10(dir)
+		train, test, err = data.LoadCIFAR10(dir)
 	case "cifar100":
-		return data.LoadCIFAR100(dir, cfg.Data.Coarse)
+		train, test, err = data.LoadCIFAR100(dir, cfg.Data.Coarse)
 	case "folder":
-		return data.LoadImageFolder(dir)
+		train, test, err = data.LoadImageFolder(dir)
+	default:
+		train, test, err = data.LoadIDXDir(dir, ds)
 	}
-	return data.LoadIDXDir(dir, ds)
+	if err != nil {
+		if other := sniffDataset(dir); other != "" && !sameKind(other, ds) {
+			return nil, nil, fmt.Errorf("--data %s holds %s, not %s (data.dataset): pass --dataset %s to train on it, or give --data %s",
+				dir, describeKind[other], ds, kindFlag[other], wantedData[ds])
+		}
+	}
+	return train, test, err
 }
+
+// sniffDataset says which kind of data set the folder or file dir looks
+// like, by its file names: "idx" (mnist, fashion-mnist), "cifar10",
+// "cifar100", "folder", or "" when it cannot tell.
+func sniffDataset(dir string) string {
+	exists := func(parts ...string) bool {
+		_, err := os.Stat(filepath.Join(append([]string{dir}, parts...)...))
+		return err == nil
+	}
+	switch {
+	case strings.HasSuffix(dir, ".tar.gz") || strings.HasSuffix(dir, ".tgz"):
+		return "folder"
+	case exists("train-images-idx3-ubyte") || exists("train-images-idx3-ubyte.gz"):
+		return "idx"
+	case exists("data_batch_1.bin") || exists("cifar-10-batches-bin"):
+		return "cifar10"
+	case exists("train.bin") && exists("test.bin") || exists("cifar-100-binary"):
+		return "cifar100"
+	case exists("train") && exists("test"):
+		return "folder"
+	}
+	return ""
+}
+
+func sameKind(kind, dataset string) bool {
+	return kind == dataset || kind == "idx" && (dataset == "mnist" || dataset == "fashion-mnist")
+}
+
+var (
+	describeKind = map[string]string{
+		"idx":      "IDX files (train-images-idx3-ubyte, …: MNIST or Fashion-MNIST)",
+		"cifar10":  "CIFAR-10's binary batches",
+		"cifar100": "CIFAR-100's binary files",
+		"folder":   "train/ and test/ image folders",
+	}
+	kindFlag = map[string]string{"idx": "mnist (or fashion-mnist)", "cifar10": "cifar10", "cifar100": "cifar100", "folder": "folder"}
+	// wantedData is what --data must be for each data set.
+	wantedData = map[string]string{
+		"mnist":         "a folder with MNIST's four IDX files (or leave it unset: MNIST comes from the GoMNIST module)",
+		"fashion-mnist": "a folder with Fashion-MNIST's four IDX files",
+		"cifar10":       "the folder `lgm data download cifar10 --dir DIR` fills",
+		"cifar100":      "the folder `lgm data download cifar100 --dir DIR` fills",
+		"folder":        "a folder or .tar.gz with train/ and test/ folders of class folders of images",
+	}
+)
 
 // normalise applies n to every set, checking it fits their channel count.
 func normalise(n data.Norm, sets ...*data.Set) error {
@@ -48,4 +116,14 @@ func normalise(n data.Norm, sets ...*data.Set) error {
 		n.Apply(s)
 	}
 	return nil
+}
+
+// holdOut splits the validation images cfg names (data.val) off the
+// training split train: the same images for a given seed, every time.
+func holdOut(cfg Config, train *data.Set) (rest, val *data.Set, err error) {
+	rest, val, err = data.HoldOut(train, cfg.Data.Val, rand.New(rand.NewPCG(cfg.Seed, streamVal)))
+	if err != nil {
+		return nil, nil, fmt.Errorf("data.val: %w", err)
+	}
+	return rest, val, nil
 }

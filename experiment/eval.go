@@ -3,6 +3,7 @@ package experiment
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/lgm-dev/lgm/data"
@@ -14,6 +15,9 @@ type EvalResult struct {
 	N     int     `json:"n"`     // examples evaluated: every one of the split
 	Error float64 `json:"error"` // Wrong / N
 	ImgS  float64 `json:"img_s"` // evaluation throughput
+	// Loss is the mean cross-entropy of the margin-free logits (the
+	// validation loss of metrics.jsonl).
+	Loss float64 `json:"-"`
 }
 
 // evaluate runs the forward pass over every example of set in order, in
@@ -40,6 +44,7 @@ func evaluate(ctx context.Context, ss *session, set *data.Set, each func(i, labe
 			return res, fmt.Errorf("evaluate %s: %w", set.Name, err)
 		}
 		ss.predictions(n, pred)
+		res.Loss += crossEntropy(ss.logitsV.Data().([]float32), ss.shape.K, labels[:n])
 		var feats []float32
 		if each != nil {
 			feats = ss.featV.Data().([]float32)
@@ -58,7 +63,27 @@ func evaluate(ctx context.Context, ss *session, set *data.Set, each func(i, labe
 	}
 	if res.N > 0 {
 		res.Error = float64(res.Wrong) / float64(res.N)
+		res.Loss /= float64(res.N)
 	}
 	res.ImgS = float64(res.N) / time.Since(start).Seconds()
 	return res, nil
+}
+
+// crossEntropy is the summed −log softmax(z)_y over the first len(labels)
+// rows of the (B, K) logits z, in float64.
+func crossEntropy(logits []float32, k int, labels []int) float64 {
+	sum := 0.0
+	for i, y := range labels {
+		row := logits[i*k : (i+1)*k]
+		hi := float64(row[0])
+		for _, v := range row {
+			hi = max(hi, float64(v))
+		}
+		z := 0.0
+		for _, v := range row {
+			z += math.Exp(float64(v) - hi)
+		}
+		sum += hi + math.Log(z) - float64(row[y])
+	}
+	return sum
 }

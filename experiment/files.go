@@ -13,6 +13,9 @@ const (
 	ConfigFile     = "config.yaml"
 	MetricsFile    = "metrics.jsonl"
 	CheckpointFile = "checkpoint.safetensors"
+	// BestCheckpointFile is the checkpoint of the epoch with the lowest
+	// validation error, kept with train.keep: best-val.
+	BestCheckpointFile = "checkpoint-best.safetensors"
 )
 
 // writeAtomic writes path through a temporary file in the same directory that

@@ -35,7 +35,7 @@ func TestHugeDataSetRefused(t *testing.T) {
 	f.Close()
 	cfg := Default()
 	cfg.Data = DataConfig{Dataset: "cifar10", Dir: filepath.Dir(dir)}
-	if _, _, err := loadData(cfg); err == nil || !strings.Contains(err.Error(), "GB of memory") {
+	if _, _, err := loadData(cfg, nil); err == nil || !strings.Contains(err.Error(), "GB of memory") {
 		t.Errorf("got %v, want a refusal naming the memory needed", err)
 	}
 }

@@ -33,11 +33,14 @@ func TestResumeIsBitExactAtEveryPoint(t *testing.T) {
 	vgg := smallConfig()
 	vgg.Head = HeadDefaults("center")
 	vgg.Model.Net, vgg.Model.Width, vgg.Train.Epochs, vgg.Data.Augment = "vgg", 0.05, 2, true
+	val := smallConfig() // a validation split and the best checkpoint kept
+	val.Head = HeadDefaults("lgm")
+	val.Data.Val, val.Train.Keep = 30, KeepBestVal
 	for _, c := range []struct {
 		name     string
 		cfg      Config
 		channels int
-	}{{"lenet", lenet, 1}, {"vgg+augment", vgg, 3}} {
+	}{{"lenet", lenet, 1}, {"vgg+augment", vgg, 3}, {"lenet+val+best-val", val, 1}} {
 		opts := func(dir string) TrainOptions {
 			return TrainOptions{Out: dir, SaveEvery: time.Nanosecond,
 				Train: syntheticC("synth/train", 200, 4, c.channels, 1), Test: syntheticC("synth/test", 70, 4, c.channels, 2)}
@@ -140,8 +143,8 @@ func TestPeriodicSaveResumesBitExact(t *testing.T) {
 // unbrokenRun is what an uninterrupted run of a config leaves: its metrics
 // without the timing fields and its final checkpoint.
 type unbrokenRun struct {
-	metrics []Metrics
-	ck      *Checkpoint
+	metrics  []Metrics
+	ck, best *Checkpoint // best: checkpoint-best.safetensors, if the run keeps one
 }
 
 func unbroken(t *testing.T, cfg Config) unbrokenRun {
@@ -156,7 +159,13 @@ func unbrokenOf(t *testing.T, dir string) unbrokenRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return unbrokenRun{withoutTiming(readMetrics(t, dir)), ck}
+	u := unbrokenRun{metrics: withoutTiming(readMetrics(t, dir)), ck: ck}
+	if fileExists(filepath.Join(dir, BestCheckpointFile)) {
+		if u.best, err = LoadCheckpoint(filepath.Join(dir, BestCheckpointFile)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return u
 }
 
 // check requires the run in dir to have ended exactly as the unbroken one:
@@ -172,10 +181,23 @@ func (u unbrokenRun) check(t *testing.T, name, dir string) {
 			t.Errorf("case %v: epoch %d got %+v, want %+v", name, i+1, got[i], u.metrics[i])
 		}
 	}
-	ck, err := LoadCheckpoint(filepath.Join(dir, CheckpointFile))
-	if err != nil {
-		t.Fatal(err)
+	u.checkCheckpoint(t, name, filepath.Join(dir, CheckpointFile), u.ck)
+	if u.best != nil {
+		u.checkCheckpoint(t, name+" (best)", filepath.Join(dir, BestCheckpointFile), u.best)
+	} else if fileExists(filepath.Join(dir, BestCheckpointFile)) {
+		t.Errorf("case %v: a best checkpoint the unbroken run does not have", name)
 	}
+}
+
+// checkCheckpoint requires the checkpoint at path to equal want: weights,
+// solver state, position and random streams.
+func (u unbrokenRun) checkCheckpoint(t *testing.T, name, path string, want *Checkpoint) {
+	t.Helper()
+	ck, err := LoadCheckpoint(path)
+	if err != nil {
+		t.Fatalf("case %v: %v", name, err)
+	}
+	u.ck = want
 	if len(ck.Tensors) != len(u.ck.Tensors) {
 		t.Errorf("case %v: final checkpoint has %d tensors, want %d", name, len(ck.Tensors), len(u.ck.Tensors))
 	}

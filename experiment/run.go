@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/lgm-dev/lgm/data"
 )
@@ -16,9 +17,26 @@ import (
 // RunOptions say where a finished run's data come from.
 type RunOptions struct {
 	DataDir string // overrides the run's data.dir (the data moved, or another copy)
-	Split   string // "test" (default) or "train"
+	Split   string // "test" (default), "train" (the images trained on) or "val" (those held out by data.val)
 	// Train and Test, when set, replace the data the run's config names (tests use this).
 	Train, Test *data.Set
+	// Progress, if not nil, receives the evaluation's progress: a bar when
+	// Terminal, else a line at most every LineEvery.
+	Progress  io.Writer
+	Terminal  bool
+	LineEvery time.Duration
+}
+
+// progress is the evaluation hook showing opts' progress over set, or nil.
+func (opts RunOptions) progress(ss *session, set *data.Set) func(i, label, pred int, feat []float32) error {
+	if opts.Progress == nil {
+		return nil
+	}
+	split := opts.Split
+	if split == "" {
+		split = "test"
+	}
+	return evalProgress(opts.Progress, opts.Terminal, opts.LineEvery, "evaluating "+split, set.N, ss.shape.B, nil)
 }
 
 // OpenCheckpoint loads the checkpoint of a run directory, or a checkpoint
@@ -55,17 +73,32 @@ func openRunSetup(path string, opts RunOptions) (*session, *data.Set, error) {
 	}
 	train, test := opts.Train, opts.Test
 	if train == nil || test == nil {
-		if train, test, err = loadData(cfg); err != nil {
+		if train, test, err = loadData(cfg, nil); err != nil {
 			return nil, nil, err
 		}
 	}
 	set := test
 	switch opts.Split {
 	case "", "test":
-	case "train":
-		set = train
+	case "train", "val":
+		if cfg.Data.Val == 0 {
+			if opts.Split == "val" {
+				return nil, nil, fmt.Errorf("%s holds out no validation images (its data.val is 0): use --split test or train", path)
+			}
+			set = train
+			break
+		}
+		// The images the run held out, and those it trained on.
+		rest, val, err := holdOut(cfg, train)
+		if err != nil {
+			return nil, nil, err
+		}
+		set = rest
+		if opts.Split == "val" {
+			set = val
+		}
 	default:
-		return nil, nil, fmt.Errorf("--split must be train or test (got %q)", opts.Split)
+		return nil, nil, fmt.Errorf("--split must be train, val or test (got %q)", opts.Split)
 	}
 	if err := normalise(data.Norm{Mean: ck.Norm.Mean, Std: ck.Norm.Std}, set); err != nil {
 		return nil, nil, err
@@ -88,7 +121,7 @@ func Evaluate(ctx context.Context, path string, opts RunOptions) (EvalResult, er
 		return EvalResult{}, err
 	}
 	defer ss.close()
-	return evaluate(ctx, ss, set, nil)
+	return evaluate(ctx, ss, set, opts.progress(ss, set))
 }
 
 // Embed writes one CSV row per example of a split: label, prediction and
@@ -106,7 +139,11 @@ func Embed(ctx context.Context, path string, w io.Writer, opts RunOptions) (Eval
 	}
 	bw.WriteByte('\n')
 	var buf []byte
-	res, err := evaluate(ctx, ss, set, func(_, label, pred int, feat []float32) error {
+	progress := opts.progress(ss, set)
+	res, err := evaluate(ctx, ss, set, func(i, label, pred int, feat []float32) error {
+		if progress != nil {
+			progress(i, label, pred, feat)
+		}
 		buf = strconv.AppendInt(buf[:0], int64(label), 10)
 		buf = append(buf, ',')
 		buf = strconv.AppendInt(buf, int64(pred), 10)

@@ -20,6 +20,7 @@ const (
 	streamInit  = 1 // parameter initialisation
 	streamOrder = 2 // data order
 	streamAug   = 3 // augmentation
+	streamVal   = 4 // the validation images held out (data.val)
 )
 
 // shape is the input geometry a graph is built for.

@@ -62,7 +62,13 @@ type Metrics struct {
 	Schedule   map[string]float64 `json:"schedule,omitempty"` // the head's α, λ, β at the epoch's last step
 	TestError  float64            `json:"test_error"`         // fraction of the whole test split
 	TestN      int                `json:"test_n"`
-	Batches    int                `json:"batches"`
+	// With data.val: the held-out validation images' error (a fraction) and
+	// loss (mean cross-entropy of the head's margin-free logits: no margin,
+	// no regulariser, so heads compare on it); absent without.
+	ValLoss  *float64 `json:"val_loss,omitempty"`
+	ValError *float64 `json:"val_error,omitempty"`
+	ValN     int      `json:"val_n,omitempty"`
+	Batches  int      `json:"batches"`
 	// Timing fields: they differ between otherwise identical runs.
 	ImgS     float64 `json:"img_s"`      // training images per second
 	EvalImgS float64 `json:"eval_img_s"` // evaluation images per second
@@ -197,6 +203,7 @@ type trainer struct {
 	opts        TrainOptions
 	out         io.Writer
 	train, test *data.Set
+	val         *data.Set // held out of the training split (data.val), or nil
 	norm        data.Norm
 	ss          *session
 	params      []optim.Param
@@ -236,14 +243,8 @@ func newTrainer(cfg Config, opts TrainOptions, ck *Checkpoint) (*trainer, error)
 	}
 	t.train, t.test = opts.Train, opts.Test
 	if t.train == nil || t.test == nil {
-		// Decoding an image archive takes seconds: say what is going on.
-		from := cfg.Data.Dir
-		if from == "" {
-			from = "the GoMNIST module"
-		}
-		fmt.Fprintf(t.out, "reading %s from %s\n", cfg.Data.Dataset, from)
 		var err error
-		if t.train, t.test, err = loadData(cfg); err != nil {
+		if t.train, t.test, err = loadData(cfg, t.out); err != nil {
 			return nil, err
 		}
 	}
@@ -252,12 +253,24 @@ func newTrainer(cfg Config, opts TrainOptions, ck *Checkpoint) (*trainer, error)
 		return nil, fmt.Errorf("%s is %d×%d×%d with %d classes but %s is %d×%d×%d with %d",
 			tr.Name, tr.C, tr.H, tr.W, tr.Classes, te.Name, te.C, te.H, te.W, te.Classes)
 	}
-	t.norm = data.ComputeNorm(tr)
+	if cfg.Data.Val > 0 {
+		var err error
+		if t.train, t.val, err = holdOut(cfg, tr); err != nil {
+			return nil, err
+		}
+		tr = t.train
+	}
+	t.norm = data.ComputeNorm(tr) // of the images trained on
 	if ck != nil {
 		t.norm = data.Norm{Mean: ck.Norm.Mean, Std: ck.Norm.Std}
 	}
 	if err := normalise(t.norm, tr, te); err != nil {
 		return nil, err
+	}
+	if t.val != nil {
+		if err := normalise(t.norm, t.val); err != nil {
+			return nil, err
+		}
 	}
 	s := shape{B: cfg.Train.Batch, C: tr.C, H: tr.H, W: tr.W, K: tr.Classes}
 	ss, err := newSession(cfg, s, true)
@@ -370,8 +383,12 @@ func (t *trainer) run(ctx context.Context) error {
 			verb = fmt.Sprintf("resuming at the evaluation of epoch %d:", t.epoch+1)
 		}
 	}
-	fmt.Fprintf(t.out, "%s %s (%s, D=%d, head %s) on %s: %d train / %d test images, %d epochs of %d batches of %d\n",
-		verb, cfg.Name, cfg.Model.Net, cfg.Model.Dim, cfg.Head.Name, cfg.Data.Dataset, t.train.N, t.test.N, cfg.Train.Epochs, t.batches, s.B)
+	val := ""
+	if t.val != nil {
+		val = fmt.Sprintf(" / %d validation", t.val.N)
+	}
+	fmt.Fprintf(t.out, "%s %s (%s, D=%d, head %s) on %s: %d train%s / %d test images, %d epochs of %d batches of %d\n",
+		verb, cfg.Name, cfg.Model.Net, cfg.Model.Dim, cfg.Head.Name, cfg.Data.Dataset, t.train.N, val, t.test.N, cfg.Train.Epochs, t.batches, s.B)
 	fmt.Fprintf(t.out, "run directory: %s\n", t.opts.Out)
 	if err := writeMetrics(filepath.Join(t.opts.Out, MetricsFile), t.history); err != nil {
 		return err
@@ -461,17 +478,18 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		bar.Finish()
 		fmt.Fprintln(t.out)
 	}
-	var each func(i, label, pred int, feat []float32) error
-	if t.opts.at != nil {
-		b := t.ss.shape.B
-		each = func(i, _, _ int, _ []float32) error {
-			if i%b == 0 {
-				t.mark("eval")
+	var valRes *EvalResult
+	if t.val != nil {
+		r, err := evaluate(ctx, t.ss, t.val, t.evalEach("validation", t.val.N))
+		if err != nil {
+			if ctx.Err() != nil {
+				return t.interrupted()
 			}
-			return nil
+			return err
 		}
+		valRes = &r
 	}
-	res, err := evaluate(ctx, t.ss, t.test, each)
+	res, err := evaluate(ctx, t.ss, t.test, t.evalEach("test", t.test.N))
 	if err != nil {
 		if ctx.Err() != nil {
 			return t.interrupted()
@@ -489,11 +507,24 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 	for name, v := range st.SumTerms {
 		m.Terms[name] = v / float64(t.batches)
 	}
+	best := false
+	if valRes != nil {
+		m.ValLoss, m.ValError, m.ValN = &valRes.Loss, &valRes.Error, valRes.N
+		m.Seconds += float64(valRes.N) / valRes.ImgS
+		best = cfg.Train.Keep == KeepBestVal && bestVal(t.history, valRes.Error)
+	}
 	t.history = append(t.history, m)
-	// The epoch is complete: the checkpoint names the next one's start.
+	// The epoch is complete: the checkpoint names the next one's start. The
+	// best one is written first: a run stopped between the two writes
+	// redoes this epoch's evaluation on resume, and so this choice.
 	t.epoch++
 	t.batch, t.epochRNG, t.stats = 0, nil, epochStats{}
-	err = t.save()
+	if best {
+		err = t.checkpoint().Save(filepath.Join(t.opts.Out, BestCheckpointFile))
+	}
+	if err == nil {
+		err = t.save()
+	}
 	t.epoch--
 	if err != nil {
 		return err
@@ -501,10 +532,37 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 	if err := writeMetrics(filepath.Join(t.opts.Out, MetricsFile), t.history); err != nil {
 		return err
 	}
-	fmt.Fprintf(t.out, "epoch %d/%d  lr %.4g  train loss %.4f  train error %.2f%%  test error %.2f%% (%d/%d)  %.0f img/s  %.1fs\n",
-		m.Epoch, cfg.Train.Epochs, lr, m.TrainLoss, 100*m.TrainError, 100*m.TestError, res.Wrong, res.N, m.ImgS, m.Seconds)
+	valText := ""
+	if valRes != nil {
+		valText = fmt.Sprintf("  val loss %.4f  val error %.2f%% (%d/%d)", valRes.Loss, 100*valRes.Error, valRes.Wrong, valRes.N)
+		if best {
+			valText += " best"
+		}
+	}
+	fmt.Fprintf(t.out, "epoch %d/%d  lr %.4g  train loss %.4f  train error %.2f%%%s  test error %.2f%% (%d/%d)  %.0f img/s  %.1fs\n",
+		m.Epoch, cfg.Train.Epochs, lr, m.TrainLoss, 100*m.TrainError, valText, 100*m.TestError, res.Wrong, res.N, m.ImgS, m.Seconds)
 	t.mark("epoch-end")
 	return nil
+}
+
+// bestVal says whether a validation error beats that of every epoch in
+// history (ties keep the earlier epoch).
+func bestVal(history []Metrics, valError float64) bool {
+	for _, m := range history {
+		if m.ValError != nil && *m.ValError <= valError {
+			return false
+		}
+	}
+	return true
+}
+
+// evalEach returns the per-example hook of an evaluation of n images of the
+// split called what: it marks the interruption point before every batch
+// and shows progress (a bar on a terminal, else a line at most every
+// LineEvery).
+func (t *trainer) evalEach(what string, n int) func(i, label, pred int, feat []float32) error {
+	label := fmt.Sprintf("epoch %d/%d  evaluating %s", t.epoch+1, t.cfg.Train.Epochs, what)
+	return evalProgress(t.out, t.opts.Progress, t.opts.LineEvery, label, n, t.ss.shape.B, func() { t.mark("eval") })
 }
 
 // mark calls the tests' hook at an interruption point.

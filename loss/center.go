@@ -15,7 +15,7 @@ const (
 )
 
 // Center is softmax plus the center loss of Wen, Zhang, Li and Qiao, "A Discriminative
-// Feature Learning Approach for Deep Face Recognition", ECCV 2016 (REFERENCE.md §2). It
+// Feature Learning Approach for Deep Face Recognition", ECCV 2016 (docs/heads.md, docs/paper-vs-code.md). It
 // pulls each feature towards a learned centre of its class.
 //
 // For a batch of B features x_i (D) with labels y_i, W (D×K), optional bias b (K) and

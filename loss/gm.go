@@ -21,7 +21,7 @@ const (
 
 // GM is the Gaussian-mixture loss and, with a margin α > 0, the large-margin GM (L-GM)
 // loss of Wan, Zhong, Li and Chen, "Rethinking Feature Distribution for Loss Functions in
-// Image Classification", CVPR 2018 (REFERENCE.md §4). Features are modelled as a mixture
+// Image Classification", CVPR 2018 (docs/heads.md). Features are modelled as a mixture
 // of K Gaussians N(μ_k, Σ_k) with equal priors p(k) = 1/K; head "gm" is α = 0, "lgm" has
 // α from Config.Alpha.
 //
@@ -47,7 +47,7 @@ const (
 // official code does not; "paper" L_lkd always has it), Likelihood picks L_lkd,
 // LogVarFloor floors the log-variances (in forward, and PostStep projects the parameters
 // onto it), VarLRMult is their learning-rate multiplier and MeansNoDecay exempts the
-// means from weight decay. Reference settings (REFERENCE.md §4): authors' later MNIST
+// means from weight decay. Reference settings (docs/references.md): authors' later MNIST
 // code α = 1, λ = 0.1, both warmed up over 5 epochs from 10% / 1%, identity covariance;
 // official CIFAR-100 α 0.1 ×2 every 5000 steps up to 0.3, λ = 0.1, σ fixed at 1; TF demo
 // α = 0.1, λ = 0.01; authors' later CIFAR-10 code α = 0.3, λ = 0.1.

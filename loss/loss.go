@@ -1,5 +1,5 @@
 // Package loss holds the classification heads of lgm: softmax, center loss, L-Softmax and
-// GM/L-GM (REFERENCE.md §1–4). A head sits on top of a network's features, owns its own
+// GM/L-GM (docs/heads.md). A head sits on top of a network's features, owns its own
 // parameters, and turns features and one-hot labels into a loss and margin-free logits.
 //
 // Besides Head, a head may implement optional interfaces the trainer checks for with a
@@ -81,7 +81,7 @@ type Config struct {
 	// Alpha is α, L-GM's margin: the true class's distance counts (1+α) times in the
 	// loss. lgm only; gm is α = 0 and rejects anything else. Default 1.0 warmed up
 	// linearly from 10% over 5 epochs (authors' later MNIST code); with a 2-D feature this
-	// recipe reached NaN in epoch 3 for one seed of two (REFERENCE.md §4), so a trainer
+	// recipe reached NaN in epoch 3 for one seed of two (docs/references.md), so a trainer
 	// must stop cleanly on a non-finite loss. (head.alpha)
 	Alpha Schedule
 	// Margin is L-Softmax's integer margin m, 1 to 4; m = 1 is plain softmax. lsoftmax

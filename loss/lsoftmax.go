@@ -12,7 +12,7 @@ import (
 const normEps = 1e-12
 
 // LSoftmax is the large-margin softmax of Liu, Wen, Yu and Yang, "Large-Margin Softmax
-// Loss for Convolutional Neural Networks", ICML 2016 (REFERENCE.md §3). It asks the true
+// Loss for Convolutional Neural Networks", ICML 2016 (docs/heads.md). It asks the true
 // class's angle to win by a factor m.
 //
 // For a sample with feature x (D) and label y, with W (D×K) and no bias, θ_k the angle

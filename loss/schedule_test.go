@@ -10,7 +10,7 @@ func TestScheduleAt(t *testing.T) {
 	// L-Softmax's official MNIST β: 1000·(1 + 2.5e-5·t)^(−35), floored at 0. By hand:
 	// t = 1000: 1.025^−35 = e^(−35·0.024693) = 0.42137 → 421.37; t = 5000: 1.125^−35 =
 	// e^(−35·0.117783) = 0.016205 → 16.205; t = 10000: 1.25^−35 = e^(−35·0.223144) =
-	// 4.0565e-4 → 0.40565 (REFERENCE.md: ≈ 421, 16, 0.4).
+	// 4.0565e-4 → 0.40565 (docs/references.md: ≈ 421, 16, 0.4).
 	beta := Schedule{Kind: "inv", Value: 1000, Gamma: 2.5e-5, Power: 35}
 	// L-GM's λ in the authors' later MNIST code: 0.1, from 1% to full over 5 epochs.
 	lambda := Schedule{Kind: "linear", Value: 0.1, Start: 0.01, Epochs: 5}

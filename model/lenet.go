@@ -8,7 +8,7 @@ import (
 )
 
 // LeNet is the classic LeNet of LeCun et al. (1998) as in Caffe's MNIST
-// example (REFERENCE.md §5):
+// example (docs/paper-vs-code.md, "The networks"):
 //
 //	conv 5×5 20, pool 2×2, conv 5×5 50, pool 2×2, FC 800 → 500, ReLU, FC 500 → D.
 type LeNet struct {

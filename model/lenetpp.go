@@ -9,7 +9,7 @@ import (
 
 // LeNetPP is LeNet++ of Wen et al., "A Discriminative Feature Learning
 // Approach for Deep Face Recognition" (ECCV 2016), the network behind the 2-D
-// feature pictures of the center-loss and L-GM papers (REFERENCE.md §5):
+// feature pictures of the center-loss and L-GM papers (docs/paper-vs-code.md, "The networks"):
 //
 //	[conv 5×5 pad 2 + PReLU] ×2, widths 32, 64, 128 per stage,
 //	2×2 max-pool after each stage (28 → 14 → 7 → 3),

@@ -18,7 +18,7 @@ var vggStages = []struct{ width, convs int }{{96, 5}, {192, 4}, {384, 4}}
 
 // VGG is the VGG-like 13-layer network of the L-GM paper's CIFAR-100
 // experiments (Wan et al., "Rethinking Feature Distribution for Loss
-// Functions in Image Classification", CVPR 2018, Table 3; REFERENCE.md §5):
+// Functions in Image Classification", CVPR 2018, Table 3; docs/paper-vs-code.md, "The networks"):
 //
 //	[conv 3×3 pad 1 + BatchNorm + ReLU] ×5, width 96,  max-pool 2×2 (32 → 16),
 //	[conv 3×3 pad 1 + BatchNorm + ReLU] ×4, width 192, max-pool 2×2 (16 → 8),

@@ -9,6 +9,8 @@
 # as the shipped CIFAR configs) for vgg; --width is vgg's width multiplier.
 # Needs Debian's python3-torch (installed here if missing, as root).
 set -euo pipefail
+self=$(realpath "$0")
+usage() { sed -n 's/^# Usage: /usage: /p' "$self"; }
 cd "$(dirname "$0")/.."
 net=lenetpp width=0.25 dim="" batch=128 steps=10 rounds=3
 while [ $# -gt 0 ]; do
@@ -19,7 +21,8 @@ while [ $# -gt 0 ]; do
     --batch) batch=$2; shift 2 ;;
     --steps) steps=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    *) echo "unknown argument $1" >&2; exit 2 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "bench-vs-pytorch.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
 if [ -z "$dim" ]; then

@@ -9,21 +9,27 @@
 # rerun the same command to resume after an interruption).
 #
 # Usage: scripts/cifar10-heads.sh [--full] [--seed S] [--lgm cifar10-lgm-a0.1] [--data PATH] [WORK_DIR]
-# PATH is any --data that `lgm train` accepts; the default is the shared JPEG
-# copy of CIFAR-10 beside the project (../shared/data/cifar10-jpg.tar.gz).
+# PATH is any --data that `lgm train` accepts: the folder `lgm data download
+# cifar10 --dir data/cifar10` fills (the default, relative to the repository),
+# or a folder or .tar.gz of train/ and test/ image folders (read as --dataset folder).
 set -uo pipefail
+self=$(realpath "$0")
+usage() { sed -n 's/^# Usage: /usage: /p' "$self"; }
 cd "$(dirname "$0")/.."
-full=0 seed=1 lgm=cifar10-lgm-a0.1 data=../shared/data/cifar10-jpg.tar.gz work=""
+full=0 seed=1 lgm=cifar10-lgm-a0.1 data=data/cifar10 work=""
 while [ $# -gt 0 ]; do
   case $1 in
     --full) full=1; shift ;;
     --seed) seed=$2; shift 2 ;;
     --lgm) lgm=$2; shift 2 ;;
     --data) data=$2; shift 2 ;;
-    *) work=$1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    -*) echo "cifar10-heads.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+    *) [ -z "$work" ] || { echo "cifar10-heads.sh: one WORK_DIR only (got $work and $1)" >&2; usage >&2; exit 2; }
+       work=$1; shift ;;
   esac
 done
-[ -e "$data" ] || { echo "cifar10-heads.sh: no data at $data (give --data PATH)" >&2; exit 1; }
+[ -e "$data" ] || { echo "cifar10-heads.sh: no data at $data: run \`go run ./cmd/lgm data download cifar10 --dir $data\` or give --data PATH" >&2; exit 2; }
 dataset=folder
 [ -d "$data" ] && [ -e "$data/data_batch_1.bin" -o -d "$data/cifar-10-batches-bin" ] && dataset=cifar10
 work=${work:-$(mktemp -d /tmp/lgm-cifar10.XXXXXX)}

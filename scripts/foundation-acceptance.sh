@@ -5,6 +5,13 @@
 # LeNet++ run, and the bad-input cases with their exit codes.
 # Usage: scripts/foundation-acceptance.sh [WORK_DIR]   (about 10 minutes on 2 cores)
 set -uo pipefail
+self=$(realpath "$0")
+usage() { sed -n 's/^# Usage: /usage: /p' "$self"; }
+case ${1:-} in
+  -h|--help) usage; exit 0 ;;
+  -*) echo "foundation-acceptance.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+esac
+[ $# -le 1 ] || { echo "foundation-acceptance.sh: one WORK_DIR only" >&2; usage >&2; exit 2; }
 cd "$(dirname "$0")/.."
 work=${1:-$(mktemp -d /tmp/lgm-acceptance.XXXXXX)}
 mkdir -p "$work"

@@ -13,6 +13,8 @@
 # One LeNet++ epoch (batch 64) took 6–8 minutes per instance with two one-thread instances
 # side by side on 2 cores: 10 runs of 3 epochs take about 2 hours that way.
 set -uo pipefail
+self=$(realpath "$0")
+usage() { sed -n 's/^# Usage: /usage: /p' "$self"; }
 cd "$(dirname "$0")/.."
 epochs=5 seed=1 threads=$(nproc) dims="2 100" heads="softmax center lsoftmax gm lgm" work=""
 while [ $# -gt 0 ]; do
@@ -22,7 +24,10 @@ while [ $# -gt 0 ]; do
     --threads) threads=$2; shift 2 ;;
     --dims) dims=$2; shift 2 ;;
     --heads) heads=$2; shift 2 ;;
-    *) work=$1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    -*) echo "heads-mnist.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
+    *) [ -z "$work" ] || { echo "heads-mnist.sh: one WORK_DIR only (got $work and $1)" >&2; usage >&2; exit 2; }
+       work=$1; shift ;;
   esac
 done
 work=${work:-$(mktemp -d /tmp/lgm-heads.XXXXXX)}

@@ -8,6 +8,12 @@
 # Usage: scripts/interrupt-resume.sh [WORK_DIR] [extra lgm train flags...]
 # Default run: LeNet, 2 epochs of 300 batches of 64 (a few minutes on 2 cores).
 set -uo pipefail
+self=$(realpath "$0")
+usage() { sed -n 's/^# Usage: /usage: /p' "$self"; }
+case ${1:-} in
+  -h|--help) usage; exit 0 ;;
+  -*) echo "interrupt-resume.sh: unknown argument $1 (WORK_DIR comes first; lgm train flags follow it)" >&2; usage >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 work=${1:-$(mktemp -d /tmp/lgm-resume.XXXXXX)}
 shift || true

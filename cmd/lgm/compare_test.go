@@ -85,9 +85,9 @@ func TestCompare(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"compare", filepath.Join(tmp, "missing")}, exitFailure, "missing: no such run directory"},
-		{[]string{"compare", notRun}, exitFailure, "notrun: no config.yaml"},
-		{[]string{"compare", sm, file}, exitFailure, "sm.log is a file"},
+		{[]string{"compare", filepath.Join(tmp, "missing")}, exitUsage, "missing: no such run directory"},
+		{[]string{"compare", notRun}, exitUsage, "notrun: no config.yaml"},
+		{[]string{"compare", sm, file}, exitUsage, "sm.log is a file"},
 		{[]string{"compare"}, exitUsage, "arg"},
 		{[]string{"compare", sm, "--json", "--per-epoch"}, exitUsage, "--json"},
 	} {

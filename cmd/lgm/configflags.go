@@ -22,6 +22,8 @@ type configOptions struct {
 	limit              int
 	lr                 float64
 	seed               uint64
+	val                int
+	keep               string
 }
 
 // addFlags adds the config flags to f.
@@ -39,6 +41,8 @@ func (o *configOptions) addFlags(f *pflag.FlagSet) {
 	f.Float64Var(&o.lr, "lr", 0, "base learning rate (config train.lr)")
 	f.Uint64Var(&o.seed, "seed", 0, "seed of initialisation and data order (config seed)")
 	f.IntVar(&o.limit, "limit", 0, "at most `N` batches per epoch, for smoke runs (config train.limit)")
+	f.IntVar(&o.val, "val", 0, "hold `N` training images out as a validation set, chosen by the seed and stratified by class (config data.val)")
+	f.StringVar(&o.keep, "keep", "", "checkpoints to keep: last | best-val (also checkpoint-best.safetensors, the lowest validation error) (config train.keep)")
 }
 
 // resolve applies the defaults, then the config file, then the --set
@@ -76,6 +80,8 @@ func (o *configOptions) resolve(fs *pflag.FlagSet) (experiment.Config, error) {
 	set("lr", func() { cfg.Train.LR = o.lr })
 	set("seed", func() { cfg.Seed = o.seed })
 	set("limit", func() { cfg.Train.Limit = o.limit })
+	set("val", func() { cfg.Data.Val = o.val })
+	set("keep", func() { cfg.Train.Keep = o.keep })
 	if err := cfg.Validate(); err != nil {
 		return cfg, nameSources(err, fs.Changed, o.config, sets)
 	}

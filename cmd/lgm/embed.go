@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,8 +33,8 @@ label, prediction and the D feature values, after a header line.`,
 			if o.out == "" {
 				return usageError{errors.New("--out FILE.csv is required"), true}
 			}
-			if o.split != "train" && o.split != "test" {
-				return usageError{fmt.Errorf("--split must be train or test (got %q)", o.split), true}
+			if o.split != "train" && o.split != "test" && o.split != "val" {
+				return usageError{fmt.Errorf("--split must be train, val or test (got %q)", o.split), true}
 			}
 			if err := useThreads(o.threads); err != nil {
 				return err
@@ -45,7 +46,8 @@ label, prediction and the D feature values, after a header line.`,
 				return usageError{err: fmt.Errorf("cannot write --out %s: %w", o.out, err)}
 			}
 			defer os.Remove(tmp.Name())
-			res, err := experiment.Embed(cmd.Context(), args[0], tmp, experiment.RunOptions{Split: o.split, DataDir: o.data})
+			res, err := experiment.Embed(cmd.Context(), args[0], tmp, experiment.RunOptions{Split: o.split, DataDir: o.data,
+				Progress: s.err, Terminal: isTerminal(s.err), LineEvery: time.Minute})
 			if cerr := tmp.Close(); err == nil {
 				err = cerr
 			}
@@ -60,7 +62,7 @@ label, prediction and the D feature values, after a header line.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.split, "split", "test", "split to embed: train | test")
+	f.StringVar(&o.split, "split", "test", "split to embed: train | val | test (val: the images a run with data.val held out; train: those it trained on)")
 	f.StringVarP(&o.out, "out", "o", "", "CSV `file` to write")
 	f.StringVar(&o.data, "data", "", "`folder` of the data set, if it moved since training")
 	threadsFlag(f, &o.threads)

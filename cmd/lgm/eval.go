@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,6 +12,7 @@ import (
 
 type evalOptions struct {
 	json    bool
+	split   string
 	data    string
 	threads int
 }
@@ -24,24 +26,27 @@ func newEvalCmd(io streams) *cobra.Command {
 image of the test set. The run's config is read from its checkpoint.`,
 		Example: `  lgm eval runs/softmax
   lgm eval runs/softmax --json
+  lgm eval runs/lgm/checkpoint-best.safetensors --split val   # a run with --val N --keep best-val
   lgm eval runs/softmax/checkpoint.safetensors --data ~/fashion-mnist`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := useThreads(o.threads); err != nil {
 				return err
 			}
-			res, err := experiment.Evaluate(cmd.Context(), args[0], experiment.RunOptions{DataDir: o.data})
+			res, err := experiment.Evaluate(cmd.Context(), args[0], experiment.RunOptions{DataDir: o.data, Split: o.split,
+				Progress: io.err, Terminal: isTerminal(io.err), LineEvery: time.Minute})
 			if err != nil {
 				return err
 			}
 			if o.json {
 				return json.NewEncoder(io.out).Encode(res)
 			}
-			fmt.Fprintf(io.out, "test error %.2f%% (%d of %d images wrong; error %v)\n", 100*res.Error, res.Wrong, res.N, res.Error)
+			fmt.Fprintf(io.out, "%s error %.2f%% (%d of %d images wrong; error %v)\n", o.split, 100*res.Error, res.Wrong, res.N, res.Error)
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&o.json, "json", false, `print one JSON object: {"wrong", "n", "error", "img_s"}`)
+	cmd.Flags().StringVar(&o.split, "split", "test", "split to evaluate: test | val | train (val: the images a run with data.val held out; train: those it trained on)")
 	cmd.Flags().StringVar(&o.data, "data", "", "`folder` of the data set, if it moved since training")
 	threadsFlag(cmd.Flags(), &o.threads)
 	return cmd

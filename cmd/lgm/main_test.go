@@ -112,7 +112,7 @@ func TestErrorsAreOneLineWithExitCodes(t *testing.T) {
 		// A bad value from the file names the file and key, one from a flag the flag.
 		{"file and flag", []string{"train", "--config", zeroEpochs, "--lr", "-1", "--out", out}, exitUsage,
 			[]string{"zero-epochs.yaml: train.epochs must be >= 1 (got 0)", "; --lr must be > 0"}},
-		{"bad split", []string{"embed", tmp, "--split", "val", "--out", filepath.Join(tmp, "f.csv")}, exitUsage, []string{"--split", "val"}},
+		{"bad split", []string{"embed", tmp, "--split", "validation", "--out", filepath.Join(tmp, "f.csv")}, exitUsage, []string{"--split", "validation"}},
 	}
 	for i, c := range cases { // the first five are the acceptance's one-line cases
 		code, _, stderr := lgm(t, c.args...)
