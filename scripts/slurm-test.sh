@@ -24,7 +24,7 @@ machine. As root it:
   6. stops the daemons it started (also on failure or Ctrl-C) and removes the folder.
 
 It is not part of go test. Measured here (2 cores shared with other work, packages
-installed): 38 s with an lgm without attack and report commands (the after step is
+installed): 38 to 47 s with an lgm without attack and report commands (the after step is
 then only compare.txt), 149 s with lgm attack (FGSM on the 10,000 test images of each
 run). The first run also installs the packages: that run took 73 s in all here.
 MNIST comes from the GoMNIST module, as for lgm train.
