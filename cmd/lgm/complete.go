@@ -23,6 +23,7 @@ var flagValues = map[string]func() []string{
 	"method":  func() []string { return []string{"fgsm", "bim", "pgd"} },
 	"keep":    func() []string { return []string{"last", "best-val"} },
 	"to":      func() []string { return []string{"pytorch"} },
+	"emit":    func() []string { return []string{"slurm"} },
 }
 
 // registerCompletions gives every flag of the command tree under root that

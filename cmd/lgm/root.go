@@ -83,7 +83,8 @@ and the losses it is compared against, and reproduces the results of Wan et al.,
 	root.Version = version()
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.AddCommand(newTrainCmd(io, nil), newEvalCmd(io), newEmbedCmd(io), newBenchCmd(io), newDataCmd(io), newCompareCmd(io),
-		newAttackCmd(io), newPlotCmd(io), newReportCmd(io), newConfigsCmd(io), newConfigCmd(io), newVersionCmd(io), newExportCmd(io))
+		newAttackCmd(io), newPlotCmd(io), newReportCmd(io), newConfigsCmd(io), newConfigCmd(io), newVersionCmd(io), newExportCmd(io),
+		newSweepCmd(io, nil))
 	// Arguments and unknown commands are usage errors too; an unknown
 	// command gets cobra's suggestions.
 	walk(root, func(c *cobra.Command) {
