@@ -70,7 +70,7 @@ func DetectionAccuracy(pos, neg []float64) float64 {
 	// Thresholds: every score, and +Inf (everything called adversarial).
 	best := len(q) // t = +Inf: all negatives right
 	i, j := 0, 0   // p[:i] < t, q[:j] < t
-	for _, t := range merged(p, q) {
+	for _, t := range distinct(p, q) {
 		for i < len(p) && p[i] < t {
 			i++
 		}
@@ -82,46 +82,14 @@ func DetectionAccuracy(pos, neg []float64) float64 {
 	return float64(best) / float64(n)
 }
 
-// ROCPoint is one point of an ROC curve: the rates of a threshold t.
-type ROCPoint struct {
-	FPR, TPR  float64
-	Threshold float64
-}
-
-// ROC returns the ROC curve of the rule "clean if score >= t" for every
-// distinct score t, from (0, 0) at t = +Inf to (1, 1), in order of
-// decreasing threshold. nil if either is empty.
-func ROC(pos, neg []float64) []ROCPoint {
-	if len(pos) == 0 || len(neg) == 0 {
-		return nil
-	}
-	p, q := sorted(pos), sorted(neg)
-	ts := merged(p, q)
-	out := []ROCPoint{{0, 0, math.Inf(1)}}
-	i, j := len(p), len(q) // p[i:] >= t, q[j:] >= t
-	for k := len(ts) - 1; k >= 0; k-- {
-		t := ts[k]
-		for i > 0 && p[i-1] >= t {
-			i--
-		}
-		for j > 0 && q[j-1] >= t {
-			j--
-		}
-		out = append(out, ROCPoint{
-			FPR: float64(len(q)-j) / float64(len(q)), TPR: float64(len(p)-i) / float64(len(p)), Threshold: t,
-		})
-	}
-	return out
-}
-
 func sorted(v []float64) []float64 {
 	s := slices.Clone(v)
 	slices.Sort(s)
 	return s
 }
 
-// merged returns the distinct values of the sorted slices a and b, sorted.
-func merged(a, b []float64) []float64 {
+// distinct returns the distinct values of the sorted slices a and b, sorted.
+func distinct(a, b []float64) []float64 {
 	out := make([]float64, 0, len(a)+len(b))
 	out = append(append(out, a...), b...)
 	slices.Sort(out)

@@ -82,23 +82,9 @@ type AttackReport struct {
 // EpsResult is the error at one ε and, for ε > 0, how well the head's
 // log-likelihood ("auroc", …) and the largest posterior ("…_posterior")
 // tell the attacked images from the clean ones: over all pairs, and over the
-// successful pairs only (clean image right, attacked one wrong).
-type EpsResult struct {
-	Eps   float64 `json:"eps"`
-	Error float64 `json:"error"` // a fraction
-	Wrong int     `json:"wrong"`
-	N     int     `json:"n"`
-
-	Successful                 *int     `json:"successful,omitempty"`
-	AUROC                      *float64 `json:"auroc,omitempty"`
-	AUROCPosterior             *float64 `json:"auroc_posterior,omitempty"`
-	TNRAtTPR95                 *float64 `json:"tnr_at_tpr95,omitempty"`
-	TNRAtTPR95Posterior        *float64 `json:"tnr_at_tpr95_posterior,omitempty"`
-	DetectionAccuracy          *float64 `json:"detection_accuracy,omitempty"`
-	DetectionAccuracyPosterior *float64 `json:"detection_accuracy_posterior,omitempty"`
-	AUROCSuccessful            *float64 `json:"auroc_successful,omitempty"`
-	AUROCPosteriorSuccessful   *float64 `json:"auroc_posterior_successful,omitempty"`
-}
+// successful pairs only (clean image right, attacked one wrong). It is the
+// report's type, which reads attack-<method>.json back.
+type EpsResult = report.AttackEps
 
 // AttackFile names the JSON result of an attack in a run directory; the
 // per-image scores go to the same name with .csv, and for a 2-D feature
@@ -307,7 +293,7 @@ func runAttack(ctx context.Context, m *attackModel, test *data.Set, opts AttackO
 		}
 		res.Error = float64(res.Wrong) / float64(n)
 		if e > 0 {
-			if err := res.detect(rep, e); err != nil {
+			if err := detect(&res, rep, e); err != nil {
 				return nil, err
 			}
 		}
@@ -318,7 +304,7 @@ func runAttack(ctx context.Context, m *attackModel, test *data.Set, opts AttackO
 }
 
 // detect fills the detection metrics of ε number e against the clean images.
-func (res *EpsResult) detect(rep *AttackReport, e int) error {
+func detect(res *EpsResult, rep *AttackReport, e int) error {
 	ptr := func(v float64) *float64 { return &v }
 	for i, v := range rep.LogLik[e] {
 		if math.IsNaN(v) || math.IsNaN(rep.LogLik[0][i]) {

@@ -34,7 +34,7 @@ type Outputs struct {
 func Inspect(ctx context.Context, path string, opts RunOptions) (*Outputs, error) {
 	ck, err := OpenCheckpoint(path)
 	if err != nil {
-		return nil, err
+		return nil, setup(err)
 	}
 	ss, set, err := openRun(path, opts)
 	if err != nil {

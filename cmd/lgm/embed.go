@@ -66,8 +66,8 @@ D > 2) into a .png or .svg file.`,
 				// interrupted embed never leaves a partial CSV under the name.
 				// A symlink is written through, a special file refused.
 				out, err := fileio.Create(o.out)
-				if err != nil {
-					return err
+				if err != nil { // found before any work: a usage mistake
+					return usageError{err: fmt.Errorf("--out: %w", err)}
 				}
 				defer out.Abort()
 				res, err := experiment.Embed(cmd.Context(), args[0], out, ropts)

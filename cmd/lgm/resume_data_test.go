@@ -9,7 +9,8 @@ import (
 
 // TestResumeWithMovedData: lgm train --resume RUN --data NEW continues a
 // run whose data folder moved (--data was refused with --resume before),
-// and refuses a folder holding another data set, saying what differs.
+// and refuses a folder holding another data set, saying what differs; both
+// refusals come before any work, so they exit 2.
 func TestResumeWithMovedData(t *testing.T) {
 	old := mnistDir(t, 100, 37)
 	run := filepath.Join(t.TempDir(), "run")
@@ -20,7 +21,7 @@ func TestResumeWithMovedData(t *testing.T) {
 	if err := os.Rename(old, moved); err != nil {
 		t.Fatal(err)
 	}
-	if code, _, stderr := lgm(t, "train", "--resume", run, "--epochs", "2"); code != exitFailure || !strings.Contains(stderr, "does not exist") {
+	if code, _, stderr := lgm(t, "train", "--resume", run, "--epochs", "2"); code != exitUsage || !strings.Contains(stderr, "does not exist") {
 		t.Errorf("resume without --data: exit %d, %q; want the missing folder reported", code, stderr)
 	}
 	if code, out, stderr := lgm(t, "train", "--resume", run, "--epochs", "2", "--data", moved); code != exitOK || !strings.Contains(out, "resuming at epoch 2") {
@@ -32,7 +33,7 @@ func TestResumeWithMovedData(t *testing.T) {
 	}
 	other := mnistDir(t, 90, 37)
 	code, _, stderr := lgm(t, "train", "--resume", run, "--epochs", "3", "--data", other)
-	if want := "is not the data " + run + " was trained on: it holds 90 training images, not 100"; code != exitFailure || !strings.Contains(stderr, want) {
+	if want := "is not the data " + run + " was trained on: it holds 90 training images, not 100"; code != exitUsage || !strings.Contains(stderr, want) {
 		t.Errorf("resume --data of another data set: exit %d, %q; want %q", code, stderr, want)
 	}
 }

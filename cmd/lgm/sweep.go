@@ -113,7 +113,7 @@ DIR/after.sbatch (the after steps), and prints the two sbatch commands that subm
 		},
 	}
 	f := cmd.Flags()
-	f.IntVarP(&o.jobs, "jobs", "j", 1, "trainings at a time")
+	f.IntVarP(&o.jobs, "jobs", "j", runtime.NumCPU(), "trainings at a time (default: one per core, each with one thread: on a small machine several one-thread runs use the cores better than one run on all of them)")
 	f.IntVar(&o.threads, "threads-per-job", 0, "threads of each training, its --threads (default: the cores divided by --jobs); with --emit slurm, --cpus-per-task")
 	f.BoolVarP(&o.dryRun, "dry-run", "n", false, "print every run (name, status new/restart/resume/done/running-elsewhere, the exact command) and run nothing; writes nothing")
 	f.StringVar(&o.emit, "emit", "", "write batch scripts for a scheduler instead of running: slurm")

@@ -37,7 +37,7 @@ func TestSweepOptions(t *testing.T) {
 		dry           bool
 		out           string
 	}{
-		{[]string{"sweep", file}, 1, max(1, runtime.NumCPU()), false, ""},
+		{[]string{"sweep", file}, runtime.NumCPU(), 1, false, ""}, // one one-thread run per core
 		{[]string{"sweep", file, "--jobs", "2", "--threads-per-job", "3", "--dry-run", "--out", "x"}, 2, 3, true, "x"},
 		{[]string{"sweep", file, "-j", "4", "-n", "-o", "y"}, 4, max(1, runtime.NumCPU()/4), true, "y"},
 	} {
