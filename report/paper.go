@@ -1,7 +1,7 @@
 package report
 
-// The published numbers lgm reproduces, all test error in percent, from
-// REFERENCE.md §6, which took them from:
+// The published numbers lgm reproduces, all test error in percent (also
+// listed in docs/references.md), from:
 //   - Wan, Zhong, Li, Chen, "Rethinking Feature Distribution for Loss
 //     Functions in Image Classification", CVPR 2018: Table 6 (MNIST error
 //     under FGSM, ε in pixels of [0, 1]) and Table 3 (CIFAR-100, the
