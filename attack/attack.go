@@ -210,7 +210,19 @@ func project(adv, x []float32, eps float32) {
 // with its label y (computed stably in float64), and whether the image is
 // misclassified (argmax z ≠ y; the first maximum wins ties).
 func Xent(z []float32, y int) (loss float64, wrong bool) {
-	top := 0
+	top, lse := logSumExp(z)
+	return lse - float64(z[y]), top != y
+}
+
+// Posterior returns the largest softmax probability of logits z and its class.
+func Posterior(z []float32) (p float64, class int) {
+	top, lse := logSumExp(z)
+	return math.Exp(float64(z[top]) - lse), top
+}
+
+// logSumExp returns the index of the largest logit (the first of equals)
+// and log Σ exp(z), computed from the largest so that nothing overflows.
+func logSumExp(z []float32) (top int, lse float64) {
 	for j, v := range z {
 		if v > z[top] {
 			top = j
@@ -221,20 +233,5 @@ func Xent(z []float32, y int) (loss float64, wrong bool) {
 	for _, v := range z {
 		s += math.Exp(float64(v) - m)
 	}
-	return m + math.Log(s) - float64(z[y]), top != y
-}
-
-// Posterior returns the largest softmax probability of logits z and its class.
-func Posterior(z []float32) (p float64, class int) {
-	for j, v := range z {
-		if v > z[class] {
-			class = j
-		}
-	}
-	m := float64(z[class])
-	var s float64
-	for _, v := range z {
-		s += math.Exp(float64(v) - m)
-	}
-	return 1 / s, class
+	return top, m + math.Log(s)
 }
