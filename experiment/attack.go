@@ -400,6 +400,7 @@ type attackModel struct {
 	vm    G.VM    // forward, the attack's loss and ∂loss/∂x
 	gradV G.Value // ∂loss/∂x (B, C, H, W), normalised space
 	plane int
+	ll    []float64 // loglik's result, reused
 }
 
 var _ attack.Model = (*attackModel)(nil)
@@ -514,19 +515,21 @@ func (m *attackModel) forward(x []float32, n int) error {
 }
 
 // loglik returns the head's log-likelihood scores of the last forward pass
-// (B values), or an error-free NaN slice if the head has none.
+// (B values, valid until the next call), or NaNs if the head has none.
 func (m *attackModel) loglik() []float64 {
-	out := make([]float64, m.ss.shape.B)
+	if m.ll == nil {
+		m.ll = make([]float64, m.ss.shape.B)
+	}
 	if m.ss.loglikV == nil {
-		for i := range out {
-			out[i] = math.NaN()
+		for i := range m.ll {
+			m.ll[i] = math.NaN()
 		}
-		return out
+		return m.ll
 	}
 	for i, v := range m.ss.loglikV.Data().([]float32) {
-		out[i] = float64(v)
+		m.ll[i] = float64(v)
 	}
-	return out
+	return m.ll
 }
 
 // errNoAttack is returned for options that attack nothing.

@@ -108,7 +108,7 @@ func TestPeriodicSaveResumesBitExact(t *testing.T) {
 	dir, killed := filepath.Join(t.TempDir(), "run"), filepath.Join(t.TempDir(), "killed")
 	opts := data()
 	opts.Out, opts.SaveEvery = dir, time.Nanosecond
-	opts.afterStep = func(e, b int) {
+	opts.at = onStep(func(e, b int) {
 		if e != 1 || b != 2 {
 			return
 		}
@@ -124,7 +124,7 @@ func TestPeriodicSaveResumesBitExact(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-	}
+	})
 	if err := Train(context.Background(), cfg, opts); err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +211,16 @@ func (u unbrokenRun) checkCheckpoint(t *testing.T, name, path string, want *Chec
 	}
 }
 
+// onStep is a TrainOptions.at hook that calls f(epoch, batch) after every
+// training step only.
+func onStep(f func(epoch, batch int)) func(string, int, int) {
+	return func(where string, e, b int) {
+		if where == "step" {
+			f(e, b)
+		}
+	}
+}
+
 // sameBits reports whether a and b hold the same float32 bit patterns.
 func sameBits(a, b []float32) bool {
 	if len(a) != len(b) {
@@ -263,15 +273,15 @@ func TestResumeWithAugmentation(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run")
 	ctx, cancel := context.WithCancel(context.Background())
 	opts := TrainOptions{Out: dir, Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2),
-		afterStep: func(e, b int) {
+		at: onStep(func(e, b int) {
 			if e == 1 && b == 3 {
 				cancel()
 			}
-		}}
+		})}
 	if err := Train(ctx, cfg, opts); !errors.Is(err, ErrInterrupted) {
 		t.Fatalf("got %v, want an interruption", err)
 	}
-	opts.afterStep = nil
+	opts.at = nil
 	opts.Train, opts.Test = synthetic("synth/train", 200, 4, 1), synthetic("synth/test", 70, 4, 2)
 	if err := Resume(context.Background(), 0, opts); err != nil {
 		t.Fatal(err)
@@ -300,11 +310,11 @@ func TestVGGTrainsResumesAndEvaluates(t *testing.T) {
 		tr, te := sets()
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		return Train(ctx, cfg, TrainOptions{Out: dir, Train: tr, Test: te, afterStep: func(e, b int) {
+		return Train(ctx, cfg, TrainOptions{Out: dir, Train: tr, Test: te, at: onStep(func(e, b int) {
 			if e*100+b == stopAt {
 				cancel()
 			}
-		}})
+		})})
 	}
 	whole := filepath.Join(t.TempDir(), "whole")
 	if err := run(whole, -1); err != nil {
@@ -345,8 +355,8 @@ func TestVGGTrainsResumesAndEvaluates(t *testing.T) {
 // a resume without a count uses it (so it stays bit-exact), and one with
 // another count says before starting that the result will differ.
 func TestResumeKeepsThreadCount(t *testing.T) {
-	defer setThreads(nnops.Threads())
-	setThreads(2)
+	defer SetThreads(nnops.Threads())
+	SetThreads(2)
 	cfg := smallConfig()
 	cfg.Train.Epochs = 1
 	dir := trainSmall(t, cfg)
@@ -361,7 +371,7 @@ func TestResumeKeepsThreadCount(t *testing.T) {
 		asked, want int
 		note        bool
 	}{{0, 2, false}, {2, 2, false}, {1, 1, true}} {
-		setThreads(3)
+		SetThreads(3)
 		var out strings.Builder
 		opts := TrainOptions{Out: dir, Stdout: &out, Threads: c.asked,
 			Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)}

@@ -50,7 +50,6 @@ type TrainOptions struct {
 	// Train and Test, when set, replace the data the config names (tests use this).
 	Train, Test *data.Set
 
-	afterStep func(epoch, batch int) // tests: called after every training step
 	// at, for tests, is called at every point where an interruption can
 	// land: "epoch" (the epoch's order drawn, before its first step), "step"
 	// (after a step), "save" (during a periodic save), "eval" (before each
@@ -210,16 +209,17 @@ func useRunThreads(ran, asked int, out io.Writer) {
 	switch {
 	case asked > 0 && ran > 0 && asked != ran:
 		fmt.Fprintf(out, "note: this run trained with --threads %d and resumes with %d: sums split another way round differently, so the result will not be bit-identical to an unbroken run (resume without --threads to keep it)\n", ran, asked)
-		setThreads(asked)
+		SetThreads(asked)
 	case asked > 0:
-		setThreads(asked)
+		SetThreads(asked)
 	case ran > 0:
-		setThreads(ran)
+		SetThreads(ran)
 	}
 }
 
-// setThreads bounds Go's scheduler and the ops' workers to n.
-func setThreads(n int) {
+// SetThreads bounds Go's scheduler and the ops' workers to n (at most
+// nnops.MaxThreads).
+func SetThreads(n int) {
 	runtime.GOMAXPROCS(n)
 	nnops.SetThreads(n)
 }
@@ -491,9 +491,6 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 				return err
 			}
 			lastSave = time.Now()
-		}
-		if t.opts.afterStep != nil {
-			t.opts.afterStep(t.epoch, t.batch)
 		}
 		t.mark("step")
 		// Progress (formatting allocates: considered every 10 steps only).

@@ -80,7 +80,6 @@ func useThreads(n int) error {
 	if n < 1 || n > nnops.MaxThreads {
 		return usageError{fmt.Errorf("--threads must be between 1 and %d (got %d)", nnops.MaxThreads, n), true}
 	}
-	runtime.GOMAXPROCS(n) // Go's scheduler
-	nnops.SetThreads(n)   // our ops' workers
+	experiment.SetThreads(n) // Go's scheduler and our ops' workers
 	return nil
 }
