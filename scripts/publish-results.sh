@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Writes the published form of a finished sweep into a folder of the
+# repository (docs/results/NAME): lgm report of the sweep's run directories
+# (report.md and its PNG pictures; the self-contained report.html is not kept,
+# it repeats the pictures), a screenshot of report.html in headless Chromium
+# (report.png), lgm compare of the runs (compare.md, with every epoch's test
+# error in compare-per-epoch.md), each run's attack results as JSON, and
+# machine.md: the CPU, the lgm revision, the sweep file and the wall time of
+# every run as its metrics.jsonl recorded it.
+#
+# Usage: scripts/publish-results.sh SWEEP_FILE RUNS_DIR OUT_DIR
+#   e.g. scripts/publish-results.sh sweeps/mnist-table6.yaml /work/runs/mnist/runs docs/results/mnist-table6
+# RUNS_DIR is the sweep's --out. Needs lgm (built here from this checkout) and
+# chromium for the screenshot (skipped with a message when it is missing).
+set -euo pipefail
+self=$(realpath "$0")
+usage() { sed -n 's/^# Usage: /usage: /p' "$self"; }
+case ${1:-} in -h|--help) usage; exit 0 ;; esac
+[ $# -eq 3 ] || { usage >&2; exit 2; }
+sweep=$(realpath "$1") runs=$(realpath "$2") out=$3
+[ -f "$sweep" ] || { echo "publish-results.sh: no sweep file $1" >&2; exit 2; }
+[ -d "$runs" ] || { echo "publish-results.sh: no run folder $2 (the sweep's --out)" >&2; exit 2; }
+cd "$(dirname "$self")/.."
+bin=$(mktemp -d)/lgm
+go build -o "$bin" ./cmd/lgm
+mkdir -p "$out"
+out=$(realpath "$out")
+
+# The run directories of the sweep, in the sweep's order, that have finished.
+mapfile -t names < <("$bin" sweep "$sweep" --dry-run --out "$runs" | awk '/^[^ ]/ && $2 ~ /^(done|new|resume|restart|running)/ {print $1}')
+dirs=()
+for n in "${names[@]}"; do
+  if [ -f "$runs/$n/metrics.jsonl" ]; then dirs+=("$runs/$n"); else echo "publish-results.sh: $n has not started: left out" >&2; fi
+done
+[ ${#dirs[@]} -gt 0 ] || { echo "publish-results.sh: no finished runs in $runs" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+"$bin" report "${dirs[@]}" --out "$tmp" --title "$(basename "$out")"
+cp "$tmp"/*.md "$tmp"/*.png "$out"/
+"$bin" compare "${dirs[@]}" --markdown >"$out/compare.md"
+"$bin" compare "${dirs[@]}" --per-epoch --markdown >"$out/compare-per-epoch.md"
+for d in "${dirs[@]}"; do
+  for a in "$d"/attack-*.json; do [ -f "$a" ] && cp "$a" "$out/$(basename "$d")-$(basename "$a")"; done
+done
+
+if command -v chromium >/dev/null 2>&1; then
+  chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars \
+    --window-size=1300,3000 --screenshot="$out/report.png" "file://$tmp/report.html" 2>/dev/null
+else
+  echo "publish-results.sh: chromium is not installed (apt-get install chromium): no screenshot" >&2
+fi
+
+{
+  echo "# Machine and runs"
+  echo
+  echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
+  echo "- lgm: $("$bin" version | head -1)"
+  echo "- sweep file: \`$(realpath --relative-to=. "$sweep" 2>/dev/null || echo "$sweep")\`"
+  echo "- published: $(date -u +%Y-%m-%d)"
+  echo
+  echo "| run | epochs | wall time (train + eval, h) |"
+  echo "|---|---|---|"
+  for d in "${dirs[@]}"; do
+    python3 - "$d" <<'PY'
+import json, os, sys
+d = sys.argv[1]
+rows = [json.loads(l) for l in open(os.path.join(d, "metrics.jsonl")) if l.strip()]
+print(f"| {os.path.basename(d)} | {len(rows)} | {sum(r.get('seconds', 0) for r in rows) / 3600:.1f} |")
+PY
+  done
+} >"$out/machine.md"
+rm -rf "$tmp"
+echo "wrote $out"
