@@ -44,7 +44,8 @@ for d in "${dirs[@]}"; do
 done
 
 if command -v chromium >/dev/null 2>&1; then
-  chromium --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars \
+  chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
+    --disable-component-update --disable-sync --user-data-dir="$tmp/profile" --hide-scrollbars \
     --window-size=1300,3000 --screenshot="$out/report.png" "file://$tmp/report.html" 2>/dev/null
 else
   echo "publish-results.sh: chromium is not installed (apt-get install chromium): no screenshot" >&2
