@@ -14,14 +14,16 @@ import (
 // (CVPR 2016), §3.3 option A, the one their CIFAR networks use (§4.2):
 //
 //	y = max(0, a + P(x)),
-//	P(x)[n][c][i][j] = x[n][c][s·i][s·j]  for c < Cx,  0 for Cx ≤ c < C,
+//	P(x)[n][c][i][j] = x[n][c − p][s·i][s·j]  for p ≤ c < p + Cx,  0 for the other c,
 //
 // with a the residual branch (B, C, H', W'), x the block's input (B, Cx, H,
-// W), Cx ≤ C, s the stride and H' = ⌈H/s⌉, W' = ⌈W/s⌉ (what a 3×3
-// convolution with pad 1 and stride s gives). With s = 1 and Cx = C the
+// W), Cx ≤ C, s the stride, H' = ⌈H/s⌉, W' = ⌈W/s⌉ (what a 3×3 convolution
+// with pad 1 and stride s gives) and p = ⌊(C − Cx)/2⌋: the zero channels
+// are split between both ends (C/4 on each side when C = 2·Cx), as in the
+// authors' later ResNet-20 code for the GM loss. With s = 1 and Cx = C the
 // shortcut is the identity. The gradients, with m = [y > 0]:
 //
-//	da = dy·m,   dx[n][c][s·i][s·j] = da[n][c][i][j] for c < Cx, 0 elsewhere.
+//	da = dy·m,   dx[n][c][s·i][s·j] = da[n][c + p][i][j],  0 elsewhere.
 //
 // With the identity shortcut dx is the node da itself (no copy). NaN in a
 // or x gives NaN in y and a zero gradient, as ReLU. float32.
@@ -59,6 +61,9 @@ type residualShape struct {
 
 // identity reports whether the shortcut is x itself.
 func (s *residualShape) identity() bool { return s.stride == 1 && s.xShape[1] == s.aShape[1] }
+
+// pad is p, the zero channels of the shortcut before x's first.
+func (s *residualShape) pad() int { return (s.aShape[1] - s.xShape[1]) / 2 }
 
 func (s *residualShape) String() string {
 	return fmt.Sprintf("a%v x%v stride %d", s.aShape, s.xShape, s.stride)
@@ -116,23 +121,24 @@ func (op *residualOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, e
 func (op *residualOp) item(_, n int) {
 	c, oh, ow := op.aShape[1], op.aShape[2], op.aShape[3]
 	cx, h, w, s := op.xShape[1], op.xShape[2], op.xShape[3], op.stride
-	plane, xplane := oh*ow, h*w
+	plane, xplane, p := oh*ow, h*w, op.pad()
 	for ch := 0; ch < c; ch++ {
 		a := op.ad[(n*c+ch)*plane : (n*c+ch+1)*plane]
 		out := op.out[(n*c+ch)*plane : (n*c+ch+1)*plane]
+		k := ch - p // x's channel
 		switch {
-		case ch >= cx: // a zero-padded channel of the shortcut
+		case k < 0 || k >= cx: // a zero channel of the shortcut
 			for i, v := range a {
 				out[i] = keepPositive(v)
 			}
 		case s == 1:
-			x := op.xd[(n*cx+ch)*xplane : (n*cx+ch+1)*xplane]
+			x := op.xd[(n*cx+k)*xplane : (n*cx+k+1)*xplane]
 			x = x[:len(a)]
 			for i, v := range a {
 				out[i] = keepPositive(v + x[i])
 			}
 		default:
-			x := op.xd[(n*cx+ch)*xplane : (n*cx+ch+1)*xplane]
+			x := op.xd[(n*cx+k)*xplane : (n*cx+k+1)*xplane]
 			for i := 0; i < oh; i++ {
 				row, ar, or := x[i*s*w:], a[i*ow:(i+1)*ow], out[i*ow:(i+1)*ow]
 				for j, v := range ar {
@@ -241,8 +247,8 @@ func (op *residualGradAOp) item(_, n int) {
 	}
 }
 
-// residualGradXOp computes dx = Pᵀ(da): da's first Cx channels, spread
-// back to every s-th row and column, zeros elsewhere.
+// residualGradXOp computes dx = Pᵀ(da): da's channels p to p + Cx − 1,
+// spread back to every s-th row and column, zeros elsewhere.
 type residualGradXOp struct {
 	residualShape
 	opBase
@@ -297,9 +303,9 @@ func (op *residualGradXOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Val
 func (op *residualGradXOp) item(_, n int) {
 	c, oh, ow := op.aShape[1], op.aShape[2], op.aShape[3]
 	cx, h, w, s := op.xShape[1], op.xShape[2], op.xShape[3], op.stride
-	plane, xplane := oh*ow, h*w
+	plane, xplane, p := oh*ow, h*w, op.pad()
 	for ch := 0; ch < cx; ch++ {
-		da := op.da[(n*c+ch)*plane : (n*c+ch+1)*plane]
+		da := op.da[(n*c+ch+p)*plane : (n*c+ch+p+1)*plane]
 		out := op.out[(n*cx+ch)*xplane : (n*cx+ch+1)*xplane]
 		if s == 1 {
 			copy(out, da)

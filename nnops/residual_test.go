@@ -14,14 +14,15 @@ func residualRef(a, x []float64, as, xs tensor.Shape, s int) []float64 {
 	y := make([]float64, len(a))
 	b, c, oh, ow := as[0], as[1], as[2], as[3]
 	cx, h, w := xs[1], xs[2], xs[3]
+	p := (c - cx) / 2 // zero channels before x's
 	for n := 0; n < b; n++ {
 		for ch := 0; ch < c; ch++ {
 			for i := 0; i < oh; i++ {
 				for j := 0; j < ow; j++ {
 					k := ((n*c+ch)*oh+i)*ow + j
 					v := a[k]
-					if ch < cx {
-						v += x[((n*cx+ch)*h+i*s)*w+j*s]
+					if xc := ch - p; xc >= 0 && xc < cx {
+						v += x[((n*cx+xc)*h+i*s)*w+j*s]
 					}
 					y[k] = math.Max(0, v)
 				}
@@ -37,8 +38,8 @@ var residualCases = []struct {
 }{
 	{tensor.Shape{3, 4, 5, 5}, tensor.Shape{3, 4, 5, 5}, 1}, // identity
 	{tensor.Shape{2, 4, 4, 4}, tensor.Shape{2, 2, 8, 8}, 2}, // ResNet's stage change: stride 2, channels doubled
-	{tensor.Shape{2, 6, 4, 4}, tensor.Shape{2, 3, 7, 7}, 2}, // odd size: 7 → 4 (MNIST's 7×7 stage)
-	{tensor.Shape{2, 5, 3, 3}, tensor.Shape{2, 3, 3, 3}, 1}, // zero-padded channels only
+	{tensor.Shape{2, 7, 4, 4}, tensor.Shape{2, 3, 7, 7}, 2}, // odd size: 7 → 4 (MNIST's 7×7 stage)
+	{tensor.Shape{2, 6, 3, 3}, tensor.Shape{2, 3, 3, 3}, 1}, // zero channels only: 1 before x's, 2 after
 	{tensor.Shape{1, 3, 2, 3}, tensor.Shape{1, 1, 6, 9}, 3}, // stride 3, not square
 	{tensor.Shape{4, 8, 4, 4}, tensor.Shape{4, 4, 8, 8}, 2}, // several workers
 }
