@@ -42,20 +42,21 @@ type TrainModer interface {
 
 // Config describes a network to build.
 type Config struct {
-	Name    string // "lenet", "lenetpp" or "vgg"
+	Name    string // "lenet", "lenetpp", "resnet20" or "vgg"
 	Dim     int    // D, the size of the feature
 	C, H, W int    // input channels and size
 	// Stock builds the network from Gorgonia's own Conv2d, MaxPool2D and
 	// element-wise ops instead of package nnops: slow and memory hungry,
 	// kept as the reference the fast ops are tested against.
 	Stock bool
-	// Width multiplies VGG's channel counts (96, 192, 384 at 1; each
-	// rounded, at least 1); 0 means 1. Other networks ignore it.
+	// Width multiplies the channel counts of VGG (96, 192, 384 at 1; each
+	// rounded, at least 1) and ResNet-20 (16, 32, 64 at 1: c, 2c, 4c with
+	// c = round(16·Width), at least 1); 0 means 1. Other networks ignore it.
 	Width float64
 }
 
 // Names lists the networks New knows.
-var Names = []string{"lenet", "lenetpp", "vgg"}
+var Names = []string{"lenet", "lenetpp", "resnet20", "vgg"}
 
 // New builds the network cfg.Name with its parameters in g, drawn from rng.
 func New(g *G.ExprGraph, cfg Config, rng *rand.Rand) (Net, error) {
@@ -67,6 +68,8 @@ func New(g *G.ExprGraph, cfg Config, rng *rand.Rand) (Net, error) {
 		return newLeNet(g, cfg, rng)
 	case "lenetpp":
 		return newLeNetPP(g, cfg, rng)
+	case "resnet20":
+		return newResNet20(g, cfg, rng)
 	case "vgg":
 		return newVGG(g, cfg, rng)
 	default:
