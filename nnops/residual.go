@@ -117,7 +117,8 @@ func (op *residualOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, e
 	return y, nil
 }
 
-// item computes image n.
+// item computes image n, a plane at a time: the sum, then the ReLU in
+// place while the plane is in cache (relu's vector kernel: no branches).
 func (op *residualOp) item(_, n int) {
 	c, oh, ow := op.aShape[1], op.aShape[2], op.aShape[3]
 	cx, h, w, s := op.xShape[1], op.xShape[2], op.xShape[3], op.stride
@@ -128,33 +129,25 @@ func (op *residualOp) item(_, n int) {
 		k := ch - p // x's channel
 		switch {
 		case k < 0 || k >= cx: // a zero channel of the shortcut
-			for i, v := range a {
-				out[i] = keepPositive(v)
-			}
+			relu(a, out)
+			continue
 		case s == 1:
 			x := op.xd[(n*cx+k)*xplane : (n*cx+k+1)*xplane]
 			x = x[:len(a)]
 			for i, v := range a {
-				out[i] = keepPositive(v + x[i])
+				out[i] = v + x[i]
 			}
 		default:
 			x := op.xd[(n*cx+k)*xplane : (n*cx+k+1)*xplane]
 			for i := 0; i < oh; i++ {
 				row, ar, or := x[i*s*w:], a[i*ow:(i+1)*ow], out[i*ow:(i+1)*ow]
 				for j, v := range ar {
-					or[j] = keepPositive(v + row[j*s])
+					or[j] = v + row[j*s]
 				}
 			}
 		}
+		relu(out, out)
 	}
-}
-
-// keepPositive is max(0, v), NaN for NaN.
-func keepPositive(v float32) float32 {
-	if v <= 0 {
-		return 0
-	}
-	return v
 }
 
 func (op *residualOp) DiffWRT(int) []bool { return []bool{true, true} }
@@ -237,14 +230,7 @@ func (op *residualGradAOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Val
 func (op *residualGradAOp) item(_, n int) {
 	size := len(op.out) / op.aShape[0]
 	lo, hi := n*size, (n+1)*size
-	y, dy, out := op.yd[lo:hi], op.dy[lo:hi], op.out[lo:hi]
-	for i, v := range y {
-		g := dy[i]
-		if !(v > 0) {
-			g = 0
-		}
-		out[i] = g
-	}
+	reluGrad(op.yd[lo:hi], op.dy[lo:hi], op.out[lo:hi]) // dy where y > 0
 }
 
 // residualGradXOp computes dx = Pᵀ(da): da's channels p to p + Cx − 1,
