@@ -1,8 +1,10 @@
 package experiment
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -16,10 +18,14 @@ func TestResNet20TrainLossFalls(t *testing.T) {
 	cfg.Head = HeadDefaults("lgm")
 	cfg.Train.Epochs, cfg.Train.Limit, cfg.Train.LR = 2, 5, 0.05
 	dir := filepath.Join(t.TempDir(), "run")
-	err := Train(context.Background(), cfg, TrainOptions{Out: dir,
+	var out bytes.Buffer
+	err := Train(context.Background(), cfg, TrainOptions{Out: dir, Stdout: &out,
 		Train: syntheticC("synth/train", 200, 4, 3, 1), Test: syntheticC("synth/test", 70, 4, 3, 2)})
 	if err != nil {
 		t.Fatalf("train: %v", err)
+	}
+	if strings.Contains(out.String(), "note:") {
+		t.Errorf("D = 16 is the pooled feature at width 0.25, yet the output notes a linear layer:\n%s", out.String())
 	}
 	ms := readMetrics(t, dir)
 	if len(ms) != 2 {
@@ -39,5 +45,23 @@ func TestResNet20TrainLossFalls(t *testing.T) {
 		if m.TestN != 70 || m.Batches != 5 {
 			t.Errorf("line %d: got test_n %d, batches %d; want 70, 5", i, m.TestN, m.Batches)
 		}
+	}
+}
+
+// TestPooledDimNote: a D other than the pooled feature's is not refused
+// (the network adds a linear layer, as for VGG) but said at the start.
+func TestPooledDimNote(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Model.Net, cfg.Model.Width, cfg.Model.Dim = "resnet20", 0.125, 5
+	cfg.Train.Epochs, cfg.Train.Limit = 1, 1
+	var out bytes.Buffer
+	err := Train(context.Background(), cfg, TrainOptions{Out: filepath.Join(t.TempDir(), "run"), Stdout: &out,
+		Train: syntheticC("synth/train", 64, 4, 3, 1), Test: syntheticC("synth/test", 16, 4, 3, 2)})
+	if err != nil {
+		t.Fatalf("train: %v", err)
+	}
+	want := "note: resnet20's pooled feature is 8-D at width 0.125; a linear layer maps it to D=5 (model.dim 8 makes the pooled feature the head's input)"
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("output:\n%s\nwant a line %q", out.String(), want)
 	}
 }

@@ -58,6 +58,24 @@ type Config struct {
 // Names lists the networks New knows.
 var Names = []string{"lenet", "lenetpp", "resnet20", "vgg"}
 
+// PooledDim is the size of the globally pooled feature of the CIFAR
+// networks at width multiplier width (0 means 1): the last stage's channels,
+// vgg's round(384·width) and resnet20's 4·round(16·width). A Config.Dim equal
+// to it makes the pooled feature the network's output; any other adds a
+// linear layer to Dim. 0 for the networks that end in a linear layer anyway.
+func PooledDim(name string, width float64) int {
+	switch name {
+	case "vgg":
+		if width == 0 {
+			width = 1
+		}
+		return vggWidth(width, vggStages[len(vggStages)-1].width)
+	case "resnet20":
+		return ResNetWidths(width)[2]
+	}
+	return 0
+}
+
 // New builds the network cfg.Name with its parameters in g, drawn from rng.
 func New(g *G.ExprGraph, cfg Config, rng *rand.Rand) (Net, error) {
 	if cfg.Dim < 1 {

@@ -52,6 +52,9 @@ func TestResNet20ShapesAndParams(t *testing.T) {
 		if got := ResNetWidths(c.width); got != c.widths {
 			t.Errorf("case %s: widths got %v, want %v", name, got, c.widths)
 		}
+		if got := PooledDim("resnet20", c.width); got != c.widths[2] {
+			t.Errorf("case %s: PooledDim got %d, want %d", name, got, c.widths[2])
+		}
 		g := G.NewGraph()
 		net, err := New(g, Config{Name: "resnet20", Dim: c.dim, C: 3, H: c.hw, W: c.hw, Width: c.width}, rand.New(rand.NewPCG(1, 1)))
 		if err != nil {

@@ -138,6 +138,9 @@ func TestVGGShapesAndParams(t *testing.T) {
 		if got, want := feat.Shape(), (tensor.Shape{2, c.dim}); !got.Eq(want) {
 			t.Errorf("case %s: feature shape got %v, want %v", name, got, want)
 		}
+		if got := PooledDim("vgg", c.width); got != c.widths[2] {
+			t.Errorf("case %s: PooledDim got %d, want %d", name, got, c.widths[2])
+		}
 		if got, want := countParams(net.Learnables()), vggParams(3, c.widths, c.dim); got != want {
 			t.Errorf("case %s: parameters got %d, want %d", name, got, want)
 		}
