@@ -334,14 +334,18 @@ func pyResNet20(w *pyWriter) {
 			w.fwdf("h = F.relu(%s)", h)
 			_, h = pyConvBN(w, name+".conv2", name+".bn2", name+"_conv2", name+"_bn2", 1, "h")
 			w.fwdf("h = %s", h)
-			short := "x"
+			short, what := "x", "identity shortcut"
 			if stride != 1 {
 				short = fmt.Sprintf("x[:, :, ::%d, ::%d]", stride, stride)
 			}
-			if p := (cout - cin) / 2; cout != cin {
-				short = fmt.Sprintf("F.pad(%s, (0, 0, 0, 0, %d, %d))", short, p, cout-cin-p)
+			if p := (cout - cin) / 2; cout != cin || stride != 1 {
+				short, what = fmt.Sprintf("F.pad(%s, (0, 0, 0, 0, %d, %d))", short, p, cout-cin-p), "option A shortcut: subsampled, zero channels"
 			}
-			w.fwdf("x = F.relu(h + %s)  # (B, %d, H/%d, W/%d): %s, option A shortcut", short, cout, 1<<(s-1), 1<<(s-1), name)
+			size := "H, W"
+			if s > 1 {
+				size = fmt.Sprintf("H/%d, W/%d", 1<<(s-1), 1<<(s-1))
+			}
+			w.fwdf("x = F.relu(h + %s)  # (B, %d, %s): %s, %s", short, cout, size, name, what)
 			cin = cout
 		}
 	}
