@@ -103,17 +103,16 @@ func newResNet20(g *G.ExprGraph, cfg Config, rng *rand.Rand) (*ResNet20, error) 
 	}
 	widths := ResNetWidths(cfg.Width)
 	n := &ResNet20{stock: cfg.Stock}
-	newConv := func(name string, cin, cout, stride int) *conv {
-		c := &conv{
+	conv3 := func(name string, cin, cout, stride int) *conv { // 3×3 pad 1, no bias, He-normal
+		return &conv{
 			stock:  cfg.Stock,
 			w:      param(g, name+".W", Normal(rng, cout*cin*9, HeStd(cin*9)), cout, cin, 3, 3),
 			k:      3,
 			pad:    1,
 			stride: stride,
 		}
-		return c
 	}
-	n.conv0 = newConv("net.conv0", cfg.C, widths[0], 1)
+	n.conv0 = conv3("net.conv0", cfg.C, widths[0], 1)
 	n.bn0 = newBatchNorm(g, "net.bn0", widths[0], cfg.Stock)
 	cin := widths[0]
 	for s := 0; s < resnetStages; s++ {
@@ -125,9 +124,9 @@ func newResNet20(g *G.ExprGraph, cfg Config, rng *rand.Rand) (*ResNet20, error) 
 			}
 			name := fmt.Sprintf("net.res%d_%d", s+1, j+1)
 			b := &basicBlock{
-				conv1:  newConv(name+".conv1", cin, cout, stride),
+				conv1:  conv3(name+".conv1", cin, cout, stride),
 				bn1:    newBatchNorm(g, name+".bn1", cout, cfg.Stock),
-				conv2:  newConv(name+".conv2", cout, cout, 1),
+				conv2:  conv3(name+".conv2", cout, cout, 1),
 				bn2:    newBatchNorm(g, name+".bn2", cout, cfg.Stock),
 				stride: stride,
 			}
