@@ -40,9 +40,9 @@ const (
 // paper's choice for its CIFAR networks ("so all residual models have
 // exactly the same number of parameters as plain counterparts", §4.2: 0.27M
 // at width 1) and the authors' later GM-loss code uses it too, so its
-// 92.80 % is a figure for this network; option B (1×1 convolution + BN) adds
-// parameters and two more layers of work per stage for a gain the paper
-// measures only on ImageNet.
+// 92.80 % is a figure for this network. Option B adds a 1×1 convolution
+// and a BatchNorm (parameters and work) at each of the two stage changes,
+// for a gain the paper measures only on ImageNet (its Table 3).
 //
 // Config.Width w scales the channels to c, 2c, 4c with c = round(16·w) (at
 // least 1), so that every stage change still doubles the channels exactly;
