@@ -32,7 +32,7 @@ type BenchResult struct {
 }
 
 // Bench measures training-step and evaluation throughput of cfg's network
-// and head on random images with random labels (1×28×28; 3×32×32 for vgg): forward, backward
+// and head on random images with random labels (1×28×28; 3×32×32 for vgg and resnet20): forward, backward
 // and a solver step per training step; forward only for evaluation.
 func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, error) {
 	if err := cfg.Validate(); err != nil {
@@ -84,6 +84,10 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 	return res, nil
 }
 
+// cifarNet reports whether net is one of the CIFAR networks (benchmarked on
+// 3×32×32 input).
+func cifarNet(net string) bool { return net == "vgg" || net == "resnet20" }
+
 func median(sorted []float64) float64 {
 	n := len(sorted)
 	if n%2 == 1 {
@@ -107,11 +111,11 @@ func randomSet(s shape, seed uint64) *data.Set {
 }
 
 // benchTrainer is a trainer for cfg on one batch of random input (1×28×28;
-// 3×32×32 for vgg) that it trains on over and over: the fixed setup of lgm
-// bench and of the training-step benchmarks.
+// 3×32×32 for the CIFAR networks) that it trains on over and over: the
+// fixed setup of lgm bench and of the training-step benchmarks.
 func benchTrainer(cfg Config) (*trainer, *data.Set, error) {
 	s := shape{B: cfg.Train.Batch, C: 1, H: 28, W: 28, K: 10} // MNIST-sized
-	if cfg.Model.Net == "vgg" {
+	if cifarNet(cfg.Model.Net) {
 		s.C, s.H, s.W = 3, 32, 32 // CIFAR-sized
 	}
 	set := randomSet(s, cfg.Seed)

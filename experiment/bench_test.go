@@ -10,8 +10,11 @@ import (
 func benchmarkTrainStep(b *testing.B, net string, batch int) {
 	cfg := Default()
 	cfg.Model.Net, cfg.Train.Batch = net, batch
-	if net == "vgg" { // the shipped CIFAR configs' network and head
+	switch net { // the shipped CIFAR configs' networks and head
+	case "vgg":
 		cfg.Model.Width, cfg.Model.Dim, cfg.Head = 0.25, 96, HeadDefaults("lgm")
+	case "resnet20":
+		cfg.Model.Width, cfg.Model.Dim, cfg.Head = 1, 64, HeadDefaults("lgm")
 	}
 	t, _, err := benchTrainer(cfg)
 	if err != nil {
@@ -38,3 +41,7 @@ func BenchmarkTrainStepLeNet128(b *testing.B)   { benchmarkTrainStep(b, "lenet",
 
 // BenchmarkTrainStepVGG128 is configs/cifar10-lgm-*.yaml's step: VGG at width 0.25, L-GM.
 func BenchmarkTrainStepVGG128(b *testing.B) { benchmarkTrainStep(b, "vgg", 128) }
+
+// BenchmarkTrainStepResNet20128 is configs/cifar10-resnet20-lgm.yaml's step:
+// ResNet-20 at width 1, L-GM on the pooled 64-D feature.
+func BenchmarkTrainStepResNet20128(b *testing.B) { benchmarkTrainStep(b, "resnet20", 128) }

@@ -55,9 +55,9 @@ type DataConfig struct {
 
 // ModelConfig selects the network.
 type ModelConfig struct {
-	Net   string  `yaml:"net"`   // lenetpp | lenet | vgg
+	Net   string  `yaml:"net"`   // lenetpp | lenet | vgg | resnet20
 	Dim   int     `yaml:"dim"`   // D, the feature size: 2 for pictures, larger for accuracy
-	Width float64 `yaml:"width"` // vgg's width multiplier (1 = the paper's 96/192/384 channels)
+	Width float64 `yaml:"width"` // vgg's and resnet20's width multiplier (1 = the papers' 96/192/384 and 16/32/64 channels)
 }
 
 // TrainConfig holds the solver and the schedule.

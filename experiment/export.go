@@ -130,6 +130,8 @@ func pytorchModel(ck *Checkpoint) (string, []ptTensor, error) {
 		pyLeNet(net)
 	case "vgg":
 		pyVGG(net)
+	case "resnet20":
+		pyResNet20(net)
 	default:
 		return "", nil, fmt.Errorf("export: no PyTorch form of net %q", cfg.Model.Net)
 	}
@@ -283,6 +285,68 @@ func pyVGG(w *pyWriter) {
 			w.take("net."+bn+".var", bn+".running_var", false, c)
 			w.tensors = append(w.tensors, ptTensor{key: bn + ".num_batches_tracked", shape: []int{}, int64: true})
 			w.fwdf("x = F.relu(self.%s(self.%s(x)))  # (B, %d, H, W)", bn, name, c)
+		}
+	}
+	w.fwdf("x = x.mean((2, 3))  # (B, L): global average pool")
+	if w.has("net.fc.W") {
+		pyLinear(w, "fc")
+		w.fwdf("x = self.fc(x)  # (B, D)")
+	}
+	w.fwdf("return x")
+}
+
+// pyConvBN declares lgm's convolution conv (3×3 pad 1, no bias, with
+// stride) and batch normalisation bn as the modules attr+"conv" and
+// attr+"bn" ("res1_1_conv1", "res1_1_bn1"; "conv0", "bn0"), and returns
+// the convolution's output channels and the Python expression bn(conv(in)).
+func pyConvBN(w *pyWriter, conv, bn, convAttr, bnAttr string, stride int, in string) (int, string) {
+	sh := w.shape("net." + conv + ".W") // (Cout, Cin, 3, 3)
+	if len(sh) != 4 {
+		w.err = errors.Join(w.err, fmt.Errorf("checkpoint has no 4-D tensor net.%s.W", conv))
+		return 0, ""
+	}
+	c := sh[0]
+	w.initf("self.%s = nn.Conv2d(%d, %d, %d, stride=%d, padding=%d, bias=False)", convAttr, sh[1], c, sh[2], stride, sh[2]/2)
+	w.initf("self.%s = nn.BatchNorm2d(%d, eps=%g)", bnAttr, c, 1e-5)
+	w.take("net."+conv+".W", convAttr+".weight", false, sh...)
+	w.take("net."+bn+".gamma", bnAttr+".weight", false, c)
+	w.take("net."+bn+".beta", bnAttr+".bias", false, c)
+	w.take("net."+bn+".mean", bnAttr+".running_mean", false, c)
+	w.take("net."+bn+".var", bnAttr+".running_var", false, c)
+	w.tensors = append(w.tensors, ptTensor{key: bnAttr + ".num_batches_tracked", shape: []int{}, int64: true})
+	return c, fmt.Sprintf("self.%s(self.%s(%s))", bnAttr, convAttr, in)
+}
+
+// pyResNet20 is model.ResNet20: the blocks res<stage>_<block> of the
+// checkpoint, the first of stages 2 and 3 with stride 2, and option A's
+// shortcut (x subsampled, zero channels split between both ends).
+func pyResNet20(w *pyWriter) {
+	c, bn := pyConvBN(w, "conv0", "bn0", "conv0", "bn0", 1, "x")
+	w.fwdf("x = F.relu(%s)  # (B, %d, H, W)", bn, c)
+	cin := c
+	for s := 1; s <= 3; s++ {
+		for j := 1; w.has(fmt.Sprintf("net.res%d_%d.conv1.W", s, j)); j++ {
+			name, stride := fmt.Sprintf("res%d_%d", s, j), 1
+			if s > 1 && j == 1 {
+				stride = 2
+			}
+			cout, h := pyConvBN(w, name+".conv1", name+".bn1", name+"_conv1", name+"_bn1", stride, "x")
+			w.fwdf("h = F.relu(%s)", h)
+			_, h = pyConvBN(w, name+".conv2", name+".bn2", name+"_conv2", name+"_bn2", 1, "h")
+			w.fwdf("h = %s", h)
+			short, what := "x", "identity shortcut"
+			if stride != 1 {
+				short = fmt.Sprintf("x[:, :, ::%d, ::%d]", stride, stride)
+			}
+			if p := (cout - cin) / 2; cout != cin || stride != 1 {
+				short, what = fmt.Sprintf("F.pad(%s, (0, 0, 0, 0, %d, %d))", short, p, cout-cin-p), "option A shortcut: subsampled, zero channels"
+			}
+			size := "H, W"
+			if s > 1 {
+				size = fmt.Sprintf("H/%d, W/%d", 1<<(s-1), 1<<(s-1))
+			}
+			w.fwdf("x = F.relu(h + %s)  # (B, %d, %s): %s, %s", short, cout, size, name, what)
+			cin = cout
 		}
 	}
 	w.fwdf("x = x.mean((2, 3))  # (B, L): global average pool")

@@ -18,8 +18,8 @@ import (
 const python = "/usr/bin/python3"
 
 // TestExportPyTorchMatches exports small trained runs (LeNet++ with L-GM,
-// VGG with BatchNorm and softmax, LeNet with center loss, LeNet++ with a
-// diagonal GM) and runs them in PyTorch on the same normalised test images:
+// VGG with BatchNorm and softmax, ResNet-20 with L-GM and its pooled
+// feature, LeNet with center loss, LeNet++ with a diagonal GM) and runs them in PyTorch on the same normalised test images:
 // logits and features must match lgm's to 1e-4 and the predictions exactly;
 // load_state_dict(strict=True) checks that model.safetensors holds exactly
 // the keys and shapes of Model().state_dict(). Skipped without torch.
@@ -34,6 +34,9 @@ func TestExportPyTorchMatches(t *testing.T) {
 	vgg := smallConfig()
 	vgg.Model.Net, vgg.Model.Width, vgg.Model.Dim, vgg.Train.Epochs, vgg.Train.Limit = "vgg", 0.05, 8, 1, 3
 	vgg.Head.Bias = true
+	resnet := smallConfig() // stride-2 blocks on 28×28: 14 and 7 → 4
+	resnet.Model.Net, resnet.Model.Width, resnet.Model.Dim, resnet.Train.Epochs, resnet.Train.Limit = "resnet20", 0.25, 16, 1, 3
+	resnet.Head = HeadDefaults("lgm")
 	center := smallConfig()
 	center.Head, center.Train.Epochs, center.Train.Limit = HeadDefaults("center"), 1, 3
 	diag := lgmCfg
@@ -43,7 +46,7 @@ func TestExportPyTorchMatches(t *testing.T) {
 		name     string
 		cfg      Config
 		channels int
-	}{{"lenetpp-lgm", lgmCfg, 1}, {"vgg-softmax", vgg, 3}, {"lenet-center", center, 1}, {"lenetpp-gm-diagonal", diag, 1}}
+	}{{"lenetpp-lgm", lgmCfg, 1}, {"vgg-softmax", vgg, 3}, {"resnet20-lgm", resnet, 3}, {"lenet-center", center, 1}, {"lenetpp-gm-diagonal", diag, 1}}
 
 	tmp := t.TempDir()
 	type want struct {

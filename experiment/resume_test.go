@@ -24,15 +24,19 @@ import (
 // apart) and every tensor of the final checkpoint to equal an unbroken run's,
 // bit for bit. The interruption is a cancel from a hook at the k-th point,
 // for every k: nothing depends on timing. LeNet with the L-GM head (ramped α
-// and λ, so the logged schedule is checked too), and the VGG net with
+// and λ, so the logged schedule is checked too), the VGG net with
 // BatchNorm, augmentation and the center head (centres updated after each
-// step).
+// step), and ResNet-20 (its shortcuts and 19 BatchNorms) with augmentation
+// and L-GM.
 func TestResumeIsBitExactAtEveryPoint(t *testing.T) {
 	lenet := smallConfig()
 	lenet.Head = HeadDefaults("lgm")
 	vgg := smallConfig()
 	vgg.Head = HeadDefaults("center")
 	vgg.Model.Net, vgg.Model.Width, vgg.Train.Epochs, vgg.Data.Augment = "vgg", 0.05, 2, true
+	resnet := smallConfig() // stride-2 shortcuts, 19 BatchNorms, L-GM
+	resnet.Head = HeadDefaults("lgm")
+	resnet.Model.Net, resnet.Model.Width, resnet.Model.Dim, resnet.Train.Epochs, resnet.Data.Augment = "resnet20", 0.125, 8, 2, true
 	val := smallConfig() // a validation split and the best checkpoint kept
 	val.Head = HeadDefaults("lgm")
 	val.Data.Val, val.Train.Keep = 30, KeepBestVal
@@ -40,7 +44,7 @@ func TestResumeIsBitExactAtEveryPoint(t *testing.T) {
 		name     string
 		cfg      Config
 		channels int
-	}{{"lenet", lenet, 1}, {"vgg+augment", vgg, 3}, {"lenet+val+best-val", val, 1}} {
+	}{{"lenet", lenet, 1}, {"vgg+augment", vgg, 3}, {"resnet20+augment", resnet, 3}, {"lenet+val+best-val", val, 1}} {
 		opts := func(dir string) TrainOptions {
 			return TrainOptions{Out: dir, SaveEvery: time.Nanosecond,
 				Train: syntheticC("synth/train", 200, 4, c.channels, 1), Test: syntheticC("synth/test", 70, 4, c.channels, 2)}

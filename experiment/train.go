@@ -23,6 +23,7 @@ import (
 	"github.com/lgm-dev/lgm/data"
 	"github.com/lgm-dev/lgm/internal/fileio"
 	"github.com/lgm-dev/lgm/loss"
+	"github.com/lgm-dev/lgm/model"
 	"github.com/lgm-dev/lgm/nnops"
 	"github.com/lgm-dev/lgm/optim"
 )
@@ -425,6 +426,10 @@ func (t *trainer) run(ctx context.Context) error {
 	}
 	fmt.Fprintf(t.out, "%s %s (%s, D=%d, head %s) on %s: %d train%s / %d test images, %d epochs of %d batches of %d\n",
 		verb, cfg.Name, cfg.Model.Net, cfg.Model.Dim, cfg.Head.Name, cfg.Data.Dataset, t.train.N, val, t.test.N, cfg.Train.Epochs, t.batches, s.B)
+	if p := model.PooledDim(cfg.Model.Net, cfg.Model.Width); p > 0 && p != cfg.Model.Dim {
+		fmt.Fprintf(t.out, "note: %s's pooled feature is %d-D at width %g; a linear layer maps it to D=%d (model.dim %d makes the pooled feature the head's input)\n",
+			cfg.Model.Net, p, cfg.Model.Width, cfg.Model.Dim, p)
+	}
 	fmt.Fprintf(t.out, "run directory: %s\n", t.opts.Out)
 	if err := writeMetrics(filepath.Join(t.opts.Out, MetricsFile), t.history); err != nil {
 		return err

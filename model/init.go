@@ -21,6 +21,20 @@ func Uniform(rng *rand.Rand, n int, limit float64) []float32 {
 	return v
 }
 
+// Normal returns n values drawn from N(0, std²) with rng.
+func Normal(rng *rand.Rand, n int, std float64) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64() * std)
+	}
+	return v
+}
+
+// HeStd is the standard deviation √(2/fan_in) of He et al., "Delving Deep
+// into Rectifiers" (ICCV 2015), §2.2 (PyTorch's kaiming_normal_ with its
+// defaults), the initialisation of their ResNets.
+func HeStd(fanIn int) float64 { return math.Sqrt(2 / float64(fanIn)) }
+
 // FanInLimit is PyTorch's default bound for Linear and Conv2d parameters,
 // 1/√fan_in (kaiming_uniform with a = √5). PERFORMANCE.md notes that He-normal
 // initialisation with lr 0.01 blew LeNet++ up while this one did not.

@@ -15,6 +15,7 @@ type conv struct {
 	w      *G.Node // (Cout, Cin, K, K)
 	b      *G.Node // (1, Cout, 1, 1); nil: no bias
 	k, pad int
+	stride int  // 0 means 1
 	stock  bool // Gorgonia's own Conv2d + BroadcastAdd instead of nnops
 }
 
@@ -29,16 +30,17 @@ func newConv(g *G.ExprGraph, name string, rng *rand.Rand, cin, cout, k, pad int,
 	}
 }
 
-// forward maps (B, Cin, H, W) to (B, Cout, H', W') with stride 1.
+// forward maps (B, Cin, H, W) to (B, Cout, H', W'), H' = (H + 2·pad − K)/stride + 1.
 func (c *conv) forward(x *G.Node) (*G.Node, error) {
+	s := max(c.stride, 1)
 	if !c.stock {
-		y, err := nnops.Conv2d(x, c.w, c.b, 1, c.pad)
+		y, err := nnops.Conv2d(x, c.w, c.b, s, c.pad)
 		if err != nil {
 			return nil, fmt.Errorf("conv %v: %w", c.w.Name(), err)
 		}
 		return y, nil
 	}
-	y, err := G.Conv2d(x, c.w, tensor.Shape{c.k, c.k}, []int{c.pad, c.pad}, []int{1, 1}, []int{1, 1})
+	y, err := G.Conv2d(x, c.w, tensor.Shape{c.k, c.k}, []int{c.pad, c.pad}, []int{s, s}, []int{1, 1})
 	if err != nil {
 		return nil, fmt.Errorf("conv %v: %w", c.w.Name(), err)
 	}

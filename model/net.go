@@ -42,20 +42,39 @@ type TrainModer interface {
 
 // Config describes a network to build.
 type Config struct {
-	Name    string // "lenet", "lenetpp" or "vgg"
+	Name    string // "lenet", "lenetpp", "resnet20" or "vgg"
 	Dim     int    // D, the size of the feature
 	C, H, W int    // input channels and size
 	// Stock builds the network from Gorgonia's own Conv2d, MaxPool2D and
 	// element-wise ops instead of package nnops: slow and memory hungry,
 	// kept as the reference the fast ops are tested against.
 	Stock bool
-	// Width multiplies VGG's channel counts (96, 192, 384 at 1; each
-	// rounded, at least 1); 0 means 1. Other networks ignore it.
+	// Width multiplies the channel counts of VGG (96, 192, 384 at 1; each
+	// rounded, at least 1) and ResNet-20 (16, 32, 64 at 1: c, 2c, 4c with
+	// c = round(16·Width), at least 1); 0 means 1. Other networks ignore it.
 	Width float64
 }
 
 // Names lists the networks New knows.
-var Names = []string{"lenet", "lenetpp", "vgg"}
+var Names = []string{"lenet", "lenetpp", "resnet20", "vgg"}
+
+// PooledDim is the size of the globally pooled feature of the CIFAR
+// networks at width multiplier width (0 means 1): the last stage's channels,
+// vgg's round(384·width) and resnet20's 4·round(16·width). A Config.Dim equal
+// to it makes the pooled feature the network's output; any other adds a
+// linear layer to Dim. 0 for the networks that end in a linear layer anyway.
+func PooledDim(name string, width float64) int {
+	switch name {
+	case "vgg":
+		if width == 0 {
+			width = 1
+		}
+		return vggWidth(width, vggStages[len(vggStages)-1].width)
+	case "resnet20":
+		return ResNetWidths(width)[2]
+	}
+	return 0
+}
 
 // New builds the network cfg.Name with its parameters in g, drawn from rng.
 func New(g *G.ExprGraph, cfg Config, rng *rand.Rand) (Net, error) {
@@ -67,6 +86,8 @@ func New(g *G.ExprGraph, cfg Config, rng *rand.Rand) (Net, error) {
 		return newLeNet(g, cfg, rng)
 	case "lenetpp":
 		return newLeNetPP(g, cfg, rng)
+	case "resnet20":
+		return newResNet20(g, cfg, rng)
 	case "vgg":
 		return newVGG(g, cfg, rng)
 	default:

@@ -58,7 +58,7 @@ func TestNetShapesAndParams(t *testing.T) {
 
 func TestUnknownNet(t *testing.T) {
 	_, err := New(G.NewGraph(), Config{Name: "resnet", Dim: 2, C: 1, H: 28, W: 28}, rand.New(rand.NewPCG(1, 1)))
-	if err == nil || err.Error() != `unknown net "resnet" (want one of: lenet, lenetpp, vgg)` {
+	if err == nil || err.Error() != `unknown net "resnet" (want one of: lenet, lenetpp, resnet20, vgg)` {
 		t.Fatalf("got %v, want the unknown-net error listing the valid names", err)
 	}
 }

@@ -12,14 +12,36 @@ import (
 
 // TestFastOpsMatchStock runs a training step's forward and backward through
 // each network built from package nnops and from Gorgonia's stock ops, on
-// the same weights and batch, and compares features and every gradient.
+// the same weights and batch, and compares features and every gradient:
+// every network on 1×28×28 (ResNet-20's stride-2 blocks on odd sizes,
+// 7 → 4), and ResNet-20 on 3×32×32 at width 0.25 with its pooled 16-D
+// feature.
 func TestFastOpsMatchStock(t *testing.T) {
+	type netCase struct {
+		cfg Config
+		b   int
+	}
+	var cases []netCase
+	for _, name := range Names {
+		cases = append(cases, netCase{Config{Name: name, Dim: 5, C: 1, H: 28, W: 28}, 3})
+	}
+	cases = append(cases, netCase{Config{Name: "resnet20", Dim: 16, C: 3, H: 32, W: 32, Width: 0.25}, 4})
+	for _, c := range cases {
+		matchStock(t, c.cfg, c.b)
+	}
+}
+
+// matchStock compares a training step of the network cfg at batch b, built
+// from package nnops and from stock ops.
+func matchStock(t *testing.T, cfg Config, b int) {
+	t.Helper()
+	name := fmt.Sprintf("%s %d×%d×%d width %v", cfg.Name, cfg.C, cfg.H, cfg.W, cfg.Width)
 	rng := rand.New(rand.NewPCG(5, 5))
-	in := make([]float32, 3*28*28)
+	in := make([]float32, b*cfg.C*cfg.H*cfg.W)
 	for i := range in {
 		in[i] = rng.Float32()*2 - 1
 	}
-	R := make([]float32, 3*5)
+	R := make([]float32, b*cfg.Dim)
 	for i := range R {
 		R[i] = rng.Float32()*2 - 1
 	}
@@ -27,20 +49,23 @@ func TestFastOpsMatchStock(t *testing.T) {
 		feat  []float32
 		grads [][]float32
 	}
-	step := func(name string, stock bool) result {
+	step := func(stock bool) result {
 		g := G.NewGraph()
-		net, err := New(g, Config{Name: name, Dim: 5, C: 1, H: 28, W: 28, Stock: stock}, rand.New(rand.NewPCG(9, 1)))
+		c := cfg
+		c.Stock = stock
+		net, err := New(g, c, rand.New(rand.NewPCG(9, 1)))
 		if err != nil {
 			t.Fatal(err)
 		}
-		x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(3, 1, 28, 28), G.WithName("x"),
-			G.WithValue(tensor.New(tensor.WithShape(3, 1, 28, 28), tensor.WithBacking(append([]float32(nil), in...)))))
+		xs := []int{b, cfg.C, cfg.H, cfg.W}
+		x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(xs...), G.WithName("x"),
+			G.WithValue(tensor.New(tensor.WithShape(xs...), tensor.WithBacking(append([]float32(nil), in...)))))
 		feat, err := net.Forward(x)
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := G.NewMatrix(g, tensor.Float32, G.WithShape(3, 5), G.WithName("r"),
-			G.WithValue(tensor.New(tensor.WithShape(3, 5), tensor.WithBacking(R))))
+		r := G.NewMatrix(g, tensor.Float32, G.WithShape(b, cfg.Dim), G.WithName("r"),
+			G.WithValue(tensor.New(tensor.WithShape(b, cfg.Dim), tensor.WithBacking(R))))
 		cost := G.Must(G.Sum(G.Must(G.HadamardProd(feat, r)))) // Σ feat ⊙ R
 		var featV G.Value
 		G.Read(feat, &featV)
@@ -59,23 +84,21 @@ func TestFastOpsMatchStock(t *testing.T) {
 		}
 		return res
 	}
-	for _, name := range Names {
-		fast, stock := step(name, false), step(name, true)
-		check := func(what string, got, want []float32) {
-			scale := 0.0
-			for _, v := range want {
-				scale = math.Max(scale, math.Abs(float64(v)))
-			}
-			for i := range want {
-				if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*math.Max(scale, 1e-3) {
-					t.Errorf("case %v: %s[%d] got %v, want %v (stock)", name, what, i, got[i], want[i])
-					return
-				}
+	fast, stock := step(false), step(true)
+	check := func(what string, got, want []float32) {
+		scale := 0.0
+		for _, v := range want {
+			scale = math.Max(scale, math.Abs(float64(v)))
+		}
+		for i := range want {
+			if d := math.Abs(float64(got[i] - want[i])); d > 1e-4*math.Max(scale, 1e-3) {
+				t.Errorf("case %v: %s[%d] got %v, want %v (stock)", name, what, i, got[i], want[i])
+				return
 			}
 		}
-		check("feature", fast.feat, stock.feat)
-		for i := range stock.grads {
-			check(fmt.Sprintf("gradient %d", i), fast.grads[i], stock.grads[i])
-		}
+	}
+	check("feature", fast.feat, stock.feat)
+	for i := range stock.grads {
+		check(fmt.Sprintf("gradient %d", i), fast.grads[i], stock.grads[i])
 	}
 }

@@ -215,6 +215,22 @@ func (b *batchNorm) forwardReLU(x *G.Node) (*G.Node, error) {
 	return y, nil
 }
 
+// forward maps (B, C, H, W) to BatchNorm(x), (B, C, H, W), without a ReLU
+// (ResNet's second convolution of a block, before the residual addition).
+func (b *batchNorm) forward(x *G.Node) (*G.Node, error) {
+	var y *G.Node
+	var err error
+	if b.stock {
+		y, err = stockBatchNorm(x, b.gamma, b.beta, b.state.Eps)
+	} else {
+		y, err = nnops.BatchNorm(x, b.gamma, b.beta, b.state)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("batch norm %v: %w", b.gamma.Name(), err)
+	}
+	return y, nil
+}
+
 // stockBatchNorm is training-mode batch normalisation of x (B, C, H, W)
 // with batch statistics, from Gorgonia's own ops.
 func stockBatchNorm(x, gamma, beta *G.Node, eps float64) (*G.Node, error) {

@@ -12,32 +12,46 @@ import (
 	"github.com/lgm-dev/lgm/nnops"
 )
 
-// vggRig is a VGG on a (B, 3, H, W) input with cost Σ feature ⊙ R, a
-// training machine (forward + backward) and an evaluation machine (forward
-// to the feature) on the same graph, as the trainer builds them.
-type vggRig struct {
+// bnNet is a network with batch normalisation (VGG, ResNet-20).
+type bnNet interface {
+	Net
+	Buffered
+	TrainModer
+}
+
+// bnRig is a network with batch normalisation on a (B, 3, H, W) input with
+// cost Σ feature ⊙ R, a training machine (forward + backward) and an
+// evaluation machine (forward to the feature) on the same graph, as the
+// trainer builds them.
+type bnRig struct {
 	g           *G.ExprGraph
 	x           *G.Node
-	net         *VGG
+	net         bnNet
 	feat        *G.Node
 	featV       G.Value
+	r           []float32 // R, (B, D)
 	train, eval G.VM
 }
 
-func newVGGRig(t testing.TB, b, hw, dim int, width float64, seed uint64) *vggRig {
+func newVGGRig(t testing.TB, b, hw, dim int, width float64, seed uint64) *bnRig {
+	return newBNRig(t, "vgg", b, hw, dim, width, seed)
+}
+
+func newBNRig(t testing.TB, name string, b, hw, dim int, width float64, seed uint64) *bnRig {
 	t.Helper()
-	rg := &vggRig{g: G.NewGraph()}
-	net, err := New(rg.g, Config{Name: "vgg", Dim: dim, C: 3, H: hw, W: hw, Width: width}, rand.New(rand.NewPCG(seed, 1)))
+	rg := &bnRig{g: G.NewGraph()}
+	net, err := New(rg.g, Config{Name: name, Dim: dim, C: 3, H: hw, W: hw, Width: width}, rand.New(rand.NewPCG(seed, 1)))
 	if err != nil {
-		t.Fatalf("New(vgg): %v", err)
+		t.Fatalf("New(%s): %v", name, err)
 	}
-	rg.net = net.(*VGG)
+	rg.net = net.(bnNet)
 	xv := tensor.New(tensor.WithShape(b, 3, hw, hw), tensor.WithBacking(Uniform(rand.New(rand.NewPCG(seed, 2)), b*3*hw*hw, 1)))
 	rg.x = G.NewTensor(rg.g, tensor.Float32, 4, G.WithShape(b, 3, hw, hw), G.WithName("x"), G.WithValue(xv))
 	if rg.feat, err = net.Forward(rg.x); err != nil {
-		t.Fatalf("vgg forward: %v", err)
+		t.Fatalf("%s forward: %v", name, err)
 	}
-	rv := tensor.New(tensor.WithShape(b, dim), tensor.WithBacking(Uniform(rand.New(rand.NewPCG(seed, 3)), b*dim, 1)))
+	rg.r = Uniform(rand.New(rand.NewPCG(seed, 3)), b*dim, 1)
+	rv := tensor.New(tensor.WithShape(b, dim), tensor.WithBacking(rg.r))
 	r := G.NewMatrix(rg.g, tensor.Float32, G.WithShape(b, dim), G.WithName("r"), G.WithValue(rv))
 	cost := G.Must(G.Sum(G.Must(G.HadamardProd(rg.feat, r)))) // Σ feat ⊙ R
 	read := G.Read(rg.feat, &rg.featV)
@@ -52,7 +66,7 @@ func newVGGRig(t testing.TB, b, hw, dim int, width float64, seed uint64) *vggRig
 
 // step runs the training machine once after clearing the gradients and
 // returns a copy of the feature.
-func (rg *vggRig) step(t testing.TB) []float32 {
+func (rg *bnRig) step(t testing.TB) []float32 {
 	t.Helper()
 	for _, p := range rg.net.Learnables() {
 		if gv, err := p.Grad(); err == nil {
@@ -70,7 +84,7 @@ func (rg *vggRig) step(t testing.TB) []float32 {
 }
 
 // evaluate runs the evaluation machine and returns a copy of the feature.
-func (rg *vggRig) evaluate(t testing.TB) []float32 {
+func (rg *bnRig) evaluate(t testing.TB) []float32 {
 	t.Helper()
 	rg.net.SetTraining(false)
 	if err := rg.eval.RunAll(); err != nil {
@@ -123,6 +137,9 @@ func TestVGGShapesAndParams(t *testing.T) {
 		}
 		if got, want := feat.Shape(), (tensor.Shape{2, c.dim}); !got.Eq(want) {
 			t.Errorf("case %s: feature shape got %v, want %v", name, got, want)
+		}
+		if got := PooledDim("vgg", c.width); got != c.widths[2] {
+			t.Errorf("case %s: PooledDim got %d, want %d", name, got, c.widths[2])
 		}
 		if got, want := countParams(net.Learnables()), vggParams(3, c.widths, c.dim); got != want {
 			t.Errorf("case %s: parameters got %d, want %d", name, got, want)
@@ -213,7 +230,7 @@ func TestVGGBuffers(t *testing.T) {
 	}
 	before := snapshot()
 	rg.step(t)
-	for i, bn := range rg.net.bns {
+	for i, bn := range rg.net.(*VGG).bns {
 		if &bn.mean.Value().Data().([]float32)[0] != &bn.state.Mean[0] || &bn.vr.Value().Data().([]float32)[0] != &bn.state.Var[0] {
 			t.Fatalf("case bn %d: a buffer node no longer shares the state's memory after a run", i)
 		}

@@ -4,15 +4,17 @@
 # two for several rounds at 1 and 2 threads, and the ratios lgm/PyTorch of
 # the medians.
 #
-# Usage: scripts/bench-vs-pytorch.sh [--net lenetpp|lenet|vgg] [--width 0.25] [--dim D] [--batch 128] [--steps 10] [--rounds 3]
-# D defaults to 2 for lenet and lenetpp and to vgg's last width (96 at width 0.25,
-# as the shipped CIFAR configs) for vgg; --width is vgg's width multiplier.
+# Usage: scripts/bench-vs-pytorch.sh [--net lenetpp|lenet|vgg|resnet20] [--width W] [--dim D] [--batch 128] [--steps 10] [--rounds 3]
+# --width is the width multiplier of vgg (default 0.25, as the shipped CIFAR configs) and
+# resnet20 (default 1, the paper's 16/32/64 channels). D defaults to 2 for lenet and
+# lenetpp and to the last width for vgg (96 at width 0.25) and resnet20 (64 at width 1),
+# the pooled feature without an FC layer.
 # Needs Debian's python3-torch (installed here if missing, as root).
 set -euo pipefail
 self=$(realpath "$0")
 usage() { sed -n 's/^# Usage: /usage: /p' "$self"; }
 cd "$(dirname "$0")/.."
-net=lenetpp width=0.25 dim="" batch=128 steps=10 rounds=3
+net=lenetpp width="" dim="" batch=128 steps=10 rounds=3
 while [ $# -gt 0 ]; do
   case $1 in
     --net) net=$2; shift 2 ;;
@@ -25,9 +27,14 @@ while [ $# -gt 0 ]; do
     *) echo "bench-vs-pytorch.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
+if [ -z "$width" ]; then
+  width=0.25
+  [ "$net" = resnet20 ] && width=1
+fi
 if [ -z "$dim" ]; then
   dim=2
   [ "$net" = vgg ] && dim=$(python3 -c "print(max(1, int($width * 384 + 0.5)))")
+  [ "$net" = resnet20 ] && dim=$(python3 -c "print(4 * max(1, int($width * 16 + 0.5)))")
 fi
 py=/usr/bin/python3 # Debian's torch is installed for the system interpreter
 if ! "$py" -c 'import torch' 2>/dev/null; then
@@ -47,7 +54,7 @@ for threads in 1 2; do
   done
 done
 label="$net, D = $dim"
-[ "$net" = vgg ] && label="vgg width $width, D = $dim"
+[ "$net" = vgg ] || [ "$net" = resnet20 ] && label="$net width $width, D = $dim"
 "$py" - "$results" "$label" "$batch" "$rounds" <<'PY'
 import json, statistics, sys
 rows = {}

@@ -8,7 +8,7 @@ import torch
 import torch.nn as nn
 
 p = argparse.ArgumentParser()
-p.add_argument("--net", default="lenetpp", choices=["lenetpp", "lenet", "vgg"])
+p.add_argument("--net", default="lenetpp", choices=["lenetpp", "lenet", "vgg", "resnet20"])
 p.add_argument("--width", type=float, default=1.0)
 p.add_argument("--batch", type=int, default=128)
 p.add_argument("--steps", type=int, default=10)
@@ -53,12 +53,51 @@ def vgg(d, w):
     return nn.Sequential(*layers)
 
 
-net = {"lenetpp": lambda: lenetpp(a.dim), "lenet": lambda: lenet(a.dim), "vgg": lambda: vgg(a.dim, a.width)}[a.net]()
+class Block(nn.Module):
+    """model/resnet.go's basic block: ReLU(BN(conv(ReLU(BN(conv(x))))) + P(x)),
+    3x3 convolutions without bias, P the option-A shortcut: x subsampled with
+    the stride and zero channels split between both ends (nnops.ResidualReLU)."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.stride, self.pad = stride, ((cout - cin) // 2, cout - cin - (cout - cin) // 2)
+
+    def forward(self, x):
+        h = torch.relu(self.bn1(self.conv1(x)))
+        h = self.bn2(self.conv2(h))
+        s = x[:, :, :: self.stride, :: self.stride] if self.stride > 1 else x
+        if self.pad != (0, 0):
+            s = nn.functional.pad(s, (0, 0, 0, 0) + self.pad)
+        return torch.relu(h + s)
+
+
+def resnet20(d, w):
+    # model/resnet.go: conv 3x3 + BN + ReLU at c = round(16w) channels, 3 stages of
+    # 3 blocks at c, 2c, 4c (stride 2 entering stages 2 and 3), global average
+    # pool, FC to D when D is not 4c.
+    c = max(1, int(16 * w + 0.5))
+    layers, cin = [nn.Conv2d(3, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU()], c
+    for s, width in enumerate((c, 2 * c, 4 * c)):
+        for j in range(3):
+            layers.append(Block(cin, width, 2 if s > 0 and j == 0 else 1))
+            cin = width
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    if d != cin:
+        layers.append(nn.Linear(cin, d))
+    return nn.Sequential(*layers)
+
+
+net = {"lenetpp": lambda: lenetpp(a.dim), "lenet": lambda: lenet(a.dim), "vgg": lambda: vgg(a.dim, a.width),
+       "resnet20": lambda: resnet20(a.dim, a.width)}[a.net]()
 head = nn.Linear(a.dim, 10, bias=False)  # the softmax head without bias, as lgm's
 params = list(net.parameters()) + list(head.parameters())
 opt = torch.optim.SGD(params, lr=1e-4, momentum=0.9, nesterov=True, weight_decay=1e-3)
 loss_fn = nn.CrossEntropyLoss()
-x = torch.rand(a.batch, 3, 32, 32) if a.net == "vgg" else torch.rand(a.batch, 1, 28, 28)
+x = torch.rand(a.batch, 3, 32, 32) if a.net in ("vgg", "resnet20") else torch.rand(a.batch, 1, 28, 28)
 y = torch.randint(0, 10, (a.batch,))
 
 
@@ -77,7 +116,7 @@ def eval_step():
 
 
 out = {"net": a.net, "batch": a.batch, "threads": a.threads, "dim": a.dim}
-if a.net == "vgg":
+if a.net in ("vgg", "resnet20"):
     out["width"] = a.width
 for name, f in (("train", train_step), ("eval", eval_step)):
     times = []

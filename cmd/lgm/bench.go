@@ -27,12 +27,13 @@ func newBenchCmd(io streams) *cobra.Command {
 		Use:   "bench",
 		Short: "Measure training and evaluation throughput on synthetic input",
 		Long: `Time training steps (forward, backward, solver step) and evaluation batches of a
-network and head on random images (1×28×28 for lenet and lenetpp, 3×32×32 for vgg),
+network and head on random images (1×28×28 for lenet and lenetpp, 3×32×32 for vgg and resnet20),
 and report images per second (the median over the measured steps, after a warm-up)
 and the process's peak memory.`,
 		Example: `  lgm bench --net lenetpp --batch 128 --threads 1
   lgm bench --net lenet --threads 2 --json
-  lgm bench --net vgg --width 0.25 --dim 96 --head lgm   # the shipped CIFAR configs' network`,
+  lgm bench --net vgg --width 0.25 --dim 96 --head lgm   # the shipped CIFAR configs' network
+  lgm bench --net resnet20 --dim 64 --head lgm           # ResNet-20 with its pooled 64-D feature`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := useThreads(o.threads); err != nil {
@@ -58,8 +59,8 @@ and the process's peak memory.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.net, "net", "lenetpp", "network: lenetpp | lenet | vgg")
-	f.Float64Var(&o.width, "width", 1, "vgg's width multiplier (1 = the paper's 96/192/384 channels)")
+	f.StringVar(&o.net, "net", "lenetpp", "network: lenetpp | lenet | vgg | resnet20")
+	f.Float64Var(&o.width, "width", 1, "vgg's and resnet20's width multiplier (1 = the papers' 96/192/384 and 16/32/64 channels)")
 	f.StringVar(&o.head, "head", "softmax", "loss head: softmax | center | lsoftmax | gm | lgm")
 	f.IntVar(&o.dim, "dim", 2, "feature size D")
 	f.IntVar(&o.batch, "batch", 128, "batch size")

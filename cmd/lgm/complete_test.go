@@ -41,7 +41,7 @@ func TestCompletion(t *testing.T) {
 		want []string
 	}{
 		{[]string{"train", "--head", ""}, []string{"center", "gm", "lgm", "lsoftmax", "softmax"}},
-		{[]string{"bench", "--net", ""}, []string{"lenet", "lenetpp", "vgg"}},
+		{[]string{"bench", "--net", ""}, []string{"lenet", "lenetpp", "resnet20", "vgg"}},
 		{[]string{"train", "--dataset", ""}, []string{"cifar10", "cifar100", "fashion-mnist", "folder", "mnist"}},
 		{[]string{"embed", "x", "--split", ""}, []string{"test", "train"}},
 		{[]string{"attack", "x", "--method", ""}, []string{"fgsm", "bim", "pgd"}},

@@ -30,7 +30,7 @@ type configOptions struct {
 func (o *configOptions) addFlags(f *pflag.FlagSet) {
 	f.StringVarP(&o.config, "config", "c", "", "YAML config `file`, or the name of a config built into lgm (see lgm configs); keys absent from it keep their defaults")
 	f.StringArrayVar(&o.sets, "set", nil, "set a config key: `KEY=VALUE` with a dotted key of the config file (head.alpha=0.5, train.lr_milestones=[10,20]); repeatable, applied after --config and before the other flags")
-	f.StringVar(&o.net, "net", "", "network: lenetpp | lenet | vgg (config model.net; vgg is the CIFAR network, its width is config model.width)")
+	f.StringVar(&o.net, "net", "", "network: lenetpp | lenet | vgg | resnet20 (config model.net; vgg and resnet20 are the CIFAR networks, their width is config model.width)")
 	f.StringVar(&o.head, "head", "", "loss head: softmax | center | lsoftmax | gm | lgm (config head.name; the head's other settings start from its defaults)")
 	f.StringVar(&o.dataset, "dataset", "", "data set: mnist | fashion-mnist | cifar10 | cifar100 | folder (config data.dataset)")
 	f.BoolVar(&o.augment, "augment", false, "pad 4, random crop and flip: the CIFAR \"+\" setting (config data.augment)")
