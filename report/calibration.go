@@ -162,7 +162,7 @@ type NamedCalibration struct {
 
 // ReliabilityPlot draws one reliability diagram per head: the accuracy of
 // each confidence bin as a bar against the diagonal of perfect calibration,
-// the gap shaded, with ECE, MCE, NLL and Brier in the title.
+// the gap to the bin's mean confidence shaded, with ECE, MCE, NLL and Brier in the title.
 func ReliabilityPlot(heads []NamedCalibration) (Picture, error) {
 	if len(heads) == 0 {
 		return nil, errors.New("reliability: no heads")
@@ -176,17 +176,23 @@ func ReliabilityPlot(heads []NamedCalibration) (Picture, error) {
 			if b.N == 0 {
 				continue
 			}
+			// The gap is translucent and the accuracy is also a black line
+			// across the bin, so an under-confident bin (accuracy above
+			// the confidence, the gap over the bar's top) still shows
+			// where its accuracy is.
 			bar := rect(b.Lo, 0, b.Hi, b.Accuracy, Colour(0), 0.85)
 			gapLo, gapHi := min(b.Accuracy, b.Confidence), max(b.Accuracy, b.Confidence)
-			gap := rect(b.Lo, gapLo, b.Hi, gapHi, Colour(6), 1)
-			p.Add(bar, gap)
+			gap := rect(b.Lo, gapLo, b.Hi, gapHi, Colour(6), 0.55)
+			top, _ := plotter.NewLine(plotter.XYs{{X: b.Lo, Y: b.Accuracy}, {X: b.Hi, Y: b.Accuracy}})
+			top.LineStyle = draw.LineStyle{Color: blackish, Width: vg.Points(1.2)}
+			p.Add(bar, gap, top)
 		}
 		diag, _ := plotter.NewLine(plotter.XYs{{X: 0, Y: 0}, {X: 1, Y: 1}})
 		diag.LineStyle = draw.LineStyle{Color: blackish, Width: vg.Points(1), Dashes: dash(1)}
 		p.Add(diag, plotter.NewGrid())
 		leg := newLegend()
 		leg.Add("accuracy", rectThumb{Colour(0), 0.85})
-		leg.Add("gap to confidence", rectThumb{Colour(6), 1})
+		leg.Add("gap to confidence", rectThumb{Colour(6), 0.55})
 		leg.Add("perfect calibration", lineThumb{diag.LineStyle})
 		pics[i] = &plotPicture{p: p, w: 3.6*vg.Inch + 1.5*vg.Inch, h: 3.6 * vg.Inch, legend: leg, legW: 1.5 * vg.Inch}
 	}

@@ -41,6 +41,10 @@ type panel struct {
 	title, ylabel string
 	qtys          []string // quantity names, by index
 	lines         []series
+	// log draws the y axis on a log scale (the error panel: a 0.4 % test
+	// error beside a 10 % first epoch is unreadable on a linear one);
+	// values <= 0 are left out of a log panel.
+	log bool
 }
 
 // termNames are the loss-term names that appear in runs, sorted.
@@ -105,7 +109,7 @@ func CurvesPlot(runs []Curve) (Picture, error) {
 	}
 	terms := termNames(runs)
 	loss := panel{title: "Training loss", ylabel: "loss (mean over the epoch)", qtys: append([]string{"loss"}, terms...)}
-	errs := panel{title: "Error", ylabel: "error (%)", qtys: []string{"test", "train"}}
+	errs := panel{title: "Error", ylabel: "error (%, log scale)", qtys: []string{"test", "train"}, log: true}
 	lr := panel{title: "Learning rate", ylabel: "learning rate", qtys: []string{"lr"}}
 	var sched, beta panel
 	var schedNames []string
@@ -208,10 +212,11 @@ const (
 
 func (pn panel) picture(runs []string) Picture {
 	p := newPlot(pn.title, "epoch", pn.ylabel)
+	drawn := 0
 	for _, s := range pn.lines {
 		xy := make(plotter.XYs, 0, len(s.xs))
 		for i := range s.xs {
-			if !math.IsNaN(s.ys[i]) && !math.IsInf(s.ys[i], 0) {
+			if !math.IsNaN(s.ys[i]) && !math.IsInf(s.ys[i], 0) && (!pn.log || s.ys[i] > 0) {
 				xy = append(xy, plotter.XY{X: s.xs[i], Y: s.ys[i]})
 			}
 		}
@@ -222,12 +227,17 @@ func (pn panel) picture(runs []string) Picture {
 		if err != nil {
 			continue
 		}
+		drawn += len(xy)
 		l.LineStyle = lineStyle(s, len(runs))
 		pts.GlyphStyle = draw.GlyphStyle{Color: l.LineStyle.Color, Radius: 1.6, Shape: draw.CircleGlyph{}}
 		p.Add(l, pts)
 	}
 	p.Add(plotter.NewGrid())
 	p.X.Tick.Marker = integerTicks{}
+	if pn.log && drawn > 0 {
+		p.Y.Scale = plot.LogScale{}
+		p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	}
 	leg := newLegend()
 	if len(runs) == 1 {
 		for qi, q := range pn.qtys {

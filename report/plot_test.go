@@ -300,3 +300,26 @@ func must(p Picture, err error) Picture {
 	}
 	return p
 }
+
+// The error panel is on a log scale; a run whose errors are all zero (a tiny
+// --limit run) must still draw, on a linear axis, and a zero among positive
+// errors is left out rather than breaking the scale.
+func TestCurvesLogErrorPanelWithZeros(t *testing.T) {
+	for name, errs := range map[string][]float64{"all zero": {0, 0, 0}, "one zero": {0.1, 0, 0.02}} {
+		c := Curve{Name: "r"}
+		for e, v := range errs {
+			c.Epochs = append(c.Epochs, Epoch{Epoch: e + 1, LR: 0.01, TrainLoss: 1, TrainError: v, TestError: v})
+		}
+		pic, err := CurvesPlot([]Curve{c})
+		if err != nil {
+			t.Fatalf("case %s: %v", name, err)
+		}
+		raw, err := Encode(pic, "png")
+		if err != nil {
+			t.Fatalf("case %s: %v", name, err)
+		}
+		if _, err := png.Decode(bytes.NewReader(raw)); err != nil {
+			t.Errorf("case %s: %v", name, err)
+		}
+	}
+}

@@ -15,8 +15,13 @@
 set -euo pipefail
 self=$(realpath "$0")
 usage() { sed -n 's/^# Usage: /usage: /p' "$self"; }
-case ${1:-} in -h|--help) usage; exit 0 ;; esac
-[ $# -eq 3 ] || { usage >&2; exit 2; }
+for a in "$@"; do
+  case $a in
+    -h|--help) usage; exit 0 ;;
+    -*) echo "publish-results.sh: unknown argument $a" >&2; usage >&2; exit 2 ;;
+  esac
+done
+[ $# -eq 3 ] || { echo "publish-results.sh: want 3 arguments, got $#" >&2; usage >&2; exit 2; }
 sweep=$(realpath "$1") runs=$(realpath "$2") out=$3
 [ -f "$sweep" ] || { echo "publish-results.sh: no sweep file $1" >&2; exit 2; }
 [ -d "$runs" ] || { echo "publish-results.sh: no run folder $2 (the sweep's --out)" >&2; exit 2; }
