@@ -15,6 +15,15 @@ func microAVX512x32(k int, a *float32, sa int, b *float32, sb int, c *float32, l
 //go:noescape
 func microAVX512x16(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int)
 
+//go:noescape
+func gatherAVX512x48(k int, a *float32, sa int, b *float32, off *int, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
+//go:noescape
+func gatherAVX512x32(k int, a *float32, sa int, b *float32, off *int, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
+//go:noescape
+func gatherAVX512x16(k int, a *float32, sa int, b *float32, off *int, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
 func microAVX512(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32) {
 	microAVX512x48(k, a, sa, b, sb, c, ldc, alpha, beta, 8, 48)
 }
@@ -37,6 +46,7 @@ var avx512Kernel = &kernel{
 	kc: 256, mcb: 1024, ncb: 480,
 	micro:      microAVX512,
 	masked:     []maskedKernel{microAVX512x16, microAVX512x32, microAVX512x48},
+	gather:     []gatherKernel{gatherAVX512x16, gatherAVX512x32, gatherAVX512x48},
 	vec:        16,
 	transpose8: transpose8AVX2,
 }

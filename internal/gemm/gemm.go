@@ -23,6 +23,10 @@ type microKernel func(k int, a *float32, sa int, b *float32, sb int, c *float32,
 // tile to c, so it can finish edge tiles in place.
 type maskedKernel func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int)
 
+// gatherKernel is a masked kernel whose depth step p reads its B row at
+// b + off[p] bytes instead of b + p*sb elements.
+type gatherKernel func(k int, a *float32, sa int, b *float32, off *int, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
 // kernel describes one micro-kernel and the blocking that suits it.
 type kernel struct {
 	name  string
@@ -37,6 +41,9 @@ type kernel struct {
 	// padded up to a multiple of vec).
 	masked []maskedKernel
 	vec    int
+	// gather, when set, are the masked kernels of SgemmGather, by width
+	// as masked.
+	gather []gatherKernel
 	// transpose8, when set, packs 8 rows: d[p*w+i] = src[i*ld+p] for
 	// i < 8 and p < 8*blocks (an assembly 8×8 block transpose).
 	transpose8 func(d *float32, w int, src *float32, ld int, blocks int)
@@ -271,6 +278,7 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 // workspace holds one goroutine's packing buffers, 64-byte aligned.
 type workspace struct {
 	kr    *kernel
+	off   []int // SgemmGather's byte offsets
 	bufA  []float32 // MCB×KC, MR-row slivers
 	bufB  []float32 // KC×NCB, NR-column slivers
 	tile  []float32 // MR×NR edge tile

@@ -29,7 +29,10 @@ func main() {
 	p("")
 	p("#include \"textflag.h\"")
 	for nv := 3; nv >= 1; nv-- {
-		avx512(nv)
+		avx512(nv, false)
+	}
+	for nv := 3; nv >= 1; nv-- {
+		avx512(nv, true)
 	}
 	avx2()
 	transpose8()
@@ -69,6 +72,50 @@ func prologue(name string, frame int, doc string) {
 	p("\tSHLQ $2, DX")
 }
 
+// prologueGather loads the arguments of a gather kernel: CX=k, AX=a,
+// R11=sa*4, R12=3*sa*4, BX=b, SI=off, DI=c, DX=ldc*4.
+func prologueGather(name string) {
+	p("")
+	p("// func %s(k int, a *float32, sa int, b *float32, off *int, c *float32, ldc int, alpha, beta float32, rows, cols int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-80", name)
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ sa+16(FP), R11")
+	p("\tSHLQ $2, R11")
+	p("\tLEAQ (R11)(R11*2), R12")
+	p("\tMOVQ b+24(FP), BX")
+	p("\tMOVQ off+32(FP), SI")
+	p("\tMOVQ c+40(FP), DI")
+	p("\tMOVQ ldc+48(FP), DX")
+	p("\tSHLQ $2, DX")
+}
+
+// kloopGather is kloop for gather kernels: B's rows come from the offset
+// table at SI, which advances one entry per depth step.
+func kloopGather(l func(string) string, step func(u int)) {
+	p("\tCMPQ CX, $4")
+	p("\tJLT %s", l("tail"))
+	p("%s:", l("loop"))
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	p("\tLEAQ (AX)(R11*4), AX")
+	p("\tADDQ $32, SI")
+	p("\tSUBQ $4, CX")
+	p("\tCMPQ CX, $4")
+	p("\tJGE %s", l("loop"))
+	p("%s:", l("tail"))
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s", l("store"))
+	p("%s:", l("tail_loop"))
+	step(0)
+	p("\tADDQ R11, AX")
+	p("\tADDQ $8, SI")
+	p("\tDECQ CX")
+	p("\tJNE %s", l("tail_loop"))
+	p("%s:", l("store"))
+}
+
 // kloop emits the depth loop, unrolled by 4, calling step for each depth.
 func kloop(l func(string) string, step func(u int)) {
 	p("\tCMPQ CX, $4")
@@ -99,11 +146,22 @@ func kloop(l func(string) string, step func(u int)) {
 // broadcast A element in Z27/Z28, alpha/beta in Z30/Z31. Only the first
 // rows rows and cols columns of C are written (the last vector of a row is
 // masked with K1), so edge tiles need no temporary.
-func avx512(nv int) {
+//
+// With gather, B is not a strided matrix: depth step p reads the row at
+// b + off[p] bytes (off: an int table, k long, in SI; R13 holds the current
+// entry), so a convolution can read the taps of a padded image in place.
+func avx512(nv int, gather bool) {
 	const mr = 8
 	name := fmt.Sprintf("microAVX512x%d", 16*nv)
+	if gather {
+		name = fmt.Sprintf("gatherAVX512x%d", 16*nv)
+	}
 	l := func(s string) string { return fmt.Sprintf("%s_%s", name, s) }
-	prologue(name, 80, "k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int")
+	if gather {
+		prologueGather(name)
+	} else {
+		prologue(name, 80, "k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int")
+	}
 	// Prefetch the C tile so its misses overlap the depth loop.
 	p("\tMOVQ DI, R9")
 	for i := 0; i < mr; i++ {
@@ -118,9 +176,16 @@ func avx512(nv int) {
 	for r := 0; r < mr*nv; r++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
 	}
-	kloop(l, func(u int) {
+	step := func(u int) {
+		if gather {
+			p("\tMOVQ %d(SI), R13", 8*u)
+		}
 		for v := 0; v < nv; v++ {
-			p("\tVMOVUPS %s, Z%d", bAddr(u, v*64), 24+v)
+			if gather {
+				p("\tVMOVUPS %d(BX)(R13*1), Z%d", v*64, 24+v)
+			} else {
+				p("\tVMOVUPS %s, Z%d", bAddr(u, v*64), 24+v)
+			}
 		}
 		for i := 0; i < mr; i++ {
 			bc := 27 + i%2
@@ -129,7 +194,12 @@ func avx512(nv int) {
 				p("\tVFMADD231PS Z%d, Z%d, Z%d", 24+v, bc, i*nv+v)
 			}
 		}
-	})
+	}
+	if gather {
+		kloopGather(l, step)
+	} else {
+		kloop(l, step)
+	}
 	// K1 = (1 << (cols - 16*(nv-1))) - 1 masks the last vector of a row.
 	p("\tMOVQ cols+72(FP), CX")
 	if nv > 1 {

@@ -1,0 +1,90 @@
+package gemm
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// checkGather runs SgemmGather on random data and compares it with a
+// float64 reference; the columns of C beyond n and the rows of the padding
+// must be left alone.
+func checkGather(t *testing.T, r *rand.Rand, m, n, k int, alpha, beta float32, off []int, blen int) {
+	t.Helper()
+	const pad = 3
+	lda, ldc := k+pad, n+pad
+	a := randSlice(r, m*lda)
+	b := randSlice(r, blen)
+	c := randSlice(r, m*ldc)
+	want := make([]float64, len(c))
+	for i := range c {
+		want[i] = float64(c[i])
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				s += float64(a[i*lda+p]) * float64(b[off[p]+j])
+			}
+			old := float64(c[i*ldc+j])
+			if beta == 0 {
+				old = 0
+			}
+			want[i*ldc+j] = float64(alpha)*s + float64(beta)*old
+		}
+	}
+	SgemmGather(m, n, k, alpha, a, lda, b, off, beta, c, ldc)
+	tol := 1e-5 * math.Sqrt(float64(k)+1) * 4
+	for i := range c {
+		if d := math.Abs(float64(c[i]) - want[i]); d > tol*(1+math.Abs(want[i])) {
+			t.Fatalf("m=%d n=%d k=%d alpha=%g beta=%g: c[%d] (row %d col %d) = %g, want %g", m, n, k, alpha, beta, i, i/ldc, i%ldc, c[i], want[i])
+		}
+	}
+}
+
+func TestSgemmGather(t *testing.T) {
+	if !HasGather() {
+		t.Skip("no gather kernel on this machine")
+	}
+	r := rand.New(rand.NewPCG(7, 8))
+	// Random offsets: rows anywhere in b, overlapping, in any order.
+	for _, s := range [][3]int{
+		{1, 1, 1}, {8, 48, 4}, {7, 47, 5}, {9, 49, 3}, {3, 17, 2}, {16, 96, 256},
+		{13, 100, 257}, {33, 200, 600}, {8, 16, 1}, {5, 33, 7}, {64, 31, 513}, {2, 130, 9},
+	} {
+		m, n, k := s[0], s[1], s[2]
+		blen := 3*n + 50 + GatherSlack
+		off := make([]int, k)
+		for p := range off {
+			off[p] = r.IntN(blen - n - GatherSlack + 1)
+		}
+		for _, ab := range [][2]float32{{1, 0}, {1, 1}, {0.5, -2}} {
+			checkGather(t, r, m, n, k, ab[0], ab[1], off, blen)
+		}
+	}
+	// A convolution's taps: 5×5 over 3 channels of a padded 9×11 image.
+	c, hp, wp, kk := 3, 9, 11, 5
+	var off []int
+	for ch := 0; ch < c; ch++ {
+		for i := 0; i < kk; i++ {
+			for j := 0; j < kk; j++ {
+				off = append(off, ch*hp*wp+i*wp+j)
+			}
+		}
+	}
+	n := (hp-kk)*wp + wp - kk + 1
+	checkGather(t, r, 10, n, len(off), 1, 0, off, c*hp*wp+GatherSlack)
+}
+
+func TestSgemmGatherBounds(t *testing.T) {
+	if !HasGather() {
+		t.Skip("no gather kernel on this machine")
+	}
+	defer func() {
+		if recover() == nil {
+			t.Fatal("no panic for a row that runs past b")
+		}
+	}()
+	a, b, c := make([]float32, 4), make([]float32, 20), make([]float32, 8)
+	SgemmGather(1, 8, 4, 1, a, 4, b, []int{0, 1, 2, 3}, 0, c, 8) // 3+8+16 > 20
+}
