@@ -1,6 +1,8 @@
 package nnops
 
 import (
+	"github.com/lgm-dev/lgm/internal/gemm"
+
 	"fmt"
 	"testing"
 
@@ -79,8 +81,36 @@ func convCases() []convCase {
 
 // TestConv2d checks the forward against convRef and the gradients with
 // respect to x, w and b against central differences of convRef.
-func TestConv2d(t *testing.T) {
-	for _, c := range convCases() {
+func TestConv2d(t *testing.T) { testConv2d(t, convCases()) }
+
+// TestConv2dPadded runs every stride-1 case through the padded convolution
+// (gemm.SgemmGather on a zero-bordered copy of the image), forward and the
+// dx that is a convolution, with the narrowest rows too, and adds shapes
+// with H ≠ W, pad 0 and a pad below K−1.
+func TestConv2dPadded(t *testing.T) {
+	if !gemm.HasGather() {
+		t.Skip("no gather GEMM on this machine")
+	}
+	oldW, oldK := padMaxWaste, padMinK
+	padMaxWaste, padMinK = 1, 1
+	defer func() { padMaxWaste, padMinK = oldW, oldK }()
+	cs := append(convCases(),
+		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 2},
+		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 0},
+		convCase{b: 2, cin: 2, h: 11, w: 6, cout: 17, k: 5, s: 1, p: 1, noBias: true},
+		convCase{b: 3, cin: 5, h: 14, w: 14, cout: 4, k: 3, s: 1, p: 1},
+	)
+	var stride1 []convCase
+	for _, c := range cs {
+		if c.s == 1 {
+			stride1 = append(stride1, c)
+		}
+	}
+	testConv2d(t, stride1)
+}
+
+func testConv2d(t *testing.T, cases []convCase) {
+	for _, c := range cases {
 		rng := newRand(uint64(c.h*1000 + c.k*100 + c.p*10 + c.s))
 		oh, ow := (c.h+2*c.p-c.k)/c.s+1, (c.w+2*c.p-c.k)/c.s+1
 		bShape := c.bShape
