@@ -278,7 +278,7 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 // workspace holds one goroutine's packing buffers, 64-byte aligned.
 type workspace struct {
 	kr    *kernel
-	off   []int // SgemmGather's byte offsets
+	off   []int     // SgemmGather's byte offsets
 	bufA  []float32 // MCB×KC, MR-row slivers
 	bufB  []float32 // KC×NCB, NR-column slivers
 	tile  []float32 // MR×NR edge tile
