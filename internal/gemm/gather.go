@@ -73,3 +73,79 @@ func SgemmGather(m, n, k int, alpha float32, a []float32, lda int, b []float32, 
 	}
 	putWorkspace(ws)
 }
+
+// PackWidths returns the sliver width NR of the active kernel and the
+// multiple of columns vec its last partial sliver is padded to: the layout
+// an SgemmPack callback writes.
+func PackWidths() (nr, vec int) {
+	kr := active.Load()
+	return kr.nr, kr.vec
+}
+
+// SgemmPack computes C = alpha·op(A)·B + beta·C like Sgemm (single-
+// threaded), except that B (k×n) is not a matrix in memory: pack(dst, p0,
+// kb, j0, nb) is called for each block B[p0:p0+kb, j0:j0+nb] the product
+// needs and must fill dst (len kb·(nb rounded up as below)) with it in
+// packed slivers: for s = 0, NR, 2·NR, … < nb, with w = NR, or for a last
+// partial sliver of c = nb−s columns w = c rounded up to a multiple of vec,
+//
+//	dst[s·kb + p·w + j] = B[p0+p][j0+s+j]   (j < c; zero for c ≤ j < w),
+//
+// NR and vec as PackWidths. So a caller can build B's blocks straight into
+// the layout the micro-kernel reads (a convolution's taps, say) without
+// materialising B. p0 is a multiple of the depth block (256 on AVX-512).
+func SgemmPack(transA bool, m, n, k int, alpha float32, a []float32, lda int, pack func(dst []float32, p0, kb, j0, nb int), beta float32, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	checkMatrix("C", false, m, n, c, ldc)
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	checkMatrix("A", transA, m, k, a, lda)
+	kr := active.Load()
+	cl := callPool.Get().(*call)
+	*cl = call{kr: kr, transA: transA, m: m, n: n, k: k, alpha: alpha, beta: beta,
+		a: a, lda: lda, c: c, ldc: ldc, packB: pack}
+	ws := getWorkspace(kr)
+	ws.run(cl, 0, m, 0, n)
+	putWorkspace(ws)
+	cl.a, cl.c, cl.packB = nil, nil, nil
+	callPool.Put(cl)
+}
+
+// Transpose8Gather sets d[p·w + i] = src[off[i] + p] for i < 8 and
+// p < 8·blocks: eight rows, anywhere in src, dealt out as the columns of
+// 8·blocks rows of d (row stride w ≥ 8) — the packing of a convolution's
+// taps read from a padded image.
+func Transpose8Gather(d []float32, w int, src []float32, off *[8]int, blocks int) {
+	if blocks <= 0 {
+		return
+	}
+	n := 8 * blocks
+	if w < 8 || len(d) < (n-1)*w+8 {
+		panic(fmt.Sprintf("gemm: Transpose8Gather: len(d)=%d < %d (w=%d)", len(d), (n-1)*w+8, w))
+	}
+	for i, o := range off {
+		if o < 0 || o+n > len(src) {
+			panic(fmt.Sprintf("gemm: Transpose8Gather: row %d at %d..%d outside src (len %d)", i, o, o+n, len(src)))
+		}
+	}
+	if t := active.Load().transpose8g; t != nil {
+		var ob [8]int
+		for i, o := range off {
+			ob[i] = 4 * o
+		}
+		t(&d[0], w, &src[0], &ob[0], blocks)
+		return
+	}
+	for i, o := range off {
+		for p, v := range src[o : o+n] {
+			d[p*w+i] = v
+		}
+	}
+}

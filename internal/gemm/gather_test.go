@@ -88,3 +88,96 @@ func TestSgemmGatherBounds(t *testing.T) {
 	a, b, c := make([]float32, 4), make([]float32, 20), make([]float32, 8)
 	SgemmGather(1, 8, 4, 1, a, 4, b, []int{0, 1, 2, 3}, 0, c, 8) // 3+8+16 > 20
 }
+
+// TestSgemmPack checks SgemmPack, with a pack callback that deals a plain
+// B out into the documented sliver layout, against a float64 reference.
+func TestSgemmPack(t *testing.T) {
+	for _, kname := range kernelsToTest(t) {
+		withKernel(t, kname, func() { testSgemmPack(t) })
+	}
+}
+
+func testSgemmPack(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	nr, vec := PackWidths()
+	for _, s := range [][3]int{{1, 1, 1}, {8, 48, 4}, {7, 47, 5}, {9, 49, 3}, {13, 100, 257}, {33, 530, 600}, {5, 17, 9}, {130, 20, 31}} {
+		for _, transA := range []bool{false, true} {
+			m, n, k := s[0], s[1], s[2]
+			a := randSlice(r, m*k)
+			b := randSlice(r, k*n)
+			c := randSlice(r, m*n)
+			lda := k
+			if transA {
+				lda = m
+			}
+			at := func(i, p int) float64 {
+				if transA {
+					return float64(a[p*m+i])
+				}
+				return float64(a[i*k+p])
+			}
+			want := make([]float64, m*n)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					var v float64
+					for p := 0; p < k; p++ {
+						v += at(i, p) * float64(b[p*n+j])
+					}
+					want[i*n+j] = 0.5*v - float64(c[i*n+j])
+				}
+			}
+			pack := func(dst []float32, p0, kb, j0, nb int) {
+				for s := 0; s < nb; s += nr {
+					cols, w := min(nr, nb-s), nr
+					if cols < nr {
+						w = (cols + vec - 1) / vec * vec
+					}
+					for p := 0; p < kb; p++ {
+						for j := 0; j < w; j++ {
+							var v float32
+							if j < cols {
+								v = b[(p0+p)*n+j0+s+j]
+							}
+							dst[s*kb+p*w+j] = v
+						}
+					}
+				}
+			}
+			SgemmPack(transA, m, n, k, 0.5, a, lda, pack, -1, c, n)
+			for i := range c {
+				if d := math.Abs(float64(c[i]) - want[i]); d > 1e-4*(1+math.Abs(want[i])) {
+					t.Fatalf("m=%d n=%d k=%d transA=%v: c[%d] = %g, want %g", m, n, k, transA, i, c[i], want[i])
+				}
+			}
+		}
+	}
+}
+
+func TestTranspose8Gather(t *testing.T) {
+	for _, kname := range kernelsToTest(t) {
+		withKernel(t, kname, func() { testTranspose8Gather(t) })
+	}
+}
+
+func testTranspose8Gather(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	src := randSlice(r, 300)
+	for _, blocks := range []int{1, 2, 5} {
+		for _, w := range []int{8, 16, 48} {
+			off := [8]int{0, 1, 2, 3, 4, 100, 57, 300 - 8*blocks}
+			d := make([]float32, 8*blocks*w)
+			Transpose8Gather(d, w, src, &off, blocks)
+			for p := 0; p < 8*blocks; p++ {
+				for i := 0; i < w; i++ {
+					var want float32
+					if i < 8 {
+						want = src[off[i]+p]
+					}
+					if d[p*w+i] != want {
+						t.Fatalf("blocks=%d w=%d: d[%d*w+%d] = %g, want %g", blocks, w, p, i, d[p*w+i], want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -47,6 +47,9 @@ type kernel struct {
 	// transpose8, when set, packs 8 rows: d[p*w+i] = src[i*ld+p] for
 	// i < 8 and p < 8*blocks (an assembly 8×8 block transpose).
 	transpose8 func(d *float32, w int, src *float32, ld int, blocks int)
+	// transpose8g, when set, is transpose8 with the rows at byte offsets
+	// offs[0..7] from src.
+	transpose8g func(d *float32, w int, src *float32, offs *int, blocks int)
 }
 
 var (
@@ -124,6 +127,7 @@ type call struct {
 	ldb            int
 	c              []float32
 	ldc            int
+	packB          func(dst []float32, p0, kb, j0, nb int) // SgemmPack: B is never read
 	wg             sync.WaitGroup
 }
 
@@ -337,7 +341,7 @@ func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
 	a, b := cl.a, cl.b
 	lda, ldb := cl.lda, cl.ldb
 	directA := cl.transA
-	directB := !cl.transB && m1-m0 <= directBMaxM && strideOK(ldb)
+	directB := !cl.transB && m1-m0 <= directBMaxM && strideOK(ldb) && cl.packB == nil
 	for im := m0; im < m1; im += kr.mcb {
 		mb := min(kr.mcb, m1-im)
 		fullA := mb / mr * mr
@@ -357,7 +361,9 @@ func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
 				fullB := nb / nr * nr
 				edgeW := (nb - fullB + vec - 1) / vec * vec // packed width of a ragged last sliver
 				edgeDirect := directB && edgeW == nb-fullB && kr.masked != nil
-				if !directB {
+				if cl.packB != nil {
+					cl.packB(ws.bufB[:kb*(fullB+edgeW)], pc, kb, jn, nb)
+				} else if !directB {
 					packB(kr, ws.bufB, b, ldb, cl.transB, pc, kb, jn, nb)
 				} else if fullB < nb && !edgeDirect {
 					packB(kr, ws.bufB[fullB*kb:], b, ldb, cl.transB, pc, kb, jn+fullB, nb-fullB)

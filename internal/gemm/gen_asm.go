@@ -36,6 +36,7 @@ func main() {
 	}
 	avx2()
 	transpose8()
+	transpose8Gather()
 	peak()
 	if err := os.WriteFile("kernels_amd64.s", w.Bytes(), 0o644); err != nil {
 		panic(err)
@@ -407,6 +408,67 @@ func transpose8() {
 	p("\tDECQ CX")
 	p("\tJNE transpose8_loop")
 	p("transpose8_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// transpose8Gather is transpose8 with the 8 source rows at byte offsets
+// offs[0..7] from src instead of i*ld: d[p*w+i] = src[offs[i]/4+p].
+func transpose8Gather() {
+	p("")
+	p("// func transpose8Gather(d *float32, w int, src *float32, offs *int, blocks int)")
+	p("TEXT ·transpose8Gather(SB), NOSPLIT, $0-40")
+	p("\tMOVQ d+0(FP), DI")
+	p("\tMOVQ w+8(FP), R11")
+	p("\tSHLQ $2, R11")
+	p("\tLEAQ (R11)(R11*2), R12")
+	p("\tMOVQ src+16(FP), SI")
+	p("\tMOVQ offs+24(FP), R8")
+	p("\tMOVQ 0(R8), AX")
+	p("\tMOVQ 8(R8), BX")
+	p("\tMOVQ 16(R8), CX")
+	p("\tMOVQ 24(R8), DX")
+	p("\tMOVQ 32(R8), R9")
+	p("\tMOVQ 40(R8), R10")
+	p("\tMOVQ 48(R8), R14")
+	p("\tMOVQ 56(R8), R15")
+	p("\tMOVQ blocks+32(FP), R8")
+	p("\tTESTQ R8, R8")
+	p("\tJEQ transpose8g_done")
+	p("transpose8g_loop:")
+	for i, r := range []string{"AX", "BX", "CX", "DX", "R9", "R10", "R14", "R15"} {
+		p("\tVMOVUPS (SI)(%s*1), Y%d", r, i)
+	}
+	for i := 0; i < 4; i++ {
+		p("\tVUNPCKLPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
+		p("\tVUNPCKHPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
+	}
+	p("\tVSHUFPS $0x44, Y10, Y8, Y0")
+	p("\tVSHUFPS $0xEE, Y10, Y8, Y1")
+	p("\tVSHUFPS $0x44, Y11, Y9, Y2")
+	p("\tVSHUFPS $0xEE, Y11, Y9, Y3")
+	p("\tVSHUFPS $0x44, Y14, Y12, Y4")
+	p("\tVSHUFPS $0xEE, Y14, Y12, Y5")
+	p("\tVSHUFPS $0x44, Y15, Y13, Y6")
+	p("\tVSHUFPS $0xEE, Y15, Y13, Y7")
+	for i := 0; i < 4; i++ {
+		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
+		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
+	}
+	p("\tLEAQ (DI)(R11*4), R13")
+	p("\tVMOVUPS Y8, (DI)")
+	p("\tVMOVUPS Y9, (DI)(R11*1)")
+	p("\tVMOVUPS Y10, (DI)(R11*2)")
+	p("\tVMOVUPS Y11, (DI)(R12*1)")
+	p("\tVMOVUPS Y12, (R13)")
+	p("\tVMOVUPS Y13, (R13)(R11*1)")
+	p("\tVMOVUPS Y14, (R13)(R11*2)")
+	p("\tVMOVUPS Y15, (R13)(R12*1)")
+	p("\tLEAQ (R13)(R11*4), DI")
+	p("\tADDQ $32, SI")
+	p("\tDECQ R8")
+	p("\tJNE transpose8g_loop")
+	p("transpose8g_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
