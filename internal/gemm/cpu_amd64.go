@@ -35,7 +35,7 @@ func microAVX2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc in
 func transpose8AVX2(d *float32, w int, src *float32, ld int, blocks int)
 
 //go:noescape
-func transpose8Gather(d *float32, w int, src *float32, offs *int, blocks int)
+func transpose8Gather(d *float32, w int, src *float32, offs *int, bpr, rows, skip int)
 
 //go:noescape
 func peakFMA512(n int)

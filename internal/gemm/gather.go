@@ -118,21 +118,27 @@ func SgemmPack(transA bool, m, n, k int, alpha float32, a []float32, lda int, pa
 	callPool.Put(cl)
 }
 
-// Transpose8Gather sets d[p·w + i] = src[off[i] + p] for i < 8 and
-// p < 8·blocks: eight rows, anywhere in src, dealt out as the columns of
-// 8·blocks rows of d (row stride w ≥ 8) — the packing of a convolution's
-// taps read from a padded image.
-func Transpose8Gather(d []float32, w int, src []float32, off *[8]int, blocks int) {
-	if blocks <= 0 {
+// Transpose8Gather sets, for i < 8, r < rows and p < 8·bpr,
+//
+//	d[(r·8·bpr + p)·w + i] = src[off[i] + r·stride + p]:
+//
+// eight rows, anywhere in src, each read as rows segments of 8·bpr floats
+// stride apart (stride ≥ 8·bpr), dealt out as the columns of the
+// rows·8·bpr consecutive rows of d (row stride w ≥ 8) — the packing of a
+// convolution's taps read from the rows of a padded image.
+func Transpose8Gather(d []float32, w int, src []float32, off *[8]int, bpr, rows, stride int) {
+	if bpr <= 0 || rows <= 0 {
 		return
 	}
-	n := 8 * blocks
-	if w < 8 || len(d) < (n-1)*w+8 {
-		panic(fmt.Sprintf("gemm: Transpose8Gather: len(d)=%d < %d (w=%d)", len(d), (n-1)*w+8, w))
+	seg := 8 * bpr
+	n := rows * seg
+	if w < 8 || stride < seg || len(d) < (n-1)*w+8 {
+		panic(fmt.Sprintf("gemm: Transpose8Gather: w=%d, stride=%d < %d or len(d)=%d < %d", w, stride, seg, len(d), (n-1)*w+8))
 	}
+	last := (rows-1)*stride + seg
 	for i, o := range off {
-		if o < 0 || o+n > len(src) {
-			panic(fmt.Sprintf("gemm: Transpose8Gather: row %d at %d..%d outside src (len %d)", i, o, o+n, len(src)))
+		if o < 0 || o+last > len(src) {
+			panic(fmt.Sprintf("gemm: Transpose8Gather: row %d at %d..%d outside src (len %d)", i, o, o+last, len(src)))
 		}
 	}
 	if t := active.Load().transpose8g; t != nil {
@@ -140,12 +146,14 @@ func Transpose8Gather(d []float32, w int, src []float32, off *[8]int, blocks int
 		for i, o := range off {
 			ob[i] = 4 * o
 		}
-		t(&d[0], w, &src[0], &ob[0], blocks)
+		t(&d[0], w, &src[0], &ob[0], bpr, rows, 4*(stride-seg))
 		return
 	}
 	for i, o := range off {
-		for p, v := range src[o : o+n] {
-			d[p*w+i] = v
+		for r := 0; r < rows; r++ {
+			for p, v := range src[o+r*stride : o+r*stride+seg] {
+				d[(r*seg+p)*w+i] = v
+			}
 		}
 	}
 }

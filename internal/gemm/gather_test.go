@@ -161,20 +161,26 @@ func TestTranspose8Gather(t *testing.T) {
 
 func testTranspose8Gather(t *testing.T) {
 	r := rand.New(rand.NewPCG(11, 12))
-	src := randSlice(r, 300)
-	for _, blocks := range []int{1, 2, 5} {
-		for _, w := range []int{8, 16, 48} {
-			off := [8]int{0, 1, 2, 3, 4, 100, 57, 300 - 8*blocks}
-			d := make([]float32, 8*blocks*w)
-			Transpose8Gather(d, w, src, &off, blocks)
-			for p := 0; p < 8*blocks; p++ {
-				for i := 0; i < w; i++ {
-					var want float32
-					if i < 8 {
-						want = src[off[i]+p]
-					}
-					if d[p*w+i] != want {
-						t.Fatalf("blocks=%d w=%d: d[%d*w+%d] = %g, want %g", blocks, w, p, i, d[p*w+i], want)
+	src := randSlice(r, 400)
+	for _, bpr := range []int{1, 2, 4} {
+		for _, rows := range []int{1, 3} {
+			for _, w := range []int{8, 16, 48} {
+				stride := 8*bpr + 5
+				last := (rows-1)*stride + 8*bpr
+				off := [8]int{0, 1, 2, 3, 4, 100, 57, 400 - last}
+				d := make([]float32, rows*8*bpr*w)
+				Transpose8Gather(d, w, src, &off, bpr, rows, stride)
+				for rr := 0; rr < rows; rr++ {
+					for p := 0; p < 8*bpr; p++ {
+						for i := 0; i < w; i++ {
+							var want float32
+							if i < 8 {
+								want = src[off[i]+rr*stride+p]
+							}
+							if got := d[(rr*8*bpr+p)*w+i]; got != want {
+								t.Fatalf("bpr=%d rows=%d w=%d: d[(%d,%d)*w+%d] = %g, want %g", bpr, rows, w, rr, p, i, got, want)
+							}
+						}
 					}
 				}
 			}

@@ -48,8 +48,8 @@ type kernel struct {
 	// i < 8 and p < 8*blocks (an assembly 8×8 block transpose).
 	transpose8 func(d *float32, w int, src *float32, ld int, blocks int)
 	// transpose8g, when set, is transpose8 with the rows at byte offsets
-	// offs[0..7] from src.
-	transpose8g func(d *float32, w int, src *float32, offs *int, blocks int)
+	// offs[0..7] from src, over rows of bpr blocks skip bytes apart.
+	transpose8g func(d *float32, w int, src *float32, offs *int, bpr, rows, skip int)
 }
 
 var (

@@ -413,11 +413,13 @@ func transpose8() {
 }
 
 // transpose8Gather is transpose8 with the 8 source rows at byte offsets
-// offs[0..7] from src instead of i*ld: d[p*w+i] = src[offs[i]/4+p].
+// offs[0..7] from src instead of i*ld, over rows×bpr blocks: after every
+// bpr blocks src skips skip more bytes (the rest of an image row), while d
+// runs on: d[(r*bpr*8+p)*w+i] = src[(offs[i]+r*(32*bpr+skip))/4+p].
 func transpose8Gather() {
 	p("")
-	p("// func transpose8Gather(d *float32, w int, src *float32, offs *int, blocks int)")
-	p("TEXT ·transpose8Gather(SB), NOSPLIT, $0-40")
+	p("// func transpose8Gather(d *float32, w int, src *float32, offs *int, bpr, rows, skip int)")
+	p("TEXT ·transpose8Gather(SB), NOSPLIT, $0-56")
 	p("\tMOVQ d+0(FP), DI")
 	p("\tMOVQ w+8(FP), R11")
 	p("\tSHLQ $2, R11")
@@ -432,9 +434,11 @@ func transpose8Gather() {
 	p("\tMOVQ 40(R8), R10")
 	p("\tMOVQ 48(R8), R14")
 	p("\tMOVQ 56(R8), R15")
-	p("\tMOVQ blocks+32(FP), R8")
-	p("\tTESTQ R8, R8")
+	p("\tMOVQ rows+40(FP), R13")
+	p("\tTESTQ R13, R13")
 	p("\tJEQ transpose8g_done")
+	p("transpose8g_row:")
+	p("\tMOVQ bpr+32(FP), R8")
 	p("transpose8g_loop:")
 	for i, r := range []string{"AX", "BX", "CX", "DX", "R9", "R10", "R14", "R15"} {
 		p("\tVMOVUPS (SI)(%s*1), Y%d", r, i)
@@ -455,19 +459,22 @@ func transpose8Gather() {
 		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
 		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
 	}
-	p("\tLEAQ (DI)(R11*4), R13")
 	p("\tVMOVUPS Y8, (DI)")
 	p("\tVMOVUPS Y9, (DI)(R11*1)")
 	p("\tVMOVUPS Y10, (DI)(R11*2)")
 	p("\tVMOVUPS Y11, (DI)(R12*1)")
-	p("\tVMOVUPS Y12, (R13)")
-	p("\tVMOVUPS Y13, (R13)(R11*1)")
-	p("\tVMOVUPS Y14, (R13)(R11*2)")
-	p("\tVMOVUPS Y15, (R13)(R12*1)")
-	p("\tLEAQ (R13)(R11*4), DI")
+	p("\tLEAQ (DI)(R11*4), DI")
+	p("\tVMOVUPS Y12, (DI)")
+	p("\tVMOVUPS Y13, (DI)(R11*1)")
+	p("\tVMOVUPS Y14, (DI)(R11*2)")
+	p("\tVMOVUPS Y15, (DI)(R12*1)")
+	p("\tLEAQ (DI)(R11*4), DI")
 	p("\tADDQ $32, SI")
 	p("\tDECQ R8")
 	p("\tJNE transpose8g_loop")
+	p("\tADDQ skip+48(FP), SI")
+	p("\tDECQ R13")
+	p("\tJNE transpose8g_row")
 	p("transpose8g_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")

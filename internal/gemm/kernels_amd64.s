@@ -2304,8 +2304,8 @@ transpose8_done:
 	VZEROUPPER
 	RET
 
-// func transpose8Gather(d *float32, w int, src *float32, offs *int, blocks int)
-TEXT ·transpose8Gather(SB), NOSPLIT, $0-40
+// func transpose8Gather(d *float32, w int, src *float32, offs *int, bpr, rows, skip int)
+TEXT ·transpose8Gather(SB), NOSPLIT, $0-56
 	MOVQ d+0(FP), DI
 	MOVQ w+8(FP), R11
 	SHLQ $2, R11
@@ -2320,9 +2320,11 @@ TEXT ·transpose8Gather(SB), NOSPLIT, $0-40
 	MOVQ 40(R8), R10
 	MOVQ 48(R8), R14
 	MOVQ 56(R8), R15
-	MOVQ blocks+32(FP), R8
-	TESTQ R8, R8
+	MOVQ rows+40(FP), R13
+	TESTQ R13, R13
 	JEQ transpose8g_done
+transpose8g_row:
+	MOVQ bpr+32(FP), R8
 transpose8g_loop:
 	VMOVUPS (SI)(AX*1), Y0
 	VMOVUPS (SI)(BX*1), Y1
@@ -2356,19 +2358,22 @@ transpose8g_loop:
 	VPERM2F128 $0x31, Y6, Y2, Y14
 	VPERM2F128 $0x20, Y7, Y3, Y11
 	VPERM2F128 $0x31, Y7, Y3, Y15
-	LEAQ (DI)(R11*4), R13
 	VMOVUPS Y8, (DI)
 	VMOVUPS Y9, (DI)(R11*1)
 	VMOVUPS Y10, (DI)(R11*2)
 	VMOVUPS Y11, (DI)(R12*1)
-	VMOVUPS Y12, (R13)
-	VMOVUPS Y13, (R13)(R11*1)
-	VMOVUPS Y14, (R13)(R11*2)
-	VMOVUPS Y15, (R13)(R12*1)
-	LEAQ (R13)(R11*4), DI
+	LEAQ (DI)(R11*4), DI
+	VMOVUPS Y12, (DI)
+	VMOVUPS Y13, (DI)(R11*1)
+	VMOVUPS Y14, (DI)(R11*2)
+	VMOVUPS Y15, (DI)(R12*1)
+	LEAQ (DI)(R11*4), DI
 	ADDQ $32, SI
 	DECQ R8
 	JNE transpose8g_loop
+	ADDQ skip+48(FP), SI
+	DECQ R13
+	JNE transpose8g_row
 transpose8g_done:
 	VZEROUPPER
 	RET
