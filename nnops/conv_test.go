@@ -84,9 +84,10 @@ func convCases() []convCase {
 func TestConv2d(t *testing.T) { testConv2d(t, convCases()) }
 
 // TestConv2dPadded runs every stride-1 case through the padded convolution
-// (gemm.SgemmGather on a zero-bordered copy of the image), forward and the
-// dx that is a convolution, with the narrowest rows too, and adds shapes
-// with H ≠ W, pad 0 and a pad below K−1.
+// (gemm.SgemmGather on a zero-bordered copy of the image; forward and the
+// dx that is a convolution) and the padded weight gradient (padW), with the
+// narrowest rows and fewest taps too, and adds shapes with H ≠ W, pad 0, a
+// pad below K−1 and many taps.
 func TestConv2dPadded(t *testing.T) {
 	if !gemm.HasGather() {
 		t.Skip("no gather GEMM on this machine")
@@ -99,6 +100,7 @@ func TestConv2dPadded(t *testing.T) {
 		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 0},
 		convCase{b: 2, cin: 2, h: 11, w: 6, cout: 17, k: 5, s: 1, p: 1, noBias: true},
 		convCase{b: 3, cin: 5, h: 14, w: 14, cout: 4, k: 3, s: 1, p: 1},
+		convCase{b: 2, cin: 21, h: 6, w: 6, cout: 10, k: 5, s: 1, p: 2}, // dw: K = 525 > one block of 480 taps, a partial tap group
 	)
 	var stride1 []convCase
 	for _, c := range cs {

@@ -56,9 +56,10 @@ func (c *gemmConv) hp() int { return c.h + 2*c.p }
 func (c *gemmConv) wp() int { return c.w + 2*c.p }
 func (c *gemmConv) nq() int { return (c.oh-1)*c.wp() + c.ow }
 
-// padImage copies x (C×H×W) into xp (C × Hp × Wp) inside a zero border.
-func (c *gemmConv) padImage(x, xp []float32) {
-	hp, wp, p := c.hp(), c.wp(), c.p
+// padImage copies x (C×H×W) into xp (C × Hp × Wp, Hp = H+2P, Wp = W+2P)
+// inside a zero border.
+func (c *geom) padImage(x, xp []float32) {
+	hp, wp, p := c.h+2*c.p, c.w+2*c.p, c.p
 	for ch := 0; ch < c.c; ch++ {
 		dst := xp[ch*hp*wp : (ch+1)*hp*wp]
 		src := x[ch*c.h*c.w : (ch+1)*c.h*c.w]

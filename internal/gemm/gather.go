@@ -123,7 +123,7 @@ func SgemmPack(transA bool, m, n, k int, alpha float32, a []float32, lda int, pa
 //	d[(r·8·bpr + p)·w + i] = src[off[i] + r·stride + p]:
 //
 // eight rows, anywhere in src, each read as rows segments of 8·bpr floats
-// stride apart (stride ≥ 8·bpr), dealt out as the columns of the
+// stride apart (they may overlap), dealt out as the columns of the
 // rows·8·bpr consecutive rows of d (row stride w ≥ 8) — the packing of a
 // convolution's taps read from the rows of a padded image.
 func Transpose8Gather(d []float32, w int, src []float32, off *[8]int, bpr, rows, stride int) {
@@ -132,8 +132,8 @@ func Transpose8Gather(d []float32, w int, src []float32, off *[8]int, bpr, rows,
 	}
 	seg := 8 * bpr
 	n := rows * seg
-	if w < 8 || stride < seg || len(d) < (n-1)*w+8 {
-		panic(fmt.Sprintf("gemm: Transpose8Gather: w=%d, stride=%d < %d or len(d)=%d < %d", w, stride, seg, len(d), (n-1)*w+8))
+	if w < 8 || stride < 1 || len(d) < (n-1)*w+8 {
+		panic(fmt.Sprintf("gemm: Transpose8Gather: w=%d, stride=%d or len(d)=%d < %d", w, stride, len(d), (n-1)*w+8))
 	}
 	last := (rows-1)*stride + seg
 	for i, o := range off {
