@@ -141,12 +141,14 @@ func Transpose8Gather(d []float32, w int, src []float32, off *[8]int, bpr, rows,
 			panic(fmt.Sprintf("gemm: Transpose8Gather: row %d at %d..%d outside src (len %d)", i, o, o+last, len(src)))
 		}
 	}
-	if t := active.Load().transpose8g; t != nil {
+	if active.Load().transpose8g != nil {
+		// Called directly, not through the kernel's func value, so that
+		// ob stays on the stack (a step makes thousands of these calls).
 		var ob [8]int
 		for i, o := range off {
 			ob[i] = 4 * o
 		}
-		t(&d[0], w, &src[0], &ob[0], bpr, rows, 4*(stride-seg))
+		transpose8Gather(&d[0], w, &src[0], &ob[0], bpr, rows, 4*(stride-seg))
 		return
 	}
 	for i, o := range off {

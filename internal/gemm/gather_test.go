@@ -187,3 +187,23 @@ func testTranspose8Gather(t *testing.T) {
 		}
 	}
 }
+
+func TestGatherPackNoAllocs(t *testing.T) {
+	src := make([]float32, 200)
+	d := make([]float32, 8*4*16)
+	off := [8]int{0, 1, 2, 3, 4, 5, 6, 7}
+	if n := testing.AllocsPerRun(10, func() { Transpose8Gather(d, 16, src, &off, 2, 2, 40) }); n != 0 {
+		t.Errorf("Transpose8Gather: %v allocs per call", n)
+	}
+	a, c := make([]float32, 8*16), make([]float32, 8*16)
+	pack := func(dst []float32, p0, kb, j0, nb int) { clear(dst) }
+	if n := testing.AllocsPerRun(10, func() { SgemmPack(false, 8, 16, 16, 1, a, 16, pack, 0, c, 16) }); n != 0 {
+		t.Errorf("SgemmPack: %v allocs per call", n)
+	}
+	offs := make([]int, 16)
+	if HasGather() {
+		if n := testing.AllocsPerRun(10, func() { SgemmGather(8, 16, 16, 1, a, 16, src, offs, 0, c, 16) }); n != 0 {
+			t.Errorf("SgemmGather: %v allocs per call", n)
+		}
+	}
+}
