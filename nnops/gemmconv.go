@@ -39,10 +39,12 @@ type gemmConv struct {
 // padMaxWaste is the largest share of wasted products, (K−1)/Wp, for which
 // a stride-1 convolution runs padded: the padded grid computes K−1 unused
 // outputs at the end of every row of Wp, which the saved unfolding pays for
-// only on wide rows. Measured on LeNet++ (Intel Xeon, 1 thread, A/B in one
-// run): 28×28 (12.5 % wasted) 20–25 % faster forward; 14×14 (22 %) no
-// faster; the first layer (C·K·K = 25) slower, hence padMinK.
-var padMaxWaste, padMinK = 0.15, 64
+// only on wide enough rows. Measured on LeNet++ (Intel Xeon, 1 thread,
+// BenchmarkConvPart, min of 6–8 alternating rounds): 28×28 (12.5 % wasted)
+// forward and dx 0.65–0.70× the CPU time of im2col; 14×14 (22 %) 0.85–1.0×;
+// 7×7 (36 %) 0.9–1.2×, so not; the first layer (C·K·K = 25) slower, hence
+// padMinK.
+var padMaxWaste, padMinK = 0.25, 64
 
 // usePadded reports whether geometry g runs padded.
 func usePadded(g geom) bool {
