@@ -92,9 +92,9 @@ func TestConv2dPadded(t *testing.T) {
 	if !gemm.HasGather() {
 		t.Skip("no gather GEMM on this machine")
 	}
-	oldW, oldK := padMaxWaste, padMinK
-	padMaxWaste, padMinK = 1, 1
-	defer func() { padMaxWaste, padMinK = oldW, oldK }()
+	oldW, oldW3, oldK := padMaxWaste, padMaxWaste3, padMinK
+	padMaxWaste, padMaxWaste3, padMinK = 1, 1, 1
+	defer func() { padMaxWaste, padMaxWaste3, padMinK = oldW, oldW3, oldK }()
 	cs := append(convCases(),
 		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 2},
 		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 0},
