@@ -38,6 +38,9 @@ func transpose8AVX2(d *float32, w int, src *float32, ld int, blocks int)
 func transpose8Gather(d *float32, w int, src *float32, offs *int, bpr, rows, skip int)
 
 //go:noescape
+func copy8Gather(d *float32, w int, src *float32, offs *int, n int)
+
+//go:noescape
 func peakFMA512(n int)
 
 //go:noescape

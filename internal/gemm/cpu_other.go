@@ -12,3 +12,8 @@ func peakFMA256(n int) {}
 func transpose8Gather(d *float32, w int, src *float32, offs *int, bpr, rows, skip int) {
 	panic("gemm: transpose8Gather without amd64")
 }
+
+// copy8Gather is never called here: Copy8Gather checks HasGather.
+func copy8Gather(d *float32, w int, src *float32, offs *int, n int) {
+	panic("gemm: copy8Gather without amd64")
+}

@@ -159,3 +159,24 @@ func Transpose8Gather(d []float32, w int, src []float32, off *[8]int, bpr, rows,
 		}
 	}
 }
+
+// Copy8Gather sets d[p·w + i] = src[off[p]/4 + i] for p < len(off) and
+// i < 8: segments of 8 floats at byte offsets off[p] from the start of src
+// (multiples of 4), to rows of d (row stride w ≥ 8). Bounds are checked
+// against maxOff, the largest entry of off, which the caller states.
+func Copy8Gather(d []float32, w int, src []float32, off []int, maxOff int) {
+	n := len(off)
+	if n == 0 {
+		return
+	}
+	if w < 8 || len(d) < (n-1)*w+8 || maxOff < 0 || maxOff/4+8 > len(src) {
+		panic(fmt.Sprintf("gemm: Copy8Gather: w=%d, len(d)=%d for %d rows, max offset %d in src of %d", w, len(d), n, maxOff, len(src)))
+	}
+	if HasGather() {
+		copy8Gather(&d[0], w, &src[0], &off[0], n)
+		return
+	}
+	for p, o := range off {
+		copy(d[p*w:p*w+8], src[o/4:o/4+8])
+	}
+}

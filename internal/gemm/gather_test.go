@@ -207,3 +207,29 @@ func TestGatherPackNoAllocs(t *testing.T) {
 		}
 	}
 }
+
+func TestCopy8Gather(t *testing.T) {
+	r := rand.New(rand.NewPCG(13, 14))
+	src := randSlice(r, 100)
+	for _, n := range []int{1, 3, 4, 9} {
+		off := make([]int, n)
+		mx := 0
+		for p := range off {
+			off[p] = 4 * r.IntN(93)
+			mx = max(mx, off[p])
+		}
+		d := make([]float32, n*24)
+		Copy8Gather(d, 24, src, off, mx)
+		for p := 0; p < n; p++ {
+			for i := 0; i < 24; i++ {
+				var want float32
+				if i < 8 {
+					want = src[off[p]/4+i]
+				}
+				if d[p*24+i] != want {
+					t.Fatalf("n=%d: d[%d*24+%d] = %g, want %g", n, p, i, d[p*24+i], want)
+				}
+			}
+		}
+	}
+}

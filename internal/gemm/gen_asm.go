@@ -37,6 +37,7 @@ func main() {
 	avx2()
 	transpose8()
 	transpose8Gather()
+	copy8Gather()
 	peak()
 	if err := os.WriteFile("kernels_amd64.s", w.Bytes(), 0o644); err != nil {
 		panic(err)
@@ -476,6 +477,52 @@ func transpose8Gather() {
 	p("\tDECQ R13")
 	p("\tJNE transpose8g_row")
 	p("transpose8g_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// copy8Gather copies n segments of 8 floats, segment p from src + offs[p]
+// bytes to d + p*w floats: the packing of one 8-position column block of
+// a convolution's taps read from a padded image.
+func copy8Gather() {
+	p("")
+	p("// func copy8Gather(d *float32, w int, src *float32, offs *int, n int)")
+	p("TEXT ·copy8Gather(SB), NOSPLIT, $0-40")
+	p("\tMOVQ d+0(FP), DI")
+	p("\tMOVQ w+8(FP), R11")
+	p("\tSHLQ $2, R11")
+	p("\tMOVQ src+16(FP), SI")
+	p("\tMOVQ offs+24(FP), R8")
+	p("\tMOVQ n+32(FP), CX")
+	p("\tCMPQ CX, $4")
+	p("\tJLT copy8g_tail")
+	p("copy8g_loop4:")
+	for u := 0; u < 4; u++ {
+		p("\tMOVQ %d(R8), AX", 8*u)
+		p("\tVMOVUPS (SI)(AX*1), Y%d", u)
+	}
+	p("\tVMOVUPS Y0, (DI)")
+	p("\tVMOVUPS Y1, (DI)(R11*1)")
+	p("\tLEAQ (DI)(R11*2), DI")
+	p("\tVMOVUPS Y2, (DI)")
+	p("\tVMOVUPS Y3, (DI)(R11*1)")
+	p("\tLEAQ (DI)(R11*2), DI")
+	p("\tADDQ $32, R8")
+	p("\tSUBQ $4, CX")
+	p("\tCMPQ CX, $4")
+	p("\tJGE copy8g_loop4")
+	p("copy8g_tail:")
+	p("\tTESTQ CX, CX")
+	p("\tJEQ copy8g_done")
+	p("copy8g_loop1:")
+	p("\tMOVQ (R8), AX")
+	p("\tVMOVUPS (SI)(AX*1), Y0")
+	p("\tVMOVUPS Y0, (DI)")
+	p("\tADDQ R11, DI")
+	p("\tADDQ $8, R8")
+	p("\tDECQ CX")
+	p("\tJNE copy8g_loop1")
+	p("copy8g_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }

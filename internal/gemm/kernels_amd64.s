@@ -2378,6 +2378,50 @@ transpose8g_done:
 	VZEROUPPER
 	RET
 
+// func copy8Gather(d *float32, w int, src *float32, offs *int, n int)
+TEXT ·copy8Gather(SB), NOSPLIT, $0-40
+	MOVQ d+0(FP), DI
+	MOVQ w+8(FP), R11
+	SHLQ $2, R11
+	MOVQ src+16(FP), SI
+	MOVQ offs+24(FP), R8
+	MOVQ n+32(FP), CX
+	CMPQ CX, $4
+	JLT copy8g_tail
+copy8g_loop4:
+	MOVQ 0(R8), AX
+	VMOVUPS (SI)(AX*1), Y0
+	MOVQ 8(R8), AX
+	VMOVUPS (SI)(AX*1), Y1
+	MOVQ 16(R8), AX
+	VMOVUPS (SI)(AX*1), Y2
+	MOVQ 24(R8), AX
+	VMOVUPS (SI)(AX*1), Y3
+	VMOVUPS Y0, (DI)
+	VMOVUPS Y1, (DI)(R11*1)
+	LEAQ (DI)(R11*2), DI
+	VMOVUPS Y2, (DI)
+	VMOVUPS Y3, (DI)(R11*1)
+	LEAQ (DI)(R11*2), DI
+	ADDQ $32, R8
+	SUBQ $4, CX
+	CMPQ CX, $4
+	JGE copy8g_loop4
+copy8g_tail:
+	TESTQ CX, CX
+	JEQ copy8g_done
+copy8g_loop1:
+	MOVQ (R8), AX
+	VMOVUPS (SI)(AX*1), Y0
+	VMOVUPS Y0, (DI)
+	ADDQ R11, DI
+	ADDQ $8, R8
+	DECQ CX
+	JNE copy8g_loop1
+copy8g_done:
+	VZEROUPPER
+	RET
+
 // func peakFMA512(n int)
 TEXT ·peakFMA512(SB), NOSPLIT, $0-8
 	MOVQ n+0(FP), CX
