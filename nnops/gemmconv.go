@@ -40,16 +40,18 @@ type gemmConv struct {
 	rows *rowConv
 }
 
-// padMaxWaste is the largest share of wasted products, (K−1)/Wp, for which
-// a stride-1 convolution runs padded: the padded grid computes K−1 unused
-// outputs at the end of every row of Wp, which the saved unfolding pays for
-// only on wide enough rows. Measured on LeNet++ (Intel Xeon, 1 thread,
-// BenchmarkConvPart, min of 6–8 alternating rounds): 28×28 (12.5 % wasted)
-// forward and dx 0.65–0.70× the CPU time of im2col; 14×14 (22 %) 0.85–1.0×;
-// 7×7 (36 %) 0.9–1.2×, so not; the first layer (C·K·K = 25) slower, hence
-// padMinK. With 3×3 kernels (VGG) unfolding is cheaper to beat: 32×32 (6 %)
-// 0.86–0.94×, 16×16 (11 %) and 8×8 (20 %) 1.08–1.15×, hence padMaxWaste3.
-var padMaxWaste, padMaxWaste3, padMinK = 0.25, 0.10, 64
+// padMaxWaste is the largest share of wasted products, (S−OW)/S, for which
+// a stride-1 convolution runs padded: the padded grid has rows of S = W+P
+// and computes S−OW unused outputs at the end of every one, which the saved
+// unfolding pays for only on wide enough rows. Measured on LeNet++ (Intel
+// Xeon, 1 thread, BenchmarkConvPart, min of 6–8 alternating rounds), with
+// rows of W+2P then: 28×28 (12.5 % wasted) forward and dx 0.65–0.70× the
+// CPU time of im2col; 14×14 (22 %) 0.85–1.0×; 7×7 (36 %) 0.9–1.2× (rowConv
+// does better); the first layer (C·K·K = 25) slower, hence padMinK. With
+// 3×3 kernels (VGG) unfolding is cheaper to beat: 32×32 (6 %) 0.86–0.94×,
+// 16×16 (11 %) and 8×8 (20 %) 1.08–1.15×, hence padMaxWaste3. Rows of W+P
+// waste 6.7 % at 28×28, 12.5 % at 14×14, 22 % at 7×7.
+var padMaxWaste, padMaxWaste3, padMinK = 0.15, 0.05, 64
 
 // usePadded reports whether geometry g runs padded.
 func usePadded(g geom) bool {
@@ -58,7 +60,40 @@ func usePadded(g geom) bool {
 		waste = padMaxWaste3
 	}
 	return gemm.HasGather() && g.s == 1 && !g.direct() && g.kdim() >= padMinK &&
-		float64(g.k-1) <= waste*float64(g.w+2*g.p)
+		float64(g.w+g.p-g.ow) <= waste*float64(g.w+g.p)
+}
+
+// The padded image of the padded path is P zeros, then C planes of Hp = H+2P
+// rows of S = W+P: image row h is plane row h+P, columns 0..W−1, and columns
+// W..S−1 are zero — the right border of that row and, read from the next
+// row at columns −P..−1, its left border (an output column ow < OW reads
+// columns ow−P … ow+K−1−P, inside −P … W+P−1). Tap (c, i, j) of output
+// position q = oh·S + ow is then at q + c·Hp·S + i·S + j.
+func (c *gemmConv) hp() int { return c.h + 2*c.p }
+func (c *gemmConv) wp() int { return c.w + c.p }
+func (c *gemmConv) nq() int { return (c.oh-1)*c.wp() + c.ow }
+
+// padLen is the padded image's length with the ones row (nq + slack) of a
+// folded bias.
+func (c *gemmConv) padLen() int {
+	return c.p + c.c*c.hp()*c.wp() + c.nq() + gemm.GatherSlack
+}
+
+// padRows copies x (C×H×W) into xp in the padded path's layout.
+func (c *gemmConv) padRows(x, xp []float32) {
+	hp, s, p := c.hp(), c.wp(), c.p
+	clear(xp[:p])
+	for ch := 0; ch < c.c; ch++ {
+		dst := xp[p+ch*hp*s : p+(ch+1)*hp*s]
+		src := x[ch*c.h*c.w : (ch+1)*c.h*c.w]
+		clear(dst[:p*s])
+		for i := 0; i < c.h; i++ {
+			row := dst[(i+p)*s : (i+p+1)*s]
+			copy(row, src[i*c.w:(i+1)*c.w])
+			clear(row[c.w:])
+		}
+		clear(dst[(c.h+p)*s:])
+	}
 }
 
 // useRows reports whether geometry g runs as a rowConv: 5×5 and larger
@@ -73,12 +108,6 @@ func useRows(g geom) bool {
 
 // rowMinK is the smallest kernel that runs as a rowConv or a padW.
 var rowMinK = 5
-
-// hp, wp and nq are the padded image's height and width and the number of
-// output positions the padded GEMM computes.
-func (c *gemmConv) hp() int { return c.h + 2*c.p }
-func (c *gemmConv) wp() int { return c.w + 2*c.p }
-func (c *gemmConv) nq() int { return (c.oh-1)*c.wp() + c.ow }
 
 // padImage copies x (C×H×W) into xp (C × Hp × Wp, Hp = H+2P, Wp = W+2P)
 // inside a zero border.
@@ -124,8 +153,8 @@ func newGemmConv(g geom, batch, cout int) gemmConv {
 		return gemmConv{batchGeom: bg}
 	}
 	bg.group = 1
-	hp, wp := g.h+2*g.p, g.w+2*g.p
-	off := make([]int, 0, g.kdim())
+	hp, wp := g.h+2*g.p, g.w+g.p
+	off := make([]int, 0, g.kdim()+1)
 	for ch := 0; ch < g.c; ch++ {
 		for i := 0; i < g.k; i++ {
 			for j := 0; j < g.k; j++ {
@@ -133,7 +162,7 @@ func newGemmConv(g geom, batch, cout int) gemmConv {
 			}
 		}
 	}
-	off = append(off, g.c*hp*wp) // the row of ones of a folded bias
+	off = append(off, g.p+g.c*hp*wp) // the row of ones of a folded bias
 	return gemmConv{batchGeom: bg, padded: true, off: off}
 }
 
@@ -199,7 +228,7 @@ func (c *gemmConv) run(x, w, b, out []float32) {
 			c.sc.col = growSlots(c.sc.col, slots, c.rows.colLen())
 			c.sc.aux = growSlots(c.sc.aux, slots, c.rows.auxLen())
 		} else {
-			c.sc.col = growSlots(c.sc.col, slots, c.c*c.hp()*c.wp()+c.nq()+gemm.GatherSlack)
+			c.sc.col = growSlots(c.sc.col, slots, c.padLen())
 			c.sc.aux = growSlots(c.sc.aux, slots, c.cout*c.nq())
 		}
 		c.l.run(c, c.items(), slots)
@@ -309,10 +338,10 @@ func fill(s []float32, v float32) {
 func (c *gemmConv) paddedItem(slot, n int) {
 	img, a := c.c*c.h*c.w, c.area()
 	xp, yp := c.sc.col[slot], c.sc.aux[slot]
-	c.padImage(c.xd[n*img:(n+1)*img], xp)
+	c.padRows(c.xd[n*img:(n+1)*img], xp)
 	nq, wp, k := c.nq(), c.wp(), c.kdim()
 	if c.folded {
-		fill(xp[c.c*c.hp()*wp:], 1) // off[k] points here
+		fill(xp[c.off[k]:], 1)
 		k++
 	}
 	gemm.SgemmGather(c.cout, nq, k, 1, c.wd, k, xp, c.off[:k], 0, yp, nq)
