@@ -326,3 +326,49 @@ func BenchmarkLeNetPPStep(b *testing.B) {
 	})
 	b.Run("stock/batch=16", func(b *testing.B) { run(b, 16, false) })
 }
+
+// BenchmarkConvPart times each of LeNet++'s convolutions' three products
+// alone (fwd, dx, dw) on one thread, for A/B comparisons of one kernel:
+//
+//	go test ./nnops/ -run '^$' -bench 'ConvPart/conv1_2/dw' -benchtime 3x
+func BenchmarkConvPart(b *testing.B) {
+	for _, l := range benchConvs[:len(lenetppConvs)] {
+		cs := newConvShape(tensor.Shape{benchBatch, l.cin, l.hw, l.hw}, tensor.Shape{l.cout, l.cin, l.k, l.k}, tensor.Shape{l.cout}, 1, l.pad)
+		x := benchValue(1, benchBatch, l.cin, l.hw, l.hw)
+		w := benchValue(2, l.cout, l.cin, l.k, l.k)
+		bias := benchValue(3, l.cout)
+		dy := benchValue(4, benchBatch, l.cout, l.hw, l.hw)
+		fwd := &conv2dOp{convShape: cs, opBase: newBase()}
+		dx := &convGradXOp{convShape: cs, opBase: newBase()}
+		dw := &convGradWOp{convShape: cs, opBase: newBase()}
+		for _, p := range []struct {
+			name string
+			do   func() (G.Value, error)
+		}{
+			{"fwd", func() (G.Value, error) { return fwd.Do(x, w, bias) }},
+			{"dx", func() (G.Value, error) { return dx.Do(w, dy) }},
+			{"dw", func() (G.Value, error) { return dw.Do(x, dy) }},
+		} {
+			if l.first && p.name == "dx" {
+				continue
+			}
+			b.Run(l.name[:7]+"/"+p.name, func(b *testing.B) {
+				old := Threads()
+				SetThreads(1)
+				defer SetThreads(old)
+				if _, err := p.do(); err != nil { // warm-up: buffers
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu0 := cpuTime()
+				for b.Loop() {
+					if _, err := p.do(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				reportRate(b, benchBatch, cs.flops(), cpu0)
+			})
+		}
+	}
+}

@@ -356,6 +356,8 @@ type convGradWOp struct {
 
 	dw   *tensor.Dense
 	bufs [][]float32 // per worker: Cin·K·K × group·H'·W'
+	pw   *padW       // stride 1 on AVX-512: no im2col (padw.go)
+	pwOK bool        // pw decided
 	// During a run, per worker: sc.col is Cin·K·K × group·H'·W', sc.aux,
 	// when group > 1, Cout × group·H'·W', and sc.part a dw partial sum
 	// (worker 0 sums straight into dw).
@@ -401,12 +403,25 @@ func (op *convGradWOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 		dw = reuse(&op.dw, op.wShape)
 	}
 	op.out = dw.Float32s()
-	slots := slotsFor(op.items())
+	if !op.pwOK {
+		if usePadW(op.geom) {
+			op.pw = newPadW(op.geom, op.batch, op.cout)
+		}
+		op.pwOK = true
+	}
+	items := op.items()
+	if op.pw != nil {
+		items = (op.batch + op.pw.group - 1) / op.pw.group
+	}
+	slots := slotsFor(items)
 	op.sc = getScratch()
-	if !op.direct() {
+	if op.pw != nil {
+		op.sc.col = growSlots(op.sc.col, slots, op.pw.colLen())
+		op.sc.aux = growSlots(op.sc.aux, slots, op.pw.auxLen())
+	} else if !op.direct() {
 		op.sc.col = growSlots(op.sc.col, slots, op.kdim()*op.group*op.area())
 	}
-	if op.group > 1 {
+	if op.group > 1 && op.pw == nil {
 		op.sc.aux = growSlots(op.sc.aux, slots, op.cout*op.group*op.area())
 	}
 	for len(op.sc.part) < slots {
@@ -417,7 +432,7 @@ func (op *convGradWOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 		op.sc.part[s] = grow32(op.sc.part[s], len(op.out))
 		clear(op.sc.part[s])
 	}
-	op.l.run(op, op.items(), slots)
+	op.l.run(op, items, slots)
 	for s := 1; s < slots; s++ {
 		add(op.out, op.sc.part[s])
 	}
@@ -427,6 +442,15 @@ func (op *convGradWOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 }
 
 func (op *convGradWOp) item(slot, i int) {
+	if op.pw != nil {
+		part := op.out
+		if slot > 0 {
+			part = op.sc.part[slot]
+		}
+		n0 := i * op.pw.group
+		op.pw.item(slot, n0, min(op.pw.group, op.batch-n0), op.xd, op.dy, op.sc.col[slot], op.sc.aux[slot], part)
+		return
+	}
 	n0, g := op.images(i)
 	k, a := op.kdim(), op.area()
 	img := op.c * op.h * op.w

@@ -1,6 +1,8 @@
 package nnops
 
 import (
+	"github.com/lgm-dev/lgm/internal/gemm"
+
 	"fmt"
 	"testing"
 
@@ -79,8 +81,47 @@ func convCases() []convCase {
 
 // TestConv2d checks the forward against convRef and the gradients with
 // respect to x, w and b against central differences of convRef.
-func TestConv2d(t *testing.T) {
-	for _, c := range convCases() {
+func TestConv2d(t *testing.T) { testConv2d(t, convCases()) }
+
+// TestConv2dPadded runs every stride-1 case through the padded convolution
+// (gemm.SgemmGather on a zero-bordered copy of the image; forward and the
+// dx that is a convolution) and the padded weight gradient (padW), with the
+// narrowest rows and fewest taps too, and adds shapes with H ≠ W, pad 0, a
+// pad below K−1 and many taps.
+func TestConv2dPadded(t *testing.T) { testConv2dStride1(t, 1) }
+
+// TestConv2dRows runs the same cases through rowConv (the taps packed from
+// padded images 8 positions at a time) instead, and padW for dw.
+func TestConv2dRows(t *testing.T) { testConv2dStride1(t, -1) }
+
+// testConv2dStride1 runs the stride-1 cases with every geometry's
+// unfolding skipped: padded when waste is 1, as a rowConv when it is −1.
+func testConv2dStride1(t *testing.T, waste float64) {
+	if !gemm.HasGather() {
+		t.Skip("no gather GEMM on this machine")
+	}
+	oldW, oldW3, oldK, oldRK := padMaxWaste, padMaxWaste3, padMinK, rowMinK
+	padMaxWaste, padMaxWaste3, padMinK, rowMinK = waste, waste, 1, 1
+	defer func() { padMaxWaste, padMaxWaste3, padMinK, rowMinK = oldW, oldW3, oldK, oldRK }()
+	cs := append(convCases(),
+		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 2},
+		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 0},
+		convCase{b: 2, cin: 2, h: 11, w: 6, cout: 17, k: 5, s: 1, p: 1, noBias: true},
+		convCase{b: 3, cin: 5, h: 14, w: 14, cout: 4, k: 3, s: 1, p: 1},
+		convCase{b: 2, cin: 21, h: 6, w: 6, cout: 10, k: 5, s: 1, p: 2}, // dw: K = 525 > one block of 480 taps, a partial tap group
+		convCase{b: 11, cin: 3, h: 7, w: 7, cout: 9, k: 5, s: 1, p: 2},  // rowConv: several groups, the last one short
+	)
+	var stride1 []convCase
+	for _, c := range cs {
+		if c.s == 1 {
+			stride1 = append(stride1, c)
+		}
+	}
+	testConv2d(t, stride1)
+}
+
+func testConv2d(t *testing.T, cases []convCase) {
+	for _, c := range cases {
 		rng := newRand(uint64(c.h*1000 + c.k*100 + c.p*10 + c.s))
 		oh, ow := (c.h+2*c.p-c.k)/c.s+1, (c.w+2*c.p-c.k)/c.s+1
 		bShape := c.bShape

@@ -24,6 +24,106 @@ type gemmConv struct {
 
 	xd, wd, bd, out []float32 // operands of the current run; bd may be nil
 	folded          bool      // wd is wb: the bias is its last column
+
+	// padded: no unfolding. Each image is copied into a zero-bordered
+	// C × Hp × Wp buffer (sc.col, Hp = H+2P, Wp = W+2P) and the GEMM reads
+	// its taps in place (gemm.SgemmGather with off[(c·K+i)·K+j] =
+	// c·Hp·Wp + i·Wp + j), computing the outputs on the padded grid's
+	// width (nq = (OH−1)·Wp + OW positions, Wp−OW of every Wp wasted)
+	// into sc.aux (Cout × nq), which is then compacted into out with the
+	// bias added.
+	padded bool
+	off    []int
+
+	// rows: the other stride-1 convolutions with 5×5 or larger kernels
+	// (LeNet++'s 7×7 images) run without im2col as a rowConv.
+	rows *rowConv
+}
+
+// padMaxWaste is the largest share of wasted products, (S−OW)/S, for which
+// a stride-1 convolution runs padded: the padded grid has rows of S = W+P
+// and computes S−OW unused outputs at the end of every one, which the saved
+// unfolding pays for only on wide enough rows. Measured on LeNet++ (Intel
+// Xeon, 1 thread, BenchmarkConvPart, min of 6–8 alternating rounds), with
+// rows of W+2P then: 28×28 (12.5 % wasted) forward and dx 0.65–0.70× the
+// CPU time of im2col; 14×14 (22 %) 0.85–1.0×; 7×7 (36 %) 0.9–1.2× (rowConv
+// does better); the first layer (C·K·K = 25) slower, hence padMinK. With
+// 3×3 kernels (VGG) unfolding is cheaper to beat: 32×32 (6 %) 0.86–0.94×,
+// 16×16 (11 %) and 8×8 (20 %) 1.08–1.15×, hence padMaxWaste3. Rows of W+P
+// waste 6.7 % at 28×28, 12.5 % at 14×14, 22 % at 7×7.
+var padMaxWaste, padMaxWaste3, padMinK = 0.15, 0.05, 64
+
+// usePadded reports whether geometry g runs padded.
+func usePadded(g geom) bool {
+	waste := padMaxWaste
+	if g.k < 5 {
+		waste = padMaxWaste3
+	}
+	return gemm.HasGather() && g.s == 1 && !g.direct() && g.kdim() >= padMinK &&
+		float64(g.w+g.p-g.ow) <= waste*float64(g.w+g.p)
+}
+
+// The padded image of the padded path is P zeros, then C planes of Hp = H+2P
+// rows of S = W+P: image row h is plane row h+P, columns 0..W−1, and columns
+// W..S−1 are zero — the right border of that row and, read from the next
+// row at columns −P..−1, its left border (an output column ow < OW reads
+// columns ow−P … ow+K−1−P, inside −P … W+P−1). Tap (c, i, j) of output
+// position q = oh·S + ow is then at q + c·Hp·S + i·S + j.
+func (c *gemmConv) hp() int { return c.h + 2*c.p }
+func (c *gemmConv) wp() int { return c.w + c.p }
+func (c *gemmConv) nq() int { return (c.oh-1)*c.wp() + c.ow }
+
+// padLen is the padded image's length with the ones row (nq + slack) of a
+// folded bias.
+func (c *gemmConv) padLen() int {
+	return c.p + c.c*c.hp()*c.wp() + c.nq() + gemm.GatherSlack
+}
+
+// padRows copies x (C×H×W) into xp in the padded path's layout.
+func (c *gemmConv) padRows(x, xp []float32) {
+	hp, s, p := c.hp(), c.wp(), c.p
+	clear(xp[:p])
+	for ch := 0; ch < c.c; ch++ {
+		dst := xp[p+ch*hp*s : p+(ch+1)*hp*s]
+		src := x[ch*c.h*c.w : (ch+1)*c.h*c.w]
+		clear(dst[:p*s])
+		for i := 0; i < c.h; i++ {
+			row := dst[(i+p)*s : (i+p+1)*s]
+			copy(row, src[i*c.w:(i+1)*c.w])
+			clear(row[c.w:])
+		}
+		clear(dst[(c.h+p)*s:])
+	}
+}
+
+// useRows reports whether geometry g runs as a rowConv: 5×5 and larger
+// kernels only. Measured (BenchmarkConvPart / BenchmarkConv, 1 thread, min of
+// 6–8 alternating rounds): LeNet++'s 7×7 forward and dx 0.67–0.84× the CPU
+// time of im2col, 14×14 even with padded, 28×28 1.4× padded; VGG's 3×3 on
+// 16×16 1.18–1.24× im2col (its unfolding is cheap: 9 taps a channel), on
+// 8×8 0.85–1.17×.
+func useRows(g geom) bool {
+	return gemm.HasGather() && g.s == 1 && !g.direct() && g.kdim() >= padMinK && g.k >= rowMinK && !usePadded(g)
+}
+
+// rowMinK is the smallest kernel that runs as a rowConv or a padW.
+var rowMinK = 5
+
+// padImage copies x (C×H×W) into xp (C × Hp × Wp, Hp = H+2P, Wp = W+2P)
+// inside a zero border.
+func (c *geom) padImage(x, xp []float32) {
+	hp, wp, p := c.h+2*c.p, c.w+2*c.p, c.p
+	for ch := 0; ch < c.c; ch++ {
+		dst := xp[ch*hp*wp : (ch+1)*hp*wp]
+		src := x[ch*c.h*c.w : (ch+1)*c.h*c.w]
+		clear(dst[:p*wp+p])
+		for i := 0; i < c.h; i++ {
+			row := dst[(i+p)*wp+p:]
+			copy(row[:c.w], src[i*c.w:(i+1)*c.w])
+			clear(row[c.w : c.w+2*p]) // right border of this row, left of the next
+		}
+		clear(dst[(c.h+p)*wp+p:])
+	}
 }
 
 // groupCols is about the number of output positions one GEMM covers. Small
@@ -43,7 +143,27 @@ func groupFor(g geom, batch int) int {
 }
 
 func newGemmConv(g geom, batch, cout int) gemmConv {
-	return gemmConv{batchGeom: newBatchGeom(g, batch, cout)}
+	bg := newBatchGeom(g, batch, cout)
+	if !usePadded(g) {
+		if useRows(g) {
+			rc := newRowConv(g, batch, cout)
+			bg.group = rc.group
+			return gemmConv{batchGeom: bg, rows: rc}
+		}
+		return gemmConv{batchGeom: bg}
+	}
+	bg.group = 1
+	hp, wp := g.h+2*g.p, g.w+g.p
+	off := make([]int, 0, g.kdim()+1)
+	for ch := 0; ch < g.c; ch++ {
+		for i := 0; i < g.k; i++ {
+			for j := 0; j < g.k; j++ {
+				off = append(off, ch*hp*wp+i*wp+j)
+			}
+		}
+	}
+	off = append(off, g.p+g.c*hp*wp) // the row of ones of a folded bias
+	return gemmConv{batchGeom: bg, padded: true, off: off}
 }
 
 // batchGeom is a convolution over a batch: batch images in geometry geom,
@@ -91,6 +211,31 @@ func (c *gemmConv) run(x, w, b, out []float32) {
 	c.xd, c.wd, c.bd, c.out = x, w, b, out
 	slots := slotsFor(c.items())
 	k := c.kdim()
+	if c.padded || c.rows != nil {
+		// The bias is folded as in the unfolded path: wb = [w | b] against
+		// a last row of ones (stored after the padded planes, or packed by
+		// the rowConv).
+		if b != nil {
+			c.wb = grow32(c.wb, c.cout*(k+1))
+			for o := 0; o < c.cout; o++ {
+				copy(c.wb[o*(k+1):], w[o*k:(o+1)*k])
+				c.wb[o*(k+1)+k] = b[o]
+			}
+			c.wd, c.bd, c.folded = c.wb, nil, true
+		}
+		c.sc = getScratch()
+		if c.rows != nil {
+			c.sc.col = growSlots(c.sc.col, slots, c.rows.colLen())
+			c.sc.aux = growSlots(c.sc.aux, slots, c.rows.auxLen())
+		} else {
+			c.sc.col = growSlots(c.sc.col, slots, c.padLen())
+			c.sc.aux = growSlots(c.sc.aux, slots, c.cout*c.nq())
+		}
+		c.l.run(c, c.items(), slots)
+		putScratch(c.sc)
+		c.xd, c.wd, c.bd, c.out, c.folded, c.sc = nil, nil, nil, nil, false, nil
+		return
+	}
 	if b != nil && !c.direct() {
 		// Fold the bias into the GEMM: wb = [w | b] (Cout × (C·K·K+1))
 		// times col with a last row of ones. It saves a pass that fills
@@ -124,6 +269,14 @@ func (c *gemmConv) colStride() int { return gemm.InPlaceStride(c.group * c.area(
 func (c *gemmConv) item(slot, i int) {
 	n0, g := c.images(i)
 	k, a := c.kdim(), c.area()
+	if c.padded {
+		c.paddedItem(slot, n0)
+		return
+	}
+	if c.rows != nil {
+		c.rows.item(slot, n0, g, c.xd, c.wd, c.folded, c.out, c.sc.col[slot], c.sc.aux[slot])
+		return
+	}
 	folded := c.folded
 	if g == 1 {
 		// Straight into out, on top of the bias.
@@ -178,5 +331,26 @@ func (c *gemmConv) item(slot, i int) {
 func fill(s []float32, v float32) {
 	for i := range s {
 		s[i] = v
+	}
+}
+
+// paddedItem computes image n by the padded GEMM.
+func (c *gemmConv) paddedItem(slot, n int) {
+	img, a := c.c*c.h*c.w, c.area()
+	xp, yp := c.sc.col[slot], c.sc.aux[slot]
+	c.padRows(c.xd[n*img:(n+1)*img], xp)
+	nq, wp, k := c.nq(), c.wp(), c.kdim()
+	if c.folded {
+		fill(xp[c.off[k]:], 1)
+		k++
+	}
+	gemm.SgemmGather(c.cout, nq, k, 1, c.wd, k, xp, c.off[:k], 0, yp, nq)
+	out := c.out[n*c.cout*a : (n+1)*c.cout*a]
+	for o := 0; o < c.cout; o++ {
+		src := yp[o*nq:]
+		dst := out[o*a:]
+		for i := 0; i < c.oh; i++ {
+			copy(dst[i*c.ow:(i+1)*c.ow], src[i*wp:i*wp+c.ow])
+		}
 	}
 }

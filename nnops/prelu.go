@@ -118,15 +118,19 @@ func (op *preluOp) item(_, i int) {
 		x := op.xd[p*op.size : (p+1)*op.size]
 		y := op.out[p*op.size : (p+1)*op.size]
 		y = y[:len(x)]
+		n := vecLen(len(x)) // the same products (simd.go), 8 at a time
+		if n > 0 {
+			preluAVX2(&x[0], &y[0], n, a)
+		}
 		one, ab := math.Float32bits(1), math.Float32bits(a)
-		for j, v := range x {
+		for j, v := range x[n:] {
 			// A select on the bits, not a branch: the compiler makes it a
 			// conditional move, several times faster on mixed signs.
 			s := ab
 			if v > 0 {
 				s = one
 			}
-			y[j] = v * math.Float32frombits(s)
+			y[n+j] = v * math.Float32frombits(s)
 		}
 	}
 }
@@ -212,10 +216,14 @@ func (op *preluGradXOp) item(_, i int) {
 		dy := op.dy[p*op.size : (p+1)*op.size]
 		dx := op.out[p*op.size : (p+1)*op.size]
 		dy, dx = dy[:len(x)], dx[:len(x)]
+		n := vecLen(len(x))
+		if n > 0 {
+			preluGradXAVX2(&x[0], &dy[0], &dx[0], n, a)
+		}
 		one, ab := math.Float32bits(1), math.Float32bits(a)
-		for j, v := range x {
+		for j := n; j < len(x); j++ {
 			s := ab
-			if v > 0 {
+			if x[j] > 0 {
 				s = one
 			}
 			dx[j] = dy[j] * math.Float32frombits(s)
@@ -299,7 +307,10 @@ func (op *preluGradAOp) item(slot, i int) {
 		dy := op.dy[p*op.size : (p+1)*op.size]
 		dy = dy[:len(x)]
 		var s0, s1 float32
-		j := 0
+		j := vecLen(len(x)) // 8 float32 running sums, then the rest
+		if j > 0 {
+			s0 = preluGradASumAVX2(&x[0], &dy[0], j)
+		}
 		for ; j+2 <= len(x); j += 2 {
 			s0 += negPart(x[j]) * dy[j]
 			s1 += negPart(x[j+1]) * dy[j+1]

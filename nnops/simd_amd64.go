@@ -35,3 +35,12 @@ func gradSumsMaskedAVX2(dy, y, x *float32, n int, hi, lo float32) (s1, s2 float6
 
 //go:noescape
 func bnDxMaskedAVX2(x, y, dy, dx *float32, n int, hi, lo, a, b, k float32)
+
+//go:noescape
+func preluAVX2(x, y *float32, n int, a float32)
+
+//go:noescape
+func preluGradXAVX2(x, dy, dx *float32, n int, a float32)
+
+//go:noescape
+func preluGradASumAVX2(x, dy *float32, n int) float32

@@ -281,3 +281,82 @@ dmloop:
 	JNZ     dmloop
 	VZEROUPPER
 	RET
+
+// func preluAVX2(x, y *float32, n int, a float32)
+// y = x where x > 0, else x·a (NaN: x·a), as preluOp.item.
+TEXT ·preluAVX2(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), SI
+	MOVQ         y+8(FP), DI
+	MOVQ         n+16(FP), CX
+	VBROADCASTSS a+24(FP), Y14
+	VXORPS       Y15, Y15, Y15
+	SHRQ         $3, CX
+
+ploop:
+	VMOVUPS   (SI), Y0
+	VMULPS    Y14, Y0, Y1
+	VCMPPS    $0x1e, Y15, Y0, Y2 // x > 0, ordered quiet: false for NaN
+	VBLENDVPS Y2, Y0, Y1, Y3     // x where x > 0, else x·a
+	VMOVUPS   Y3, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       ploop
+	VZEROUPPER
+	RET
+
+// func preluGradXAVX2(x, dy, dx *float32, n int, a float32)
+// dx = dy where x > 0, else dy·a, as preluGradXOp.item.
+TEXT ·preluGradXAVX2(SB), NOSPLIT, $0-36
+	MOVQ         x+0(FP), SI
+	MOVQ         dy+8(FP), DX
+	MOVQ         dx+16(FP), DI
+	MOVQ         n+24(FP), CX
+	VBROADCASTSS a+32(FP), Y14
+	VXORPS       Y15, Y15, Y15
+	SHRQ         $3, CX
+
+pgloop:
+	VMOVUPS   (SI), Y0
+	VMOVUPS   (DX), Y4
+	VMULPS    Y14, Y4, Y1
+	VCMPPS    $0x1e, Y15, Y0, Y2
+	VBLENDVPS Y2, Y4, Y1, Y3
+	VMOVUPS   Y3, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DX
+	ADDQ      $32, DI
+	DECQ      CX
+	JNZ       pgloop
+	VZEROUPPER
+	RET
+
+// func preluGradASumAVX2(x, dy *float32, n int) float32
+// Σ dy·x over the x that are not > 0, in float32 (8 lanes, then halved).
+TEXT ·preluGradASumAVX2(SB), NOSPLIT, $0-28
+	MOVQ   x+0(FP), SI
+	MOVQ   dy+8(FP), DX
+	MOVQ   n+16(FP), CX
+	VXORPS Y15, Y15, Y15
+	VXORPS Y0, Y0, Y0
+	SHRQ   $3, CX
+
+paloop:
+	VMOVUPS (SI), Y1
+	VCMPPS  $0x1e, Y15, Y1, Y2
+	VANDNPS Y1, Y2, Y3 // x where not x > 0
+	VMULPS  (DX), Y3, Y3
+	VADDPS  Y3, Y0, Y0
+	ADDQ    $32, SI
+	ADDQ    $32, DX
+	DECQ    CX
+	JNZ     paloop
+	VEXTRACTF128 $1, Y0, X1
+	VADDPS       X1, X0, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, ret+24(FP)
+	VZEROUPPER
+	RET

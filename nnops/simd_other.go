@@ -24,3 +24,7 @@ func gradSumsMaskedAVX2(*float32, *float32, *float32, int, float32, float32) (fl
 func bnDxMaskedAVX2(*float32, *float32, *float32, *float32, int, float32, float32, float32, float32, float32) {
 	panic("unreachable")
 }
+
+func preluAVX2(*float32, *float32, int, float32)                { panic("unreachable") }
+func preluGradXAVX2(*float32, *float32, *float32, int, float32) { panic("unreachable") }
+func preluGradASumAVX2(*float32, *float32, int) float32         { panic("unreachable") }

@@ -161,3 +161,55 @@ func sumAbs(x []float32) float64 {
 	}
 	return s
 }
+
+// TestPReLUKernelsMatchGo: the PReLU vector kernels give the same bits as
+// the Go loops of preluOp and preluGradXOp (specials included), and the
+// slope-gradient sum agrees with a float64 sum.
+func TestPReLUKernelsMatchGo(t *testing.T) {
+	if !useSIMD {
+		t.Skip("no AVX2 and FMA on this machine: only the Go loops run")
+	}
+	sel := func(v, a float32) float32 {
+		if v > 0 {
+			return 1
+		}
+		return a
+	}
+	xs, dys := simdInputs(3, true), simdInputs(4, true)
+	for i, x := range xs {
+		n := len(x) &^ 7
+		if n == 0 {
+			continue
+		}
+		x, dy := x[:n], dys[i][:n]
+		for _, a := range []float32{0.25, -0.5, 0} {
+			got, want := make([]float32, n), make([]float32, n)
+			preluAVX2(&x[0], &got[0], n, a)
+			for j, v := range x {
+				want[j] = v * sel(v, a)
+			}
+			sameBits(t, "prelu", n, got, want)
+			preluGradXAVX2(&x[0], &dy[0], &got[0], n, a)
+			for j, v := range x {
+				want[j] = dy[j] * sel(v, a)
+			}
+			sameBits(t, "preluGradX", n, got, want)
+		}
+	}
+	for i, x := range simdInputs(5, false) {
+		n := len(x) &^ 7
+		if n == 0 {
+			continue
+		}
+		dy := simdInputs(6, false)[i][:n]
+		var want float64
+		for j, v := range x[:n] {
+			if !(v > 0) {
+				want += float64(v) * float64(dy[j])
+			}
+		}
+		if got := preluGradASumAVX2(&x[0], &dy[0], n); math.Abs(float64(got)-want) > 1e-5*(1+math.Abs(want)) {
+			t.Fatalf("preluGradASum, n = %d: got %v, want %v", n, got, want)
+		}
+	}
+}

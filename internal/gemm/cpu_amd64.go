@@ -15,6 +15,15 @@ func microAVX512x32(k int, a *float32, sa int, b *float32, sb int, c *float32, l
 //go:noescape
 func microAVX512x16(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int)
 
+//go:noescape
+func gatherAVX512x48(k int, a *float32, sa int, b *float32, off *int, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
+//go:noescape
+func gatherAVX512x32(k int, a *float32, sa int, b *float32, off *int, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
+//go:noescape
+func gatherAVX512x16(k int, a *float32, sa int, b *float32, off *int, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
 func microAVX512(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32) {
 	microAVX512x48(k, a, sa, b, sb, c, ldc, alpha, beta, 8, 48)
 }
@@ -26,6 +35,12 @@ func microAVX2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc in
 func transpose8AVX2(d *float32, w int, src *float32, ld int, blocks int)
 
 //go:noescape
+func transpose8Gather(d *float32, w int, src *float32, offs *int, bpr, rows, skip int)
+
+//go:noescape
+func copy8Gather(d *float32, w int, src *float32, offs *int, n int)
+
+//go:noescape
 func peakFMA512(n int)
 
 //go:noescape
@@ -35,10 +50,12 @@ var avx512Kernel = &kernel{
 	name: "avx512",
 	mr:   8, nr: 48,
 	kc: 256, mcb: 1024, ncb: 480,
-	micro:      microAVX512,
-	masked:     []maskedKernel{microAVX512x16, microAVX512x32, microAVX512x48},
-	vec:        16,
-	transpose8: transpose8AVX2,
+	micro:       microAVX512,
+	masked:      []maskedKernel{microAVX512x16, microAVX512x32, microAVX512x48},
+	gather:      []gatherKernel{gatherAVX512x16, gatherAVX512x32, gatherAVX512x48},
+	vec:         16,
+	transpose8:  transpose8AVX2,
+	transpose8g: transpose8Gather,
 }
 
 var avx2Kernel = &kernel{

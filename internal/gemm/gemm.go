@@ -23,6 +23,10 @@ type microKernel func(k int, a *float32, sa int, b *float32, sb int, c *float32,
 // tile to c, so it can finish edge tiles in place.
 type maskedKernel func(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int)
 
+// gatherKernel is a masked kernel whose depth step p reads its B row at
+// b + off[p] bytes instead of b + p*sb elements.
+type gatherKernel func(k int, a *float32, sa int, b *float32, off *int, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
 // kernel describes one micro-kernel and the blocking that suits it.
 type kernel struct {
 	name  string
@@ -37,9 +41,15 @@ type kernel struct {
 	// padded up to a multiple of vec).
 	masked []maskedKernel
 	vec    int
+	// gather, when set, are the masked kernels of SgemmGather, by width
+	// as masked.
+	gather []gatherKernel
 	// transpose8, when set, packs 8 rows: d[p*w+i] = src[i*ld+p] for
 	// i < 8 and p < 8*blocks (an assembly 8×8 block transpose).
 	transpose8 func(d *float32, w int, src *float32, ld int, blocks int)
+	// transpose8g, when set, is transpose8 with the rows at byte offsets
+	// offs[0..7] from src, over rows of bpr blocks skip bytes apart.
+	transpose8g func(d *float32, w int, src *float32, offs *int, bpr, rows, skip int)
 }
 
 var (
@@ -117,6 +127,7 @@ type call struct {
 	ldb            int
 	c              []float32
 	ldc            int
+	packB          func(dst []float32, p0, kb, j0, nb int) // SgemmPack: B is never read
 	wg             sync.WaitGroup
 }
 
@@ -271,6 +282,7 @@ func scaleC(m, n int, beta float32, c []float32, ldc int) {
 // workspace holds one goroutine's packing buffers, 64-byte aligned.
 type workspace struct {
 	kr    *kernel
+	off   []int     // SgemmGather's byte offsets
 	bufA  []float32 // MCB×KC, MR-row slivers
 	bufB  []float32 // KC×NCB, NR-column slivers
 	tile  []float32 // MR×NR edge tile
@@ -329,7 +341,7 @@ func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
 	a, b := cl.a, cl.b
 	lda, ldb := cl.lda, cl.ldb
 	directA := cl.transA
-	directB := !cl.transB && m1-m0 <= directBMaxM && strideOK(ldb)
+	directB := !cl.transB && m1-m0 <= directBMaxM && strideOK(ldb) && cl.packB == nil
 	for im := m0; im < m1; im += kr.mcb {
 		mb := min(kr.mcb, m1-im)
 		fullA := mb / mr * mr
@@ -349,7 +361,9 @@ func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
 				fullB := nb / nr * nr
 				edgeW := (nb - fullB + vec - 1) / vec * vec // packed width of a ragged last sliver
 				edgeDirect := directB && edgeW == nb-fullB && kr.masked != nil
-				if !directB {
+				if cl.packB != nil {
+					cl.packB(ws.bufB[:kb*(fullB+edgeW)], pc, kb, jn, nb)
+				} else if !directB {
 					packB(kr, ws.bufB, b, ldb, cl.transB, pc, kb, jn, nb)
 				} else if fullB < nb && !edgeDirect {
 					packB(kr, ws.bufB[fullB*kb:], b, ldb, cl.transB, pc, kb, jn+fullB, nb-fullB)

@@ -29,10 +29,15 @@ func main() {
 	p("")
 	p("#include \"textflag.h\"")
 	for nv := 3; nv >= 1; nv-- {
-		avx512(nv)
+		avx512(nv, false)
+	}
+	for nv := 3; nv >= 1; nv-- {
+		avx512(nv, true)
 	}
 	avx2()
 	transpose8()
+	transpose8Gather()
+	copy8Gather()
 	peak()
 	if err := os.WriteFile("kernels_amd64.s", w.Bytes(), 0o644); err != nil {
 		panic(err)
@@ -69,6 +74,50 @@ func prologue(name string, frame int, doc string) {
 	p("\tSHLQ $2, DX")
 }
 
+// prologueGather loads the arguments of a gather kernel: CX=k, AX=a,
+// R11=sa*4, R12=3*sa*4, BX=b, SI=off, DI=c, DX=ldc*4.
+func prologueGather(name string) {
+	p("")
+	p("// func %s(k int, a *float32, sa int, b *float32, off *int, c *float32, ldc int, alpha, beta float32, rows, cols int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-80", name)
+	p("\tMOVQ k+0(FP), CX")
+	p("\tMOVQ a+8(FP), AX")
+	p("\tMOVQ sa+16(FP), R11")
+	p("\tSHLQ $2, R11")
+	p("\tLEAQ (R11)(R11*2), R12")
+	p("\tMOVQ b+24(FP), BX")
+	p("\tMOVQ off+32(FP), SI")
+	p("\tMOVQ c+40(FP), DI")
+	p("\tMOVQ ldc+48(FP), DX")
+	p("\tSHLQ $2, DX")
+}
+
+// kloopGather is kloop for gather kernels: B's rows come from the offset
+// table at SI, which advances one entry per depth step.
+func kloopGather(l func(string) string, step func(u int)) {
+	p("\tCMPQ CX, $4")
+	p("\tJLT %s", l("tail"))
+	p("%s:", l("loop"))
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	p("\tLEAQ (AX)(R11*4), AX")
+	p("\tADDQ $32, SI")
+	p("\tSUBQ $4, CX")
+	p("\tCMPQ CX, $4")
+	p("\tJGE %s", l("loop"))
+	p("%s:", l("tail"))
+	p("\tTESTQ CX, CX")
+	p("\tJEQ %s", l("store"))
+	p("%s:", l("tail_loop"))
+	step(0)
+	p("\tADDQ R11, AX")
+	p("\tADDQ $8, SI")
+	p("\tDECQ CX")
+	p("\tJNE %s", l("tail_loop"))
+	p("%s:", l("store"))
+}
+
 // kloop emits the depth loop, unrolled by 4, calling step for each depth.
 func kloop(l func(string) string, step func(u int)) {
 	p("\tCMPQ CX, $4")
@@ -99,11 +148,22 @@ func kloop(l func(string) string, step func(u int)) {
 // broadcast A element in Z27/Z28, alpha/beta in Z30/Z31. Only the first
 // rows rows and cols columns of C are written (the last vector of a row is
 // masked with K1), so edge tiles need no temporary.
-func avx512(nv int) {
+//
+// With gather, B is not a strided matrix: depth step p reads the row at
+// b + off[p] bytes (off: an int table, k long, in SI; R13 holds the current
+// entry), so a convolution can read the taps of a padded image in place.
+func avx512(nv int, gather bool) {
 	const mr = 8
 	name := fmt.Sprintf("microAVX512x%d", 16*nv)
+	if gather {
+		name = fmt.Sprintf("gatherAVX512x%d", 16*nv)
+	}
 	l := func(s string) string { return fmt.Sprintf("%s_%s", name, s) }
-	prologue(name, 80, "k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int")
+	if gather {
+		prologueGather(name)
+	} else {
+		prologue(name, 80, "k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int")
+	}
 	// Prefetch the C tile so its misses overlap the depth loop.
 	p("\tMOVQ DI, R9")
 	for i := 0; i < mr; i++ {
@@ -118,9 +178,16 @@ func avx512(nv int) {
 	for r := 0; r < mr*nv; r++ {
 		p("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
 	}
-	kloop(l, func(u int) {
+	step := func(u int) {
+		if gather {
+			p("\tMOVQ %d(SI), R13", 8*u)
+		}
 		for v := 0; v < nv; v++ {
-			p("\tVMOVUPS %s, Z%d", bAddr(u, v*64), 24+v)
+			if gather {
+				p("\tVMOVUPS %d(BX)(R13*1), Z%d", v*64, 24+v)
+			} else {
+				p("\tVMOVUPS %s, Z%d", bAddr(u, v*64), 24+v)
+			}
 		}
 		for i := 0; i < mr; i++ {
 			bc := 27 + i%2
@@ -129,7 +196,12 @@ func avx512(nv int) {
 				p("\tVFMADD231PS Z%d, Z%d, Z%d", 24+v, bc, i*nv+v)
 			}
 		}
-	})
+	}
+	if gather {
+		kloopGather(l, step)
+	} else {
+		kloop(l, step)
+	}
 	// K1 = (1 << (cols - 16*(nv-1))) - 1 masks the last vector of a row.
 	p("\tMOVQ cols+72(FP), CX")
 	if nv > 1 {
@@ -337,6 +409,120 @@ func transpose8() {
 	p("\tDECQ CX")
 	p("\tJNE transpose8_loop")
 	p("transpose8_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// transpose8Gather is transpose8 with the 8 source rows at byte offsets
+// offs[0..7] from src instead of i*ld, over rows×bpr blocks: after every
+// bpr blocks src skips skip more bytes (the rest of an image row), while d
+// runs on: d[(r*bpr*8+p)*w+i] = src[(offs[i]+r*(32*bpr+skip))/4+p].
+func transpose8Gather() {
+	p("")
+	p("// func transpose8Gather(d *float32, w int, src *float32, offs *int, bpr, rows, skip int)")
+	p("TEXT ·transpose8Gather(SB), NOSPLIT, $0-56")
+	p("\tMOVQ d+0(FP), DI")
+	p("\tMOVQ w+8(FP), R11")
+	p("\tSHLQ $2, R11")
+	p("\tLEAQ (R11)(R11*2), R12")
+	p("\tMOVQ src+16(FP), SI")
+	p("\tMOVQ offs+24(FP), R8")
+	p("\tMOVQ 0(R8), AX")
+	p("\tMOVQ 8(R8), BX")
+	p("\tMOVQ 16(R8), CX")
+	p("\tMOVQ 24(R8), DX")
+	p("\tMOVQ 32(R8), R9")
+	p("\tMOVQ 40(R8), R10")
+	p("\tMOVQ 48(R8), R14")
+	p("\tMOVQ 56(R8), R15")
+	p("\tMOVQ rows+40(FP), R13")
+	p("\tTESTQ R13, R13")
+	p("\tJEQ transpose8g_done")
+	p("transpose8g_row:")
+	p("\tMOVQ bpr+32(FP), R8")
+	p("transpose8g_loop:")
+	for i, r := range []string{"AX", "BX", "CX", "DX", "R9", "R10", "R14", "R15"} {
+		p("\tVMOVUPS (SI)(%s*1), Y%d", r, i)
+	}
+	for i := 0; i < 4; i++ {
+		p("\tVUNPCKLPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
+		p("\tVUNPCKHPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
+	}
+	p("\tVSHUFPS $0x44, Y10, Y8, Y0")
+	p("\tVSHUFPS $0xEE, Y10, Y8, Y1")
+	p("\tVSHUFPS $0x44, Y11, Y9, Y2")
+	p("\tVSHUFPS $0xEE, Y11, Y9, Y3")
+	p("\tVSHUFPS $0x44, Y14, Y12, Y4")
+	p("\tVSHUFPS $0xEE, Y14, Y12, Y5")
+	p("\tVSHUFPS $0x44, Y15, Y13, Y6")
+	p("\tVSHUFPS $0xEE, Y15, Y13, Y7")
+	for i := 0; i < 4; i++ {
+		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
+		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
+	}
+	p("\tVMOVUPS Y8, (DI)")
+	p("\tVMOVUPS Y9, (DI)(R11*1)")
+	p("\tVMOVUPS Y10, (DI)(R11*2)")
+	p("\tVMOVUPS Y11, (DI)(R12*1)")
+	p("\tLEAQ (DI)(R11*4), DI")
+	p("\tVMOVUPS Y12, (DI)")
+	p("\tVMOVUPS Y13, (DI)(R11*1)")
+	p("\tVMOVUPS Y14, (DI)(R11*2)")
+	p("\tVMOVUPS Y15, (DI)(R12*1)")
+	p("\tLEAQ (DI)(R11*4), DI")
+	p("\tADDQ $32, SI")
+	p("\tDECQ R8")
+	p("\tJNE transpose8g_loop")
+	p("\tADDQ skip+48(FP), SI")
+	p("\tDECQ R13")
+	p("\tJNE transpose8g_row")
+	p("transpose8g_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// copy8Gather copies n segments of 8 floats, segment p from src + offs[p]
+// bytes to d + p*w floats: the packing of one 8-position column block of
+// a convolution's taps read from a padded image.
+func copy8Gather() {
+	p("")
+	p("// func copy8Gather(d *float32, w int, src *float32, offs *int, n int)")
+	p("TEXT ·copy8Gather(SB), NOSPLIT, $0-40")
+	p("\tMOVQ d+0(FP), DI")
+	p("\tMOVQ w+8(FP), R11")
+	p("\tSHLQ $2, R11")
+	p("\tMOVQ src+16(FP), SI")
+	p("\tMOVQ offs+24(FP), R8")
+	p("\tMOVQ n+32(FP), CX")
+	p("\tCMPQ CX, $4")
+	p("\tJLT copy8g_tail")
+	p("copy8g_loop4:")
+	for u := 0; u < 4; u++ {
+		p("\tMOVQ %d(R8), AX", 8*u)
+		p("\tVMOVUPS (SI)(AX*1), Y%d", u)
+	}
+	p("\tVMOVUPS Y0, (DI)")
+	p("\tVMOVUPS Y1, (DI)(R11*1)")
+	p("\tLEAQ (DI)(R11*2), DI")
+	p("\tVMOVUPS Y2, (DI)")
+	p("\tVMOVUPS Y3, (DI)(R11*1)")
+	p("\tLEAQ (DI)(R11*2), DI")
+	p("\tADDQ $32, R8")
+	p("\tSUBQ $4, CX")
+	p("\tCMPQ CX, $4")
+	p("\tJGE copy8g_loop4")
+	p("copy8g_tail:")
+	p("\tTESTQ CX, CX")
+	p("\tJEQ copy8g_done")
+	p("copy8g_loop1:")
+	p("\tMOVQ (R8), AX")
+	p("\tVMOVUPS (SI)(AX*1), Y0")
+	p("\tVMOVUPS Y0, (DI)")
+	p("\tADDQ R11, DI")
+	p("\tADDQ $8, R8")
+	p("\tDECQ CX")
+	p("\tJNE copy8g_loop1")
+	p("copy8g_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
