@@ -31,12 +31,12 @@ go build -o "$bin" ./cmd/lgm
 mkdir -p "$out"
 out=$(realpath "$out")
 
-# The run directories of the sweep, in the sweep's order, that have finished.
-mapfile -t names < <("$bin" sweep "$sweep" --dry-run --out "$runs" | awk '/^[^ ]/ && $2 ~ /^(done|new|resume|restart|running)/ {print $1}')
+# The run directories of the sweep, in the sweep's order, that have finished
+# (the sweep's own dry run says which: "done"); the others are left out and named.
 dirs=()
-for n in "${names[@]}"; do
-  if [ -f "$runs/$n/metrics.jsonl" ]; then dirs+=("$runs/$n"); else echo "publish-results.sh: $n has not started: left out" >&2; fi
-done
+while read -r name state; do
+  if [ "$state" = done ]; then dirs+=("$runs/$name"); else echo "publish-results.sh: $name is $state: left out" >&2; fi
+done < <("$bin" sweep "$sweep" --dry-run --out "$runs" | awk '/^[^ ]/ && $2 ~ /^(done|new|resume|restart|running-elsewhere)$/ {print $1, $2}')
 [ ${#dirs[@]} -gt 0 ] || { echo "publish-results.sh: no finished runs in $runs" >&2; exit 1; }
 
 tmp=$(mktemp -d)
@@ -60,8 +60,10 @@ fi
   echo "# Machine and runs"
   echo
   echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
-  echo "- lgm: $("$bin" version | head -1)"
-  echo "- sweep file: \`$(realpath --relative-to=. "$sweep" 2>/dev/null || echo "$sweep")\`"
+  rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  [ -z "$(git status --porcelain 2>/dev/null)" ] || rev="$rev (with uncommitted changes)"
+  echo "- lgm: built from revision $rev of this repository, $(go version | cut -d' ' -f3)"
+  echo "- sweep file: \`$1\`"
   echo "- published: $(date -u +%Y-%m-%d)"
   echo
   echo "| run | epochs | wall time (train + eval, h) |"
