@@ -296,39 +296,7 @@ func TestResNet20Gradients(t *testing.T) {
 // training steps: every gradient is finite and not all zero, and the two
 // runs agree bit for bit.
 func TestResNet20ForwardBackward(t *testing.T) {
-	var names []string
-	grads := func() [][]float32 {
-		rg := newBNRig(t, "resnet20", 4, 32, 10, 0.25, 5)
-		rg.step(t)
-		rg.step(t)
-		names = names[:0]
-		var gs [][]float32
-		for _, p := range rg.net.Learnables() {
-			gv, err := p.Grad()
-			if err != nil {
-				t.Fatalf("%v has no gradient: %v", p.Name(), err)
-			}
-			gs = append(gs, append([]float32(nil), gv.Data().([]float32)...))
-			names = append(names, p.Name())
-		}
-		return gs
-	}
-	a, b := grads(), grads()
-	for i := range a {
-		nonzero := false
-		for j, v := range a[i] {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				t.Fatalf("case %v: gradient is not finite", names[i])
-			}
-			nonzero = nonzero || v != 0
-			if math.Float32bits(v) != math.Float32bits(b[i][j]) {
-				t.Fatalf("case %v: two identical runs differ at %d: %v and %v", names[i], j, v, b[i][j])
-			}
-		}
-		if !nonzero {
-			t.Errorf("case %v: gradient is all zero", names[i])
-		}
-	}
+	checkTwoSteps(t, func() *bnRig { return newBNRig(t, "resnet20", 4, 32, 10, 0.25, 5) })
 }
 
 // BenchmarkResNet20Step is one training step (forward and backward,

@@ -306,9 +306,17 @@ func TestVGGTrainingMode(t *testing.T) {
 // training steps: every gradient is finite and not all zero, and the two
 // runs agree bit for bit.
 func TestVGGForwardBackward(t *testing.T) {
+	checkTwoSteps(t, func() *bnRig { return newVGGRig(t, 4, 32, 10, 0.25, 5) })
+}
+
+// checkTwoSteps runs two rigs from newRig (identically seeded) for two
+// training steps each: every gradient must be finite and not all zero, and
+// the two runs must agree bit for bit.
+func checkTwoSteps(t *testing.T, newRig func() *bnRig) {
+	t.Helper()
 	var names []string
 	grads := func() [][]float32 {
-		rg := newVGGRig(t, 4, 32, 10, 0.25, 5)
+		rg := newRig()
 		rg.step(t)
 		rg.step(t)
 		names = names[:0]
