@@ -24,15 +24,7 @@ func SgemmGather(m, n, k int, alpha float32, a []float32, lda int, b []float32, 
 	if kr.gather == nil {
 		panic("gemm: SgemmGather needs the avx512 kernel")
 	}
-	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
-	}
-	if m == 0 || n == 0 {
-		return
-	}
-	checkMatrix("C", false, m, n, c, ldc)
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
+	if trivial(m, n, k, alpha, beta, c, ldc) {
 		return
 	}
 	checkMatrix("A", false, m, k, a, lda)
@@ -95,15 +87,7 @@ func PackWidths() (nr, vec int) {
 // the layout the micro-kernel reads (a convolution's taps, say) without
 // materialising B. p0 is a multiple of the depth block (256 on AVX-512).
 func SgemmPack(transA bool, m, n, k int, alpha float32, a []float32, lda int, pack func(dst []float32, p0, kb, j0, nb int), beta float32, c []float32, ldc int) {
-	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
-	}
-	if m == 0 || n == 0 {
-		return
-	}
-	checkMatrix("C", false, m, n, c, ldc)
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
+	if trivial(m, n, k, alpha, beta, c, ldc) {
 		return
 	}
 	checkMatrix("A", transA, m, k, a, lda)

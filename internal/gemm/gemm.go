@@ -137,20 +137,30 @@ var parallelMinFlop = 8 << 20
 
 var callPool = sync.Pool{New: func() any { return new(call) }}
 
+// trivial checks the dimensions and C, the preamble of every GEMM entry
+// point, and does the whole product when nothing needs multiplying: C empty
+// (nothing), or k == 0 or alpha == 0 (C = beta*C). It reports whether it did.
+func trivial(m, n, k int, alpha, beta float32, c []float32, ldc int) bool {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
+	}
+	if m == 0 || n == 0 {
+		return true
+	}
+	checkMatrix("C", false, m, n, c, ldc)
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return true
+	}
+	return false
+}
+
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C, row-major, where op(A) is
 // m×k, op(B) is k×n, C is m×n. lda, ldb, ldc are row strides (elements).
 // transA/transB: the stored matrix is the transpose. beta == 0 means C is
 // overwritten without being read.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m < 0 || n < 0 || k < 0 {
-		panic(fmt.Sprintf("gemm: negative dimension m=%d n=%d k=%d", m, n, k))
-	}
-	if m == 0 || n == 0 {
-		return
-	}
-	checkMatrix("C", false, m, n, c, ldc)
-	if k == 0 || alpha == 0 {
-		scaleC(m, n, beta, c, ldc)
+	if trivial(m, n, k, alpha, beta, c, ldc) {
 		return
 	}
 	checkMatrix("A", transA, m, k, a, lda)
