@@ -95,31 +95,18 @@ func prologueGather(name string) {
 // kloopGather is kloop for gather kernels: B's rows come from the offset
 // table at SI, which advances one entry per depth step.
 func kloopGather(l func(string) string, step func(u int)) {
-	p("\tCMPQ CX, $4")
-	p("\tJLT %s", l("tail"))
-	p("%s:", l("loop"))
-	for u := 0; u < 4; u++ {
-		step(u)
-	}
-	p("\tLEAQ (AX)(R11*4), AX")
-	p("\tADDQ $32, SI")
-	p("\tSUBQ $4, CX")
-	p("\tCMPQ CX, $4")
-	p("\tJGE %s", l("loop"))
-	p("%s:", l("tail"))
-	p("\tTESTQ CX, CX")
-	p("\tJEQ %s", l("store"))
-	p("%s:", l("tail_loop"))
-	step(0)
-	p("\tADDQ R11, AX")
-	p("\tADDQ $8, SI")
-	p("\tDECQ CX")
-	p("\tJNE %s", l("tail_loop"))
-	p("%s:", l("store"))
+	kloopAdvancing(l, step, "ADDQ $32, SI", "ADDQ $8, SI")
 }
 
 // kloop emits the depth loop, unrolled by 4, calling step for each depth.
 func kloop(l func(string) string, step func(u int)) {
+	kloopAdvancing(l, step, "LEAQ (BX)(SI*4), BX", "ADDQ SI, BX")
+}
+
+// kloopAdvancing emits the depth loop, unrolled by 4, calling step for each
+// depth; A advances by R11 floats a step and B by the instruction advance4
+// (after four steps) or advance1 (after one, in the tail).
+func kloopAdvancing(l func(string) string, step func(u int), advance4, advance1 string) {
 	p("\tCMPQ CX, $4")
 	p("\tJLT %s", l("tail"))
 	p("%s:", l("loop"))
@@ -127,7 +114,7 @@ func kloop(l func(string) string, step func(u int)) {
 		step(u)
 	}
 	p("\tLEAQ (AX)(R11*4), AX")
-	p("\tLEAQ (BX)(SI*4), BX")
+	p("\t%s", advance4)
 	p("\tSUBQ $4, CX")
 	p("\tCMPQ CX, $4")
 	p("\tJGE %s", l("loop"))
@@ -137,7 +124,7 @@ func kloop(l func(string) string, step func(u int)) {
 	p("%s:", l("tail_loop"))
 	step(0)
 	p("\tADDQ R11, AX")
-	p("\tADDQ SI, BX")
+	p("\t%s", advance1)
 	p("\tDECQ CX")
 	p("\tJNE %s", l("tail_loop"))
 	p("%s:", l("store"))
