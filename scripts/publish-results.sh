@@ -26,7 +26,9 @@ sweep=$(realpath "$1") runs=$(realpath "$2") out=$3
 [ -f "$sweep" ] || { echo "publish-results.sh: no sweep file $1" >&2; exit 2; }
 [ -d "$runs" ] || { echo "publish-results.sh: no run folder $2 (the sweep's --out)" >&2; exit 2; }
 cd "$(dirname "$self")/.."
-bin=$(mktemp -d)/lgm
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+bin=$tmp/bin/lgm
 go build -o "$bin" ./cmd/lgm
 mkdir -p "$out"
 out=$(realpath "$out")
@@ -39,9 +41,8 @@ while read -r name state; do
 done < <("$bin" sweep "$sweep" --dry-run --out "$runs" | awk '/^[^ ]/ && $2 ~ /^(done|new|resume|restart|running-elsewhere)$/ {print $1, $2}')
 [ ${#dirs[@]} -gt 0 ] || { echo "publish-results.sh: no finished runs in $runs" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-"$bin" report "${dirs[@]}" --out "$tmp" --title "$(basename "$out")"
-cp "$tmp"/*.md "$tmp"/*.png "$out"/
+"$bin" report "${dirs[@]}" --out "$tmp/report" --title "$(basename "$out")"
+cp "$tmp"/report/*.md "$tmp"/report/*.png "$out"/
 "$bin" compare "${dirs[@]}" --markdown >"$out/compare.md"
 "$bin" compare "${dirs[@]}" --per-epoch --markdown >"$out/compare-per-epoch.md"
 for d in "${dirs[@]}"; do
@@ -51,7 +52,7 @@ done
 if command -v chromium >/dev/null 2>&1; then
   chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
     --disable-component-update --disable-sync --user-data-dir="$tmp/profile" --hide-scrollbars \
-    --window-size=1300,3000 --screenshot="$out/report.png" "file://$tmp/report.html" 2>/dev/null
+    --window-size=1300,3000 --screenshot="$out/report.png" "file://$tmp/report/report.html" 2>/dev/null
 else
   echo "publish-results.sh: chromium is not installed (apt-get install chromium): no screenshot" >&2
 fi
@@ -77,5 +78,4 @@ print(f"| {os.path.basename(d)} | {len(rows)} | {sum(r.get('seconds', 0) for r i
 PY
   done
 } >"$out/machine.md"
-rm -rf "$tmp"
 echo "wrote $out"
