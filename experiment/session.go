@@ -9,6 +9,7 @@ import (
 
 	"github.com/lgm-dev/lgm/data"
 	"github.com/lgm-dev/lgm/internal/fastblas"
+	"github.com/lgm-dev/lgm/internal/vm"
 	"github.com/lgm-dev/lgm/loss"
 	"github.com/lgm-dev/lgm/model"
 )
@@ -52,8 +53,8 @@ type session struct {
 	termV                 map[string]*G.Value
 	termNames             []string
 
-	train G.VM // forward + backward of the whole graph; nil for evaluation-only sessions
-	eval  G.VM // forward to logits and features only
+	train *vm.Machine // forward + backward of the whole graph; nil for evaluation-only sessions
+	eval  *vm.Machine // forward to logits and features only
 }
 
 // newSession builds the graph for cfg at batch size s.B. With train it also
@@ -97,7 +98,9 @@ func newSession(cfg Config, s shape, train bool) (*session, error) {
 	if ss.out.LogLik != nil {
 		evalRoots = append(evalRoots, G.Read(ss.out.LogLik, &ss.loglikV))
 	}
-	ss.eval = G.NewTapeMachine(ss.g.SubgraphRoots(evalRoots...))
+	if ss.eval, err = vm.New(ss.g.SubgraphRoots(evalRoots...)); err != nil {
+		return nil, fmt.Errorf("evaluation machine: %w", err)
+	}
 	if !train {
 		return ss, nil
 	}
@@ -115,7 +118,9 @@ func newSession(cfg Config, s shape, train bool) (*session, error) {
 	if err := checkFits(ss.g, s.B); err != nil { // with the gradient nodes
 		return nil, err
 	}
-	ss.train = G.NewTapeMachine(ss.g, G.BindDualValues(ss.params...))
+	if ss.train, err = vm.New(ss.g, vm.Grads(ss.params...)); err != nil {
+		return nil, fmt.Errorf("training machine: %w", err)
+	}
 	return ss, nil
 }
 
@@ -131,11 +136,11 @@ func (ss *session) close() {
 // rows past len(idx) are zero and must be ignored by the caller. labels
 // receives the labels of idx.
 func (ss *session) load(set *data.Set, idx []int, labels []int) {
-	x := ss.xT.Data().([]float32)
+	x := ss.xT.Float32s() // not Data(): its boxing allocates
 	n := len(idx) * ss.shape.imageSize()
 	set.Gather(idx, x[:n], labels[:len(idx)])
 	clear(x[n:])
-	y := ss.yT.Data().([]float32)
+	y := ss.yT.Float32s()
 	clear(y)
 	for i := range idx {
 		y[i*ss.shape.K+labels[i]] = 1
@@ -153,7 +158,7 @@ func (ss *session) paramValues() [][]float32 {
 
 // predictions writes the argmax of the first n rows of the last logits into pred.
 func (ss *session) predictions(n int, pred []int) {
-	logits := ss.logitsV.Data().([]float32)
+	logits := ss.logitsV.(*tensor.Dense).Float32s()
 	k := ss.shape.K
 	for i := 0; i < n; i++ {
 		row := logits[i*k : (i+1)*k]
@@ -178,7 +183,5 @@ func (ss *session) setTraining(on bool) {
 // runEval runs the forward pass to the logits in evaluation mode.
 func (ss *session) runEval() error {
 	ss.setTraining(false)
-	err := ss.eval.RunAll()
-	ss.eval.Reset()
-	return err
+	return ss.eval.RunAll()
 }

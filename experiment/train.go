@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -315,13 +316,18 @@ func newTrainer(cfg Config, opts TrainOptions, ck *Checkpoint) (*trainer, error)
 		return nil, err
 	}
 	t.ss = ss
-	// The solver sees the raw float32 arrays of the parameters; gradients
-	// are rebound after every step (the machine may hand out new arrays).
+	// The solver sees the raw float32 arrays of the parameters and of the
+	// gradients the training machine accumulates (the same arrays at every step).
 	t.params = make([]optim.Param, len(ss.params))
 	headOpts := loss.OptionsOf(ss.head)
 	nNet := len(ss.params) - len(headOpts)
 	for i, p := range ss.params {
-		t.params[i] = optim.Param{Name: p.Name(), Value: p.Value().Data().([]float32), LRMult: 1}
+		g, err := ss.train.Grad(p)
+		if err != nil {
+			ss.close()
+			return nil, err
+		}
+		t.params[i] = optim.Param{Name: p.Name(), Value: p.Value().Data().([]float32), Grad: g, LRMult: 1}
 		if i >= nNet {
 			o := headOpts[i-nNet]
 			t.params[i].LRMult, t.params[i].NoWD = float32(o.LRMult), o.NoWD
@@ -539,7 +545,7 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		Epoch: t.epoch + 1, LR: lr, Batches: t.batches,
 		TrainLoss: st.SumLoss / float64(t.batches), TrainError: float64(st.Wrong) / float64(st.Seen),
 		Terms:     make(map[string]float64, len(st.SumTerms)),
-		TestError: res.Error, TestN: res.N, Schedule: t.schedule,
+		TestError: res.Error, TestN: res.N, Schedule: maps.Clone(t.schedule), // the head reuses its map
 		ImgS: float64(st.Seen) / st.Seconds, EvalImgS: res.ImgS, Seconds: st.Seconds + float64(res.N)/res.ImgS,
 	}
 	for name, v := range st.SumTerms {
@@ -622,7 +628,7 @@ func (t *trainer) step() error {
 	ss, s := t.ss, t.ss.shape
 	ss.load(t.train, t.idx, t.labels)
 	if t.augBuf != nil { // the "+" setting: pad 4, random crop, random flip
-		x := ss.xT.Data().([]float32)
+		x := ss.xT.Float32s()
 		copy(t.augBuf, x)
 		data.Augment{Pad: 4, Crop: true, Flip: true}.ApplyBatch(t.augRNG, t.augBuf, x, s.B, s.C, s.H, s.W)
 	}
@@ -632,12 +638,10 @@ func (t *trainer) step() error {
 	}
 	ss.setTraining(true)
 	if err := ss.train.RunAll(); err != nil {
-		ss.train.Reset()
 		return fmt.Errorf("epoch %d, batch %d: %w", t.epoch+1, t.batch+1, err)
 	}
 	l := scalar(ss.lossV)
 	if math.IsNaN(l) || math.IsInf(l, 0) {
-		ss.train.Reset()
 		term := "loss"
 		for _, name := range ss.termNames {
 			if v := scalar(*ss.termV[name]); math.IsNaN(v) || math.IsInf(v, 0) {
@@ -660,19 +664,12 @@ func (t *trainer) step() error {
 		}
 	}
 	t.stats.Seen += s.B
-	for i, p := range ss.params {
-		g, err := p.Grad()
-		if err != nil {
-			return fmt.Errorf("gradient of %s: %w", p.Name(), err)
-		}
-		t.params[i].Grad = g.Data().([]float32)
-	}
 	t.sgd.Step()
 	for i := range t.params {
-		// Gorgonia adds each run's gradient to the bound one; Reset does not clear it.
+		// The machine adds each run's gradient into its accumulator, as
+		// Gorgonia's BindDualValues did: clear it for the next step.
 		clear(t.params[i].Grad)
 	}
-	ss.train.Reset()
 	if ps, ok := ss.head.(loss.PostStepper); ok {
 		if err := ps.PostStep(); err != nil {
 			return fmt.Errorf("epoch %d, batch %d: %w", t.epoch+1, t.batch+1, err)
@@ -816,7 +813,16 @@ func ReadMetrics(path string) ([]Metrics, error) {
 	return ms, nil
 }
 
+// scalar is the first number of v, a float32 or float64 scalar or tensor.
+// The common cases (the loss and its terms) are read without Data, whose
+// boxing would allocate at every step.
 func scalar(v interface{ Data() interface{} }) float64 {
+	switch d := v.(type) {
+	case *G.F32:
+		return float64(*d)
+	case *G.F64:
+		return float64(*d)
+	}
 	switch d := v.Data().(type) {
 	case float32:
 		return float64(d)

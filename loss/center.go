@@ -54,9 +54,10 @@ const (
 type Center struct {
 	cfg     Config
 	g       *G.ExprGraph
-	soft    *Softmax     // W, b and the softmax cross-entropy
-	centers *G.Node      // (K, D) "head.centers"
-	lambda  *scalarInput // () λ
+	soft    *Softmax           // W, b and the softmax cross-entropy
+	centers *G.Node            // (K, D) "head.centers"
+	lambda  *scalarInput       // () λ
+	sched   map[string]float64 // SetStep's result, reused
 	// batches hold, per Forward call in official mode, the features and labels copied out
 	// of the graph by Read nodes during the last run; PostStep consumes them.
 	batches []*centerBatch
@@ -155,7 +156,11 @@ func (h *Center) Buffers() G.Nodes {
 func (h *Center) SetStep(iter int, epoch float64) map[string]float64 {
 	lam := h.cfg.Lambda.At(iter, epoch)
 	h.lambda.set(lam)
-	return map[string]float64{"lambda": lam}
+	if h.sched == nil {
+		h.sched = map[string]float64{}
+	}
+	h.sched["lambda"] = lam
+	return h.sched
 }
 
 // Forward adds the logits, the loss and the terms "xent" and "center" for feat (B, D)

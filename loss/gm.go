@@ -70,10 +70,11 @@ const (
 type GM struct {
 	cfg    Config
 	g      *G.ExprGraph
-	means  *G.Node      // (K, D) "head.means"
-	logvar *G.Node      // (K) isotropic or (K, D) diagonal "head.logvar"; nil for identity
-	alpha  *scalarInput // () α; nil for gm
-	lambda *scalarInput // () λ
+	means  *G.Node            // (K, D) "head.means"
+	logvar *G.Node            // (K) isotropic or (K, D) diagonal "head.logvar"; nil for identity
+	alpha  *scalarInput       // () α; nil for gm
+	lambda *scalarInput       // () λ
+	sched  map[string]float64 // SetStep's result, reused
 }
 
 var (
@@ -178,13 +179,16 @@ func (h *GM) ParamOptions() []ParamOpt {
 func (h *GM) SetStep(iter int, epoch float64) map[string]float64 {
 	lam := h.cfg.Lambda.At(iter, epoch)
 	h.lambda.set(lam)
-	vals := map[string]float64{"lambda": lam}
+	if h.sched == nil {
+		h.sched = map[string]float64{}
+	}
+	h.sched["lambda"] = lam
 	if h.alpha != nil {
 		a := h.cfg.Alpha.At(iter, epoch)
 		h.alpha.set(a)
-		vals["alpha"] = a
+		h.sched["alpha"] = a
 	}
-	return vals
+	return h.sched
 }
 
 // floor is LogVarFloor rounded to the head's dtype, so that a float32 parameter projected

@@ -161,6 +161,8 @@ type Scheduled interface {
 	// already taken (0 before the first batch; resume with the checkpoint's count) and
 	// epoch is iter divided by the batches per epoch. Call it before every RunAll of the
 	// training machine. Until the first call the inputs hold their values at step 0.
+	// The map is the head's own, overwritten by the next call (so that a step allocates
+	// nothing): copy it to keep it.
 	SetStep(iter int, epoch float64) map[string]float64
 }
 

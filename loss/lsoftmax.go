@@ -41,10 +41,11 @@ const normEps = 1e-12
 // winning logit max_k z_k, as for softmax. Terms holds "xent", the margin cross-entropy,
 // equal to Loss.
 type LSoftmax struct {
-	cfg  Config
-	g    *G.ExprGraph
-	w    *G.Node      // (D, K) "head.W"
-	beta *scalarInput // () β
+	cfg   Config
+	g     *G.ExprGraph
+	w     *G.Node            // (D, K) "head.W"
+	beta  *scalarInput       // () β
+	sched map[string]float64 // SetStep's result, reused
 }
 
 var (
@@ -95,7 +96,11 @@ func (h *LSoftmax) ParamOptions() []ParamOpt { return []ParamOpt{{LRMult: 1}} }
 func (h *LSoftmax) SetStep(iter int, epoch float64) map[string]float64 {
 	b := h.cfg.Beta.At(iter, epoch)
 	h.beta.set(b)
-	return map[string]float64{"beta": b}
+	if h.sched == nil {
+		h.sched = map[string]float64{}
+	}
+	h.sched["beta"] = b
+	return h.sched
 }
 
 // Forward adds the logits and the margin cross-entropy for feat (B, D) and onehot (B, K).

@@ -29,9 +29,14 @@ type fnOp struct {
 	name string
 	f    func(in, out []float64, shape tensor.Shape)
 	grad func(x, y, dy *G.Node) (*G.Node, error)
+
+	in, out []float64 // UsePreallocDo's scratch: one machine at a time runs an op
 }
 
-var _ G.SDOp = (*fnOp)(nil)
+var (
+	_ G.SDOp            = (*fnOp)(nil)
+	_ G.UsePreallocDoer = (*fnOp)(nil)
+)
 
 func (op *fnOp) Arity() int { return 1 }
 func (op *fnOp) Type() hm.Type {
@@ -72,6 +77,104 @@ func (op *fnOp) Do(vs ...G.Value) (G.Value, error) {
 	out := make([]float64, len(in))
 	op.f(in, out, vs[0].Shape())
 	return valueLike(vs[0], out)
+}
+
+// UsePreallocDo is Do writing into prealloc (a float32 or float64 tensor or scalar of the
+// input's size and dtype, such as an earlier result of Do) and reusing the op's float64
+// scratch, so that it allocates nothing; with any other prealloc it returns a new value.
+func (op *fnOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, error) {
+	if len(vs) != 1 {
+		return nil, fmt.Errorf("%s: want 1 input (got %d)", op.name, len(vs))
+	}
+	n := vs[0].Shape().TotalSize()
+	if _, ok := vs[0].(G.Scalar); ok {
+		n = 1
+	}
+	op.in, op.out = growF64(op.in, n), growF64(op.out, n)
+	if err := readFloats(vs[0], op.in); err != nil {
+		return nil, fmt.Errorf("%s: %w", op.name, err)
+	}
+	clear(op.out)
+	op.f(op.in, op.out, vs[0].Shape())
+	if writeFloats(prealloc, vs[0], op.out) {
+		return prealloc, nil
+	}
+	return valueLike(vs[0], append([]float64(nil), op.out...))
+}
+
+func growF64(b []float64, n int) []float64 {
+	if cap(b) < n {
+		return make([]float64, n)
+	}
+	return b[:n]
+}
+
+// readFloats copies the numbers of v (a float32 or float64 tensor, not a view, or
+// scalar) into dst, which has their count, without boxing them.
+func readFloats(v G.Value, dst []float64) error {
+	switch d := v.(type) {
+	case *G.F32:
+		dst[0] = float64(*d)
+		return nil
+	case *G.F64:
+		dst[0] = float64(*d)
+		return nil
+	case *tensor.Dense:
+		if !d.IsView() {
+			switch d.Dtype() {
+			case tensor.Float32:
+				for i, x := range d.Float32s() {
+					dst[i] = float64(x)
+				}
+				return nil
+			case tensor.Float64:
+				copy(dst, d.Float64s())
+				return nil
+			}
+		}
+	}
+	in, err := floats64(v)
+	if err != nil {
+		return err
+	}
+	copy(dst, in)
+	return nil
+}
+
+// writeFloats writes vals into dst, converted to dst's dtype, when dst is a value of
+// like's kind, dtype and size; it reports whether it did.
+func writeFloats(dst, like G.Value, vals []float64) bool {
+	switch d := dst.(type) {
+	case *G.F32:
+		if _, ok := like.(*G.F32); ok && len(vals) == 1 {
+			*d = G.F32(float32(vals[0]))
+			return true
+		}
+	case *G.F64:
+		if _, ok := like.(*G.F64); ok && len(vals) == 1 {
+			*d = G.F64(vals[0])
+			return true
+		}
+	case *tensor.Dense:
+		if d.IsView() || d.Dtype() != like.Dtype() || d.Shape().TotalSize() != len(vals) {
+			return false
+		}
+		if _, ok := like.(G.Scalar); ok {
+			return false
+		}
+		switch d.Dtype() {
+		case tensor.Float32:
+			out := d.Float32s()
+			for i, v := range vals {
+				out[i] = float32(v)
+			}
+			return true
+		case tensor.Float64:
+			copy(d.Float64s(), vals)
+			return true
+		}
+	}
+	return false
 }
 
 func (op *fnOp) DiffWRT(n int) []bool { return []bool{op.grad != nil} }

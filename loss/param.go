@@ -70,9 +70,22 @@ func newScalarInput(g *G.ExprGraph, dt tensor.Dtype, name string, v float64) *sc
 	return s
 }
 
-// set binds a fresh value v to the node. A fresh value each time: the machine never
-// sees a value an earlier run may have written into.
+// set makes v the node's value: written into the value bound by the first call, so that a
+// training step allocates nothing (the machines only read input values; a whole-scalar
+// write replaces anything a run could have left there).
 func (s *scalarInput) set(v float64) {
+	switch d := s.node.Value().(type) {
+	case *G.F32:
+		if s.dt == tensor.Float32 {
+			*d = G.F32(float32(v))
+			return
+		}
+	case *G.F64:
+		if s.dt == tensor.Float64 {
+			*d = G.F64(v)
+			return
+		}
+	}
 	var val G.Value = G.NewF32(float32(v))
 	if s.dt == tensor.Float64 {
 		val = G.NewF64(v)
