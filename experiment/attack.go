@@ -19,6 +19,7 @@ import (
 
 	"github.com/lgm-dev/lgm/attack"
 	"github.com/lgm-dev/lgm/data"
+	"github.com/lgm-dev/lgm/internal/vm"
 	"github.com/lgm-dev/lgm/loss"
 	"github.com/lgm-dev/lgm/report"
 )
@@ -397,8 +398,8 @@ func (rep *AttackReport) writeFeatures(w io.Writer) error {
 type attackModel struct {
 	ss    *session
 	norm  data.Norm
-	vm    G.VM    // forward, the attack's loss and ∂loss/∂x
-	gradV G.Value // ∂loss/∂x (B, C, H, W), normalised space
+	run   *vm.Machine // forward, the attack's loss and ∂loss/∂x
+	gradV G.Value     // ∂loss/∂x (B, C, H, W), normalised space
 	plane int
 	ll    []float64 // loglik's result, reused
 }
@@ -442,12 +443,13 @@ func newAttackModel(cfg Config, ck *Checkpoint, test *data.Set, norm data.Norm, 
 	if err := checkFits(ss.g, s.B); err != nil {
 		return fail(err)
 	}
-	m.vm = G.NewTapeMachine(ss.g)
+	if m.run, err = vm.New(ss.g); err != nil {
+		return fail(fmt.Errorf("attack machine: %w", err))
+	}
 	return m, nil
 }
 
 func (m *attackModel) close() {
-	m.vm.Close()
 	m.ss.close()
 }
 
@@ -486,9 +488,7 @@ func (m *attackModel) Gradient(x []float32, y []int, logits, grad []float32) err
 	}
 	m.load(x, y, n)
 	m.ss.setTraining(false)
-	err := m.vm.RunAll()
-	m.vm.Reset()
-	if err != nil {
+	if err := m.run.RunAll(); err != nil {
 		return fmt.Errorf("attack gradient: %w", err)
 	}
 	k := m.ss.shape.K

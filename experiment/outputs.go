@@ -10,6 +10,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"github.com/lgm-dev/lgm/internal/fastblas"
+	"github.com/lgm-dev/lgm/internal/vm"
 	"github.com/lgm-dev/lgm/loss"
 )
 
@@ -189,8 +190,10 @@ func HeadLogLik(path string, points [][]float64) ([]float64, error) {
 	}
 	var llV G.Value
 	read := G.Read(out.LogLik, &llV) // (B)
-	m := G.NewTapeMachine(g.SubgraphRoots(read))
-	defer m.Close()
+	m, err := vm.New(g.SubgraphRoots(read))
+	if err != nil {
+		return nil, fmt.Errorf("head log-likelihood: %w", err)
+	}
 	res := make([]float64, 0, len(points))
 	x := featT.Data().([]float32)
 	for lo := 0; lo < len(points); lo += b {
@@ -208,7 +211,6 @@ func HeadLogLik(path string, points [][]float64) ([]float64, error) {
 		for i := range n {
 			res = append(res, float64(ll[i]))
 		}
-		m.Reset()
 	}
 	return res, nil
 }
