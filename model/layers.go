@@ -15,8 +15,9 @@ type conv struct {
 	w      *G.Node // (Cout, Cin, K, K)
 	b      *G.Node // (1, Cout, 1, 1); nil: no bias
 	k, pad int
-	stride int  // 0 means 1
-	stock  bool // Gorgonia's own Conv2d + BroadcastAdd instead of nnops
+	stride int   // 0 means 1
+	stock  bool  // Gorgonia's own Conv2d + BroadcastAdd instead of nnops
+	flops  int64 // per image, set by forward: 2·Cin·K·K·Cout·H'·W'
 }
 
 func newConv(g *G.ExprGraph, name string, rng *rand.Rand, cin, cout, k, pad int, stock bool) *conv {
@@ -33,6 +34,10 @@ func newConv(g *G.ExprGraph, name string, rng *rand.Rand, cin, cout, k, pad int,
 // forward maps (B, Cin, H, W) to (B, Cout, H', W'), H' = (H + 2·pad − K)/stride + 1.
 func (c *conv) forward(x *G.Node) (*G.Node, error) {
 	s := max(c.stride, 1)
+	if xs, ws := x.Shape(), c.w.Shape(); xs.Dims() == 4 && ws.Dims() == 4 {
+		ho, wo := (xs[2]+2*c.pad-ws[2])/s+1, (xs[3]+2*c.pad-ws[3])/s+1
+		c.flops = 2 * int64(ws[1]*ws[2]*ws[3]) * int64(ws[0]) * int64(ho*wo) // a multiply-add is 2
+	}
 	if !c.stock {
 		y, err := nnops.Conv2d(x, c.w, c.b, s, c.pad)
 		if err != nil {
@@ -90,6 +95,28 @@ func (p *prelu) forward(x *G.Node) (*G.Node, error) {
 type linear struct {
 	w *G.Node // (In, Out)
 	b *G.Node // (Out)
+}
+
+// flops is the layer's arithmetic per image: 2·In·Out.
+func (l *linear) flops() int64 {
+	if l == nil {
+		return 0
+	}
+	s := l.w.Shape()
+	return 2 * int64(s[0]) * int64(s[1])
+}
+
+// countFLOPs sums the forward arithmetic per image of convolutions (after
+// their forward) and linear layers (nil ones count 0).
+func countFLOPs(convs []*conv, fcs ...*linear) int64 {
+	var n int64
+	for _, c := range convs {
+		n += c.flops
+	}
+	for _, l := range fcs {
+		n += l.flops()
+	}
+	return n
 }
 
 func newLinear(g *G.ExprGraph, name string, rng *rand.Rand, in, out int) *linear {

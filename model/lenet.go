@@ -59,6 +59,11 @@ func (n *LeNet) Forward(x *G.Node) (*G.Node, error) {
 	return x, nil
 }
 
+// FLOPs implements Net: the two convolutions and the two FC layers.
+func (n *LeNet) FLOPs() int64 {
+	return countFLOPs([]*conv{n.conv1, n.conv2}, n.fc1, n.fc2)
+}
+
 // Learnables lists every parameter in layer order.
 func (n *LeNet) Learnables() G.Nodes {
 	var ps G.Nodes

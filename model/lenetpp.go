@@ -67,6 +67,9 @@ func (n *LeNetPP) Forward(x *G.Node) (*G.Node, error) {
 	return n.fc.forward(x) // (B, D)
 }
 
+// FLOPs implements Net: the six convolutions and the FC layer.
+func (n *LeNetPP) FLOPs() int64 { return countFLOPs(n.convs, n.fc) }
+
 // Learnables lists every parameter: convolutions, PReLU slopes, the FC layer.
 func (n *LeNetPP) Learnables() G.Nodes {
 	var ps G.Nodes

@@ -19,6 +19,13 @@ type Net interface {
 	Learnables() G.Nodes
 	// Name is the config name of the network.
 	Name() string
+	// FLOPs is the floating-point arithmetic of one image's forward pass
+	// through the convolutions and fully connected layers, counted from
+	// their shapes (a multiply-add is 2; biases, activations, pooling and
+	// normalisation are not counted): 2·Cin·K·K·Cout·H'·W' per convolution,
+	// 2·In·Out per FC layer. Valid after Forward. A training step is about 3
+	// times this per image (forward, and the backward's two products).
+	FLOPs() int64
 }
 
 // Buffered is a network with state that is not learnable but belongs in a

@@ -222,6 +222,16 @@ func (b *basicBlock) forward(x *G.Node, stock bool) (*G.Node, error) {
 	return G.Rectify(sum)
 }
 
+// FLOPs implements Net: the convolutions (the shortcuts have none) and the
+// FC layer, if any.
+func (n *ResNet20) FLOPs() int64 {
+	convs := []*conv{n.conv0}
+	for _, b := range n.blocks {
+		convs = append(convs, b.conv1, b.conv2)
+	}
+	return countFLOPs(convs, n.fc)
+}
+
 // Learnables lists every parameter in layer order: the first convolution's
 // weights and its batch normalisation's γ and β, then each block's conv1,
 // bn1 γ, β, conv2, bn2 γ, β, then the FC layer if there is one.

@@ -102,6 +102,9 @@ func newBareConv(g *G.ExprGraph, name string, rng *rand.Rand, cin, cout, k, pad 
 	}
 }
 
+// FLOPs implements Net: the convolutions and the FC layer, if any.
+func (n *VGG) FLOPs() int64 { return countFLOPs(n.convs, n.fc) }
+
 // Name is "vgg".
 func (n *VGG) Name() string { return "vgg" }
 
