@@ -29,6 +29,21 @@ type BenchResult struct {
 	PeakRSSMB  float64 `json:"peak_rss_mb"` // of the whole process
 	TrainStepS float64 `json:"train_step_s"`
 	EvalStepS  float64 `json:"eval_step_s"`
+	// Precision of the convolution and FC products: "fp32" (float32 operands
+	// and accumulation), the only one so far.
+	Precision string  `json:"precision"`
+	CPU       CPUInfo `json:"cpu"`
+	// ForwardMFLOP is the network's counted forward arithmetic per image
+	// (model.Net.FLOPs: convolutions and FC layers, a multiply-add is 2), in
+	// millions; the head is not counted.
+	ForwardMFLOP float64 `json:"forward_mflop"`
+	// GFLOPS is the achieved rate, in 10⁹ FLOP per second of wall time:
+	// training counts 3 × ForwardMFLOP per image (the forward product and the
+	// backward's two), evaluation 1 ×.
+	GFLOPS struct {
+		Train float64 `json:"train"`
+		Eval  float64 `json:"eval"`
+	} `json:"gflops"`
 }
 
 // Bench measures training-step and evaluation throughput of cfg's network
@@ -81,6 +96,11 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 	res.TrainImgS = float64(cfg.Train.Batch) / med[0]
 	res.EvalImgS = float64(cfg.Train.Batch) / med[1]
 	res.PeakRSSMB = peakRSSMB()
+	res.Precision, res.CPU = "fp32", HostCPU()
+	flops := float64(t.ss.net.FLOPs())
+	res.ForwardMFLOP = flops / 1e6
+	res.GFLOPS.Train = 3 * flops * res.TrainImgS / 1e9
+	res.GFLOPS.Eval = flops * res.EvalImgS / 1e9
 	return res, nil
 }
 

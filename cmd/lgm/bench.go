@@ -29,7 +29,24 @@ func newBenchCmd(io streams) *cobra.Command {
 		Long: `Time training steps (forward, backward, solver step) and evaluation batches of a
 network and head on random images (1×28×28 for lenet and lenetpp, 3×32×32 for vgg and resnet20),
 and report images per second (the median over the measured steps, after a warm-up)
-and the process's peak memory.`,
+and the process's peak memory.
+
+With --json, one object:
+  net, batch, threads, steps     what was measured
+  train_img_s, eval_img_s        images per second, medians over the measured steps
+  train_step_s, eval_step_s      the median step times, in seconds
+  peak_rss_mb                    the process's peak resident memory, in MB
+  precision                      the convolution and FC products' arithmetic: "fp32"
+  cpu                            {"model": the processor's model name,
+                                  "features": the SIMD sets lgm's kernels use on it,
+                                  such as ["avx2", "avx512f", "fma"]}
+  forward_mflop                  the network's counted forward arithmetic per image, in
+                                 MFLOP: convolutions 2·Cin·K·K·Cout·H'·W', FC layers
+                                 2·In·Out (LeNet++ at D = 2: 161.8); the head is not counted
+  gflops                         {"train": 3 × forward_mflop × train_img_s / 1000,
+                                  "eval": forward_mflop × eval_img_s / 1000}: the achieved
+                                 GFLOP/s (a training step counts the forward product and
+                                 the backward's two)`,
 		Example: `  lgm bench --net lenetpp --batch 128 --threads 1
   lgm bench --net lenet --threads 2 --json
   lgm bench --net vgg --width 0.25 --dim 96 --head lgm   # the shipped CIFAR configs' network
@@ -53,8 +70,8 @@ and the process's peak memory.`,
 			if o.json {
 				return json.NewEncoder(io.out).Encode(res)
 			}
-			fmt.Fprintf(io.out, "%s batch %d, %d thread(s), median of %d steps: train %.1f img/s, eval %.1f img/s, peak memory %.0f MB\n",
-				res.Net, res.Batch, res.Threads, res.Steps, res.TrainImgS, res.EvalImgS, res.PeakRSSMB)
+			fmt.Fprintf(io.out, "%s batch %d, %d thread(s), median of %d steps: train %.1f img/s (%.1f GFLOP/s), eval %.1f img/s (%.1f GFLOP/s), peak memory %.0f MB, %s on %s\n",
+				res.Net, res.Batch, res.Threads, res.Steps, res.TrainImgS, res.GFLOPS.Train, res.EvalImgS, res.GFLOPS.Eval, res.PeakRSSMB, res.Precision, res.CPU.Model)
 			return nil
 		},
 	}
@@ -67,7 +84,7 @@ and the process's peak memory.`,
 	f.IntVar(&o.steps, "steps", 10, "measured steps")
 	f.IntVar(&o.warmup, "warmup", 2, "unmeasured steps first")
 	threadsFlag(f, &o.threads)
-	f.BoolVar(&o.json, "json", false, `print one JSON object with "train_img_s", "eval_img_s", "peak_rss_mb"`)
+	f.BoolVar(&o.json, "json", false, `print one JSON object (its fields are listed above)`)
 	return cmd
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -204,10 +205,33 @@ func TestBenchJSON(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("bench --json printed %q: %v", out, err)
 	}
-	for _, k := range []string{"train_img_s", "eval_img_s", "peak_rss_mb"} {
+	for _, k := range []string{"train_img_s", "eval_img_s", "peak_rss_mb", "forward_mflop"} {
 		if v, ok := res[k].(float64); !ok || !(v > 0) {
 			t.Errorf("%s got %v, want a positive number", k, res[k])
 		}
+	}
+	if res["precision"] != "fp32" {
+		t.Errorf("precision got %v, want fp32", res["precision"])
+	}
+	// LeNet at D = 2: 576 000 + 3 200 000 + 800 000 + 2000 FLOP per image.
+	if v := res["forward_mflop"]; v != 4.578 {
+		t.Errorf("forward_mflop got %v, want 4.578", v)
+	}
+	gf, _ := res["gflops"].(map[string]any)
+	for _, k := range []string{"train", "eval"} {
+		if v, ok := gf[k].(float64); !ok || !(v > 0) {
+			t.Errorf("gflops.%s got %v, want a positive number", k, gf[k])
+		}
+	}
+	if tr, ok := gf["train"].(float64); ok && math.Abs(tr-3*4.578*res["train_img_s"].(float64)/1000) > 1e-9*tr {
+		t.Errorf("gflops.train %v is not 3 × forward_mflop × train_img_s / 1000", tr)
+	}
+	c, _ := res["cpu"].(map[string]any)
+	if m, ok := c["model"].(string); !ok || m == "" {
+		t.Errorf("cpu.model got %v, want a name", c["model"])
+	}
+	if _, ok := c["features"].([]any); !ok {
+		t.Errorf("cpu.features got %v, want a list", c["features"])
 	}
 	// A batch far beyond this machine's memory is refused before anything is allocated.
 	if code, _, stderr := lgm(t, "bench", "--batch", "65536", "--threads", "1"); code != exitUsage || !strings.Contains(stderr, "lower train.batch") {
