@@ -6,6 +6,8 @@ import (
 	"math"
 	"time"
 
+	"gorgonia.org/tensor"
+
 	"github.com/lgm-dev/lgm/data"
 )
 
@@ -44,10 +46,10 @@ func evaluate(ctx context.Context, ss *session, set *data.Set, each func(i, labe
 			return res, fmt.Errorf("evaluate %s: %w", set.Name, err)
 		}
 		ss.predictions(n, pred)
-		res.Loss += crossEntropy(ss.logitsV.Data().([]float32), ss.shape.K, labels[:n])
+		res.Loss += crossEntropy(ss.logitsV.(*tensor.Dense).Float32s(), ss.shape.K, labels[:n]) // not Data(): its boxing allocates
 		var feats []float32
 		if each != nil {
-			feats = ss.featV.Data().([]float32)
+			feats = ss.featV.(*tensor.Dense).Float32s()
 		}
 		d := len(feats) / b
 		for i := 0; i < n; i++ {
