@@ -36,11 +36,11 @@ func (m *Machine) ownKernel(s *step) kernel {
 	case isGorgonia(op, "elemBinOp"):
 		return binKernel(op, nd, kids)
 	case isGorgonia(op, "elemUnaryOp"):
-		return unaryKernel(op, kids)
+		return unaryKernel(op, nd, kids)
 	case isGorgonia(op, "sumOp"):
-		return reduceKernel(op, kids, false)
+		return reduceKernel(op, nd, kids, false)
 	case isGorgonia(op, "maxOp"):
-		return reduceKernel(op, kids, true)
+		return reduceKernel(op, nd, kids, true)
 	case isGorgonia(op, "reshapeOp"):
 		if len(kids) != 1 || kids[0].Shape().TotalSize() != nd.Shape().TotalSize() {
 			return nil
@@ -137,7 +137,7 @@ func binKernel(op G.Op, nd *G.Node, kids []*G.Node) kernel {
 // unaryKernel: elemUnaryOp (tensor's ExpF32, LogF32, NegF32, SquareF32,
 // SqrtF32; Gorgonia's expf32, lnf32, negf32, squaref32, sqrtf32 for
 // scalars: the same math32 functions and products).
-func unaryKernel(op G.Op, kids []*G.Node) kernel {
+func unaryKernel(op G.Op, nd *G.Node, kids []*G.Node) kernel {
 	if len(kids) != 1 {
 		return nil
 	}
@@ -156,8 +156,12 @@ func unaryKernel(op G.Op, kids []*G.Node) kernel {
 	default:
 		return nil
 	}
+	if kids[0].IsScalar() != nd.IsScalar() || kids[0].Shape().TotalSize() != nd.Shape().TotalSize() {
+		return nil
+	}
 	return func(in []G.Value, out G.Value) {
 		a, o := f32(in[0]), f32(out)
+		o = o[:len(a)]
 		for i, v := range a {
 			o[i] = f(v)
 		}
@@ -168,7 +172,7 @@ func unaryKernel(op G.Op, kids []*G.Node) kernel {
 // from 0, or SliceMaxF32 with MaxF32), along the first axis of a matrix
 // (the first row, then VecAddF32 or VecMaxF32 with each next row), or along
 // its last axis (SumF32 or SliceMaxF32 per row).
-func reduceKernel(op G.Op, kids []*G.Node, isMax bool) kernel {
+func reduceKernel(op G.Op, nd *G.Node, kids []*G.Node, isMax bool) kernel {
 	if len(kids) != 1 || kids[0].IsScalar() {
 		return nil
 	}
@@ -205,10 +209,14 @@ func reduceKernel(op G.Op, kids []*G.Node, isMax bool) kernel {
 	if isMax {
 		whole = maxAll
 	}
+	no := 1
+	if !nd.IsScalar() {
+		no = nd.Shape().TotalSize()
+	}
 	switch {
-	case all:
+	case all && no == 1 && s.TotalSize() > 0:
 		return func(in []G.Value, out G.Value) { f32(out)[0] = whole(f32(in[0])) }
-	case d == 2 && slices.Equal(along, []int{0}):
+	case d == 2 && slices.Equal(along, []int{0}) && no == s[1] && s[0] > 0:
 		rows, cols := s[0], s[1]
 		return func(in []G.Value, out G.Value) {
 			a, o := f32(in[0]), f32(out)[:cols]
@@ -228,7 +236,7 @@ func reduceKernel(op G.Op, kids []*G.Node, isMax bool) kernel {
 				}
 			}
 		}
-	case d == 2 && slices.Equal(along, []int{1}):
+	case d == 2 && slices.Equal(along, []int{1}) && no == s[0] && s[1] > 0:
 		rows, cols := s[0], s[1]
 		return func(in []G.Value, out G.Value) {
 			a, o := f32(in[0]), f32(out)[:rows]
@@ -319,6 +327,9 @@ func transposeKernel(op G.Op, nd *G.Node, kids []*G.Node) kernel {
 		return nil
 	}
 	rows, cols := kids[0].Shape()[0], kids[0].Shape()[1]
+	if !nd.Shape().Eq(tensor.Shape{cols, rows}) {
+		return nil
+	}
 	return func(in []G.Value, out G.Value) {
 		a, o := f32(in[0]), f32(out)
 		for r := 0; r < rows; r++ {

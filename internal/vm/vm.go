@@ -70,13 +70,14 @@ const (
 )
 
 type step struct {
-	node *G.Node
-	kind stepKind
-	args []int     // positions of the children
-	in   []G.Value // the children's values, filled at every run
-	kern func(in []G.Value, out G.Value)
-	into *G.Value // kindRead
-	acc  []int    // gradient accumulators this node's value adds into
+	node  *G.Node
+	kind  stepKind
+	args  []int     // positions of the children
+	in    []G.Value // the children's values, filled at every run
+	kern  func(in []G.Value, out G.Value)
+	sizes []int    // kindOwn: the number of values each input has by the graph's shapes
+	into  *G.Value // kindRead
+	acc   []int    // gradient accumulators this node's value adds into
 }
 
 // Option configures New.
@@ -132,9 +133,6 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 		s.in = make([]G.Value, len(s.args))
 		for _, src := range s.node.DerivOf() {
 			if k, ok := m.gradOf[src]; ok {
-				if s.node.Shape().TotalSize() != len(m.grads[k]) {
-					return nil, fmt.Errorf("vm: gradient %v of %s has %v values, want %d", s.node, src.Name(), s.node.Shape(), len(m.grads[k]))
-				}
 				s.acc = append(s.acc, k)
 			}
 		}
@@ -178,6 +176,13 @@ func (m *Machine) compile(s *step, i int) error {
 	}
 	if kern := m.ownKernel(s); kern != nil {
 		s.kind, s.kern = kindOwn, kern
+		for _, a := range s.args {
+			n := 1
+			if kid := m.steps[a].node; !kid.IsScalar() {
+				n = kid.Shape().TotalSize()
+			}
+			s.sizes = append(s.sizes, n)
+		}
 		if nd.IsScalar() {
 			m.vals[i] = new(G.F32)
 		} else {
@@ -222,6 +227,16 @@ func (m *Machine) RunAll() error {
 				return fmt.Errorf("vm: read %v: %w", s.node, err)
 			}
 		case kindOwn:
+			if !s.fits() {
+				// Gorgonia's shape inference disagrees with a value (a stock op's
+				// own Do made it): leave this node to its op from now on.
+				s.kind, s.kern, m.vals[i] = kindDo, nil, nil
+				if _, ok := s.node.Op().(G.UsePreallocDoer); ok {
+					s.kind = kindPrealloc
+				}
+				i-- // run it again, that way
+				continue
+			}
 			s.kern(s.in, m.vals[i])
 		case kindPrealloc:
 			var v G.Value
@@ -248,7 +263,10 @@ func (m *Machine) RunAll() error {
 				return fmt.Errorf("vm: gradient %v: %w", s.node, err)
 			}
 			for _, k := range s.acc {
-				acc := m.grads[k][:len(g)]
+				acc := m.grads[k]
+				if len(g) != len(acc) {
+					return fmt.Errorf("vm: gradient %v has %d values, its parameter %d", s.node, len(g), len(acc))
+				}
 				for j, x := range g {
 					acc[j] += x
 				}
@@ -257,6 +275,18 @@ func (m *Machine) RunAll() error {
 	}
 	m.ran = true
 	return nil
+}
+
+// fits reports whether the inputs of a kindOwn step are float32 values of
+// the sizes its kernel was compiled for.
+func (s *step) fits() bool {
+	for j, v := range s.in {
+		x, err := floats(v)
+		if err != nil || len(x) != s.sizes[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // Reset does nothing: values stay where they are for the next run. It is
@@ -275,17 +305,6 @@ func (m *Machine) Grad(p *G.Node) ([]float32, error) {
 		return nil, fmt.Errorf("vm: %s is not among the machine's Grads", p.Name())
 	}
 	return m.grads[k], nil
-}
-
-// Value returns n's value after the last run (nil if n is not in the graph
-// or has none); it is overwritten by the next run.
-func (m *Machine) Value(n *G.Node) G.Value {
-	for i := range m.steps {
-		if m.steps[i].node == n {
-			return m.vals[i]
-		}
-	}
-	return nil
 }
 
 // Kernels reports how many nodes run on a kernel here and how many through

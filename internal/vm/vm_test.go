@@ -174,3 +174,59 @@ func TestErrors(t *testing.T) {
 		t.Errorf("Grads of an undifferentiated node: got %v", err)
 	}
 }
+
+// TestFallbackMatchesTapeMachine: ops without a kernel here (matrix-vector
+// products, as L-Softmax uses) run through their own Do and still agree with
+// the TapeMachine.
+func TestFallbackMatchesTapeMachine(t *testing.T) {
+	build := func() (*G.ExprGraph, *G.Node, *G.Node, *G.Value) {
+		rng := rand.New(rand.NewPCG(8, 8))
+		g := G.NewGraph()
+		a := G.NewMatrix(g, tensor.Float32, G.WithShape(3, 4), G.WithName("a"), G.WithValue(tensor.New(tensor.WithShape(3, 4), tensor.WithBacking(fill(rng, 12)))))
+		v := G.NewVector(g, tensor.Float32, G.WithShape(4), G.WithName("v"), G.WithValue(tensor.New(tensor.WithShape(4), tensor.WithBacking(fill(rng, 4)))))
+		mv, err := G.Mul(a, v) // (3) A × b
+		if err != nil {
+			t.Fatal(err)
+		}
+		sq, err := G.HadamardProd(mv, mv) // (3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := G.Sum(sq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lv G.Value
+		G.Read(l, &lv)
+		if _, err := G.Grad(l, a); err != nil {
+			t.Fatal(err)
+		}
+		return g, a, l, &lv
+	}
+	g1, a1, _, l1 := build()
+	g2, a2, _, l2 := build()
+	m, err := New(g1, Grads(a1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ops := m.Kernels(); len(ops) == 0 {
+		t.Fatal("want some nodes on their op's Do")
+	}
+	tape := G.NewTapeMachine(g2, G.BindDualValues(a2))
+	defer tape.Close()
+	for run := 0; run < 2; run++ {
+		if err := m.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		if err := tape.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		bitsEqual(t, "loss", data(*l1), data(*l2))
+		got, _ := m.Grad(a1)
+		want, _ := a2.Grad()
+		bitsEqual(t, "gradient", got, data(want))
+		clear(got)
+		clear(data(want))
+		tape.Reset()
+	}
+}
