@@ -53,7 +53,6 @@ type Machine struct {
 	vals   []G.Value   // by position in steps
 	grads  [][]float32 // accumulators, by parameter
 	gradOf map[*G.Node]int
-	ran    bool
 }
 
 var _ G.VM = (*Machine)(nil)
@@ -273,7 +272,6 @@ func (m *Machine) RunAll() error {
 			}
 		}
 	}
-	m.ran = true
 	return nil
 }
 
