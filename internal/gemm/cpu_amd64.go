@@ -24,6 +24,15 @@ func gatherAVX512x32(k int, a *float32, sa int, b *float32, off *int, c *float32
 //go:noescape
 func gatherAVX512x16(k int, a *float32, sa int, b *float32, off *int, c *float32, ldc int, alpha, beta float32, rows, cols int)
 
+//go:noescape
+func bf16AVX512x48(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
+//go:noescape
+func bf16AVX512x32(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
+//go:noescape
+func bf16AVX512x16(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32, rows, cols int)
+
 func microAVX512(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc int, alpha, beta float32) {
 	microAVX512x48(k, a, sa, b, sb, c, ldc, alpha, beta, 8, 48)
 }
@@ -46,6 +55,9 @@ func peakFMA512(n int)
 //go:noescape
 func peakFMA256(n int)
 
+//go:noescape
+func peakBF16(n int)
+
 var avx512Kernel = &kernel{
 	name: "avx512",
 	mr:   8, nr: 48,
@@ -56,6 +68,27 @@ var avx512Kernel = &kernel{
 	vec:         16,
 	transpose8:  transpose8AVX2,
 	transpose8g: transpose8Gather,
+}
+
+// bf16AVX512Kernel multiplies slivers of bfloat16 pairs (SgemmBF16) with
+// VDPBF16PS: the avx512 kernel's shape and blocking, with depth counted in
+// pairs inside the kernel.
+var bf16AVX512Kernel = &kernel{
+	name: "avx512bf16",
+	mr:   8, nr: 48,
+	kc: 512, mcb: 1024, ncb: 480,
+	masked:     []maskedKernel{bf16AVX512x16, bf16AVX512x32, bf16AVX512x48},
+	vec:        16,
+	pairs:      true,
+	transpose8: transpose8AVX2,
+}
+
+// bf16Kernels lists the bf16 kernels this CPU and OS can run, best first.
+func bf16Kernels() []*kernel {
+	if cpu.X86.HasAVX512F && cpu.X86.HasAVX512BF16 {
+		return []*kernel{bf16AVX512Kernel}
+	}
+	return nil
 }
 
 var avx2Kernel = &kernel{
@@ -80,3 +113,9 @@ func archKernels() []*kernel {
 	}
 	return ks
 }
+
+//go:noescape
+func pairRowsAVX512(dst *uint32, stride int, lo, hi *float32, slivers, vecs int)
+
+//go:noescape
+func roundPairsAVX512(dst *uint32, src *float32, n int)

@@ -50,6 +50,12 @@ type kernel struct {
 	// transpose8g, when set, is transpose8 with the rows at byte offsets
 	// offs[0..7] from src, over rows of bpr blocks skip bytes apart.
 	transpose8g func(d *float32, w int, src *float32, offs *int, bpr, rows, skip int)
+	// pairs: the kernel multiplies bfloat16 operands (SgemmBF16). Both are
+	// always packed, rounded to bfloat16, two depth steps to a 32-bit
+	// element (packAPairs, packBPairs), and the kernel's depth counts pairs.
+	pairs bool
+	// pool recycles this kernel's workspaces.
+	pool sync.Pool
 }
 
 var (
@@ -160,13 +166,17 @@ func trivial(m, n, k int, alpha, beta float32, c []float32, ldc int) bool {
 // transA/transB: the stored matrix is the transpose. beta == 0 means C is
 // overwritten without being read.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(active.Load(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemm is Sgemm (and SgemmBF16) with kernel kr.
+func gemm(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if trivial(m, n, k, alpha, beta, c, ldc) {
 		return
 	}
 	checkMatrix("A", transA, m, k, a, lda)
 	checkMatrix("B", transB, k, n, b, ldb)
 
-	kr := active.Load()
 	cl := callPool.Get().(*call)
 	*cl = call{kr: kr, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
@@ -299,17 +309,15 @@ type workspace struct {
 	store [3][]float32
 }
 
-var wsPool sync.Pool
-
 func getWorkspace(kr *kernel) *workspace {
-	ws, _ := wsPool.Get().(*workspace)
-	if ws == nil || ws.kr != kr || len(ws.bufA) < kr.mcb*kr.kc || len(ws.bufB) < kr.kc*kr.ncb {
+	ws, _ := kr.pool.Get().(*workspace)
+	if ws == nil {
 		ws = newWorkspace(kr)
 	}
 	return ws
 }
 
-func putWorkspace(ws *workspace) { wsPool.Put(ws) }
+func putWorkspace(ws *workspace) { ws.kr.pool.Put(ws) }
 
 func newWorkspace(kr *kernel) *workspace {
 	ws := &workspace{kr: kr}
@@ -350,13 +358,17 @@ func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
 	c, ldc := cl.c, cl.ldc
 	a, b := cl.a, cl.b
 	lda, ldb := cl.lda, cl.ldb
-	directA := cl.transA
-	directB := !cl.transB && m1-m0 <= directBMaxM && strideOK(ldb) && cl.packB == nil
+	directA := cl.transA && !kr.pairs
+	directB := !cl.transB && m1-m0 <= directBMaxM && strideOK(ldb) && cl.packB == nil && !kr.pairs
 	for im := m0; im < m1; im += kr.mcb {
 		mb := min(kr.mcb, m1-im)
 		fullA := mb / mr * mr
 		for pc := 0; pc < cl.k; pc += kr.kc {
 			kb := min(kr.kc, cl.k-pc)
+			kd := kb // the kernel's depth: kb steps, or pairs of them
+			if kr.pairs {
+				kd = (kb + 1) / 2
+			}
 			beta := cl.beta
 			if pc > 0 {
 				beta = 1
@@ -380,13 +392,13 @@ func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
 				}
 				for ir := 0; ir < mb; ir += mr {
 					rows := min(mr, mb-ir)
-					pa, sa := &ws.bufA[ir*kb], mr
+					pa, sa := &ws.bufA[ir*kd], mr
 					if directA && rows == mr {
 						pa, sa = &a[pc*lda+im+ir], lda
 					}
 					for jr := 0; jr < nb; jr += nr {
 						cols := min(nr, nb-jr)
-						pb, sb := &ws.bufB[jr*kb], nr
+						pb, sb := &ws.bufB[jr*kd], nr
 						if cols < nr {
 							sb = edgeW
 						}
@@ -396,7 +408,7 @@ func (ws *workspace) run(cl *call, m0, m1, n0, n1 int) {
 						off := (im+ir)*ldc + jn + jr
 						if kr.masked != nil {
 							w := (cols + vec - 1) / vec
-							kr.masked[w-1](kb, pa, sa, pb, sb, &c[off], ldc, cl.alpha, beta, rows, cols)
+							kr.masked[w-1](kd, pa, sa, pb, sb, &c[off], ldc, cl.alpha, beta, rows, cols)
 							continue
 						}
 						if rows == mr && cols == nr {
@@ -477,6 +489,10 @@ func mergeTile(c []float32, ldc int, t []float32, ldt, rows, cols int, alpha, be
 // dst[s*kb + p*MR + i] = op(A)[i0+s+i, p0+p], rows past mb zero.
 func packA(kr *kernel, dst []float32, a []float32, lda int, trans bool, i0, mb, p0, kb int) {
 	mr := kr.mr
+	if kr.pairs {
+		packAPairs(kr, dst, a, lda, trans, i0, mb, p0, kb)
+		return
+	}
 	if trans {
 		// op(A)[i,p] = a[p*lda+i]: each stored row is a depth step; deal
 		// it out MR at a time.
@@ -497,6 +513,10 @@ func packA(kr *kernel, dst []float32, a []float32, lda int, trans bool, i0, mb, 
 // of vec columns.
 func packB(kr *kernel, dst []float32, b []float32, ldb int, trans bool, p0, kb, j0, nb int) {
 	nr, vec := kr.nr, kr.vec
+	if kr.pairs {
+		packBPairs(kr, dst, b, ldb, trans, p0, kb, j0, nb)
+		return
+	}
 	if !trans {
 		// op(B)[p,j] = b[p*ldb+j]: walk B row by row (contiguous reads)
 		// and deal each row out to the slivers.

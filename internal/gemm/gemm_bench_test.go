@@ -118,6 +118,7 @@ func BenchmarkPeak(b *testing.B) {
 	}{
 		{"zmm", 16, peakFMA512, lookupKernel("avx512") != nil},
 		{"ymm", 8, peakFMA256, lookupKernel("avx2") != nil},
+		{"bf16", 32, peakBF16, HasBF16()}, // 16 lanes × 2 products
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			if !v.ok {

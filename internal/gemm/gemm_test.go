@@ -51,6 +51,17 @@ func randSlice(r *rand.Rand, n int) []float32 {
 // triple-loop reference.
 func check(t *testing.T, r *rand.Rand, s shape) {
 	t.Helper()
+	checkGemm(t, r, s, Kernel(), Sgemm, func(v float32) float64 { return float64(v) })
+}
+
+// sgemmFunc is Sgemm's signature (Sgemm, SgemmBF16).
+type sgemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+
+// checkGemm runs mul (named name in messages) on random data for shape s
+// and compares with a float64 triple-loop reference over the operands as
+// mul should see them, operand(v) for every element v of A and B.
+func checkGemm(t *testing.T, r *rand.Rand, s shape, name string, mul sgemmFunc, operand func(float32) float64) {
+	t.Helper()
 	ar, ac := s.m, s.k
 	if s.transA {
 		ar, ac = ac, ar
@@ -69,7 +80,7 @@ func check(t *testing.T, r *rand.Rand, s shape) {
 		}
 	}
 	c0 := append([]float32(nil), c...)
-	Sgemm(s.transA, s.transB, s.m, s.n, s.k, s.alpha, a, lda, b, ldb, s.beta, c, ldc)
+	mul(s.transA, s.transB, s.m, s.n, s.k, s.alpha, a, lda, b, ldb, s.beta, c, ldc)
 
 	tol := 1e-5 * float64(max(s.k, 1))
 	for i := 0; i < s.m; i++ {
@@ -78,14 +89,14 @@ func check(t *testing.T, r *rand.Rand, s shape) {
 			for p := 0; p < s.k; p++ {
 				var av, bv float64
 				if s.transA {
-					av = float64(a[p*lda+i])
+					av = operand(a[p*lda+i])
 				} else {
-					av = float64(a[i*lda+p])
+					av = operand(a[i*lda+p])
 				}
 				if s.transB {
-					bv = float64(b[j*ldb+p])
+					bv = operand(b[j*ldb+p])
 				} else {
-					bv = float64(b[p*ldb+j])
+					bv = operand(b[p*ldb+j])
 				}
 				sum += av * bv
 				mag += math.Abs(av * bv)
@@ -98,7 +109,7 @@ func check(t *testing.T, r *rand.Rand, s shape) {
 			}
 			got := float64(c[i*ldc+j])
 			if !(math.Abs(got-want) <= tol*(wmag+1e-3)) {
-				t.Fatalf("%v [%s]: C[%d,%d] = %v, want %v", s, Kernel(), i, j, got, want)
+				t.Fatalf("%v [%s]: C[%d,%d] = %v, want %v", s, name, i, j, got, want)
 			}
 		}
 	}
@@ -108,7 +119,7 @@ func check(t *testing.T, r *rand.Rand, s shape) {
 			continue
 		}
 		if math.Float32bits(c[i]) != math.Float32bits(c0[i]) {
-			t.Fatalf("%v [%s]: padding C[%d] changed", s, Kernel(), i)
+			t.Fatalf("%v [%s]: padding C[%d] changed", s, name, i)
 		}
 	}
 }

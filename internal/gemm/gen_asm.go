@@ -34,6 +34,10 @@ func main() {
 	for nv := 3; nv >= 1; nv-- {
 		avx512(nv, true)
 	}
+	for nv := 3; nv >= 1; nv-- {
+		avx512bf16(nv)
+	}
+	bf16Packing()
 	avx2()
 	transpose8()
 	transpose8Gather()
@@ -140,11 +144,40 @@ func kloopAdvancing(l func(string) string, step func(u int), advance4, advance1 
 // b + off[p] bytes (off: an int table, k long, in SI; R13 holds the current
 // entry), so a convolution can read the taps of a padded image in place.
 func avx512(nv int, gather bool) {
-	const mr = 8
 	name := fmt.Sprintf("microAVX512x%d", 16*nv)
 	if gather {
 		name = fmt.Sprintf("gatherAVX512x%d", 16*nv)
 	}
+	avx512Kernel(name, nv, gather, func(b, a, c int) { p("\tVFMADD231PS Z%d, Z%d, Z%d", b, a, c) })
+}
+
+// avx512bf16 emits the bf16 kernels: avx512's 8-row kernels over packed
+// slivers of bfloat16 pairs (each 32-bit element holds depth steps 2q and
+// 2q+1, the even one in the low half), where VDPBF16PS adds both products
+// of a pair into the float32 accumulator. k counts pairs.
+func avx512bf16(nv int) {
+	avx512Kernel(fmt.Sprintf("bf16AVX512x%d", 16*nv), nv, false, vdpbf16ps)
+}
+
+// vdpbf16ps emits VDPBF16PS Zc, Zb, Za (Zc.fp32[i] += Zb.bf16[2i]·Za.bf16[2i]
+// + Zb.bf16[2i+1]·Za.bf16[2i+1]) as bytes: Go's assembler does not know it.
+// Encoding EVEX.512.F3.0F38.W0 52 /r, register form: P0 = R̄ X̄ B̄ R̄' 0 mmm
+// (mmm = 010, 0F38; X and B extend ModRM.rm, R and R' ModRM.reg), P1 = W
+// v̄v̄v̄v̄ 1 pp (W = 0, pp = 10: F3), P2 = z L'L b V̄' aaa (L'L = 10: 512 bits).
+func vdpbf16ps(b, a, c int) {
+	inv := func(v, bit int) int { return (v>>bit&1 ^ 1) }
+	p0 := inv(c, 3)<<7 | inv(a, 4)<<6 | inv(a, 3)<<5 | inv(c, 4)<<4 | 0b0010
+	p1 := (^b&15)<<3 | 0b100 | 0b10
+	p2 := 0b10<<5 | inv(b, 4)<<3
+	modrm := 0b11<<6 | (c&7)<<3 | a&7
+	p("\tBYTE $0x62; BYTE $0x%02x; BYTE $0x%02x; BYTE $0x%02x; BYTE $0x52; BYTE $0x%02x // VDPBF16PS Z%d, Z%d, Z%d", p0, p1, p2, modrm, a, b, c)
+}
+
+// avx512Kernel emits an avx512 kernel named name; fma(b, a, c) emits the
+// multiply-add of the B vector Zb and the broadcast A element Za into the
+// accumulator Zc.
+func avx512Kernel(name string, nv int, gather bool, fma func(b, a, c int)) {
+	const mr = 8
 	l := func(s string) string { return fmt.Sprintf("%s_%s", name, s) }
 	if gather {
 		prologueGather(name)
@@ -180,7 +213,7 @@ func avx512(nv int, gather bool) {
 			bc := 27 + i%2
 			p("\tVBROADCASTSS %s, Z%d", aAddr(u, i*4), bc)
 			for v := 0; v < nv; v++ {
-				p("\tVFMADD231PS Z%d, Z%d, Z%d", 24+v, bc, i*nv+v)
+				fma(24+v, bc, i*nv+v)
 			}
 		}
 	}
@@ -333,6 +366,25 @@ func peak() {
 		p("\tVZEROUPPER")
 		p("\tRET")
 	}
+	// The same loop of VDPBF16PS (two multiply-adds per 32-bit lane).
+	p("")
+	p("// func peakBF16(n int)")
+	p("TEXT ·peakBF16(SB), NOSPLIT, $0-8")
+	p("\tMOVQ n+0(FP), CX")
+	for r := 0; r < 14; r++ {
+		p("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
+	}
+	p("\tTESTQ CX, CX")
+	p("\tJEQ peakBF16_done")
+	p("peakBF16_loop:")
+	for r := 0; r < 12; r++ {
+		vdpbf16ps(12, 13, r)
+	}
+	p("\tDECQ CX")
+	p("\tJNE peakBF16_loop")
+	p("peakBF16_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
 }
 
 // transpose8 emits the 8-row interleave used to pack transposed operands:
@@ -510,6 +562,97 @@ func copy8Gather() {
 	p("\tDECQ CX")
 	p("\tJNE copy8g_loop1")
 	p("copy8g_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// bf16Constants loads the constants of bf16Round: Z26 = 1, Z27 = 0x7fff,
+// Z28 = 0x7fffffff, Z29 = 0x7f800000 (infinity), Z30 = 0x00400000 (the
+// quiet-NaN bit), Z31 = 0xffff0000, in every 32-bit lane.
+func bf16Constants() {
+	for i, v := range []uint32{1, 0x7fff, 0x7fffffff, 0x7f800000, 0x00400000, 0xffff0000} {
+		p("\tMOVL $0x%x, AX", v)
+		p("\tVPBROADCASTD AX, Z%d", 26+i)
+	}
+}
+
+// bf16Round rounds the float32 lanes of Zx to bfloat16, ties to even,
+// leaving the result in the upper half of each lane of Zr (the lower half is
+// garbage): Zr = x + 0x7fff + (x>>16 & 1), except NaN lanes (|x| > inf),
+// where Zr = x | quiet bit. Zt is scratch; K2 is clobbered.
+func bf16Round(x, r, t int) {
+	p("\tVPSRLD $16, Z%d, Z%d", x, t)
+	p("\tVPANDD Z26, Z%d, Z%d", t, t)
+	p("\tVPADDD Z27, Z%d, Z%d", t, t)
+	p("\tVPADDD Z%d, Z%d, Z%d", x, t, r)
+	p("\tVPANDD Z28, Z%d, Z%d", x, t)
+	p("\tVPCMPUD $6, Z29, Z%d, K2", t)
+	p("\tVPORD Z30, Z%d, K2, Z%d", x, r)
+}
+
+// bf16Packing emits the packing of SgemmBF16's operands (RoundBF16 in
+// vector form, bit for bit):
+//
+//   - pairRowsAVX512 deals two rows of B (depth steps 2q and 2q+1) out to
+//     slivers of pairs: for s < slivers and j < 16*vecs,
+//     dst[s*stride/4 + j] = bf16(lo[s*16*vecs+j]) | bf16(hi[s*16*vecs+j])<<16;
+//   - roundPairsAVX512 turns a row along the depth into its pairs: for
+//     j < 8*n, dst[j] = bf16(src[2j]) | bf16(src[2j+1])<<16.
+func bf16Packing() {
+	p("")
+	p("// func pairRowsAVX512(dst *uint32, stride int, lo, hi *float32, slivers, vecs int)")
+	p("TEXT ·pairRowsAVX512(SB), NOSPLIT, $0-48")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ stride+8(FP), DX")
+	p("\tMOVQ lo+16(FP), SI")
+	p("\tMOVQ hi+24(FP), R8")
+	p("\tMOVQ slivers+32(FP), CX")
+	bf16Constants()
+	p("\tTESTQ CX, CX")
+	p("\tJEQ pairrows_done")
+	p("pairrows_sliver:")
+	p("\tMOVQ vecs+40(FP), BX")
+	p("\tMOVQ DI, R9")
+	p("pairrows_vec:")
+	p("\tVMOVUPS (SI), Z0")
+	p("\tVMOVUPS (R8), Z1")
+	bf16Round(0, 2, 4)
+	bf16Round(1, 3, 5)
+	p("\tVPSRLD $16, Z2, Z2")
+	p("\tVPANDD Z31, Z3, Z3")
+	p("\tVPORD Z2, Z3, Z3")
+	p("\tVMOVDQU32 Z3, (R9)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $64, R8")
+	p("\tADDQ $64, R9")
+	p("\tDECQ BX")
+	p("\tJNE pairrows_vec")
+	p("\tADDQ DX, DI")
+	p("\tDECQ CX")
+	p("\tJNE pairrows_sliver")
+	p("pairrows_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+
+	p("")
+	p("// func roundPairsAVX512(dst *uint32, src *float32, n int)")
+	p("TEXT ·roundPairsAVX512(SB), NOSPLIT, $0-24")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ n+16(FP), CX")
+	bf16Constants()
+	p("\tTESTQ CX, CX")
+	p("\tJEQ roundpairs_done")
+	p("roundpairs_loop:")
+	p("\tVMOVUPS (SI), Z0")
+	bf16Round(0, 2, 4)
+	p("\tVPSRLD $16, Z2, Z2")
+	p("\tVPMOVDW Z2, (DI)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $32, DI")
+	p("\tDECQ CX")
+	p("\tJNE roundpairs_loop")
+	p("roundpairs_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
