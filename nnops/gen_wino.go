@@ -1,0 +1,493 @@
+//go:build ignore
+
+// gen_wino derives the Winograd F(2×2, 5×5) transforms and writes them as Go
+// tables (wino_tables.go) and as AVX-512 kernels (wino_amd64.s):
+//
+//	go run gen_wino.go
+//
+// The matrices follow Lavin & Gray, "Fast Algorithms for Convolutional
+// Neural Networks" (CVPR 2016), §4, built by the Toom-Cook method on the
+// interpolation points 0, 1, −1, 2, −2 and ∞ (n = m + r − 1 = 6 points for
+// m = 2 outputs and r = 5 taps). For the 1-D correlation
+// y_i = Σ_k d[i+k]·g[k] (i < m, d of length n):
+//
+//	y = Aᵀ [(G g) ⊙ (Bᵀ d)]
+//
+// with, for the finite points p_j (j < n−1) and f_j = Π_{l≠j} (p_j − p_l),
+//
+//	Aᵀ[i][j] = p_jⁱ,            Aᵀ[i][n−1] = [i = m−1]   (m × n)
+//	G[j][k]  = p_jᵏ / f_j,      G[n−1][k]  = [k = r−1]   (n × r)
+//
+// and Bᵀ (n × n) the solution of Σ_j Aᵀ[i][j]·G[j][k]·Bᵀ[j][l] = [l = i+k]
+// for all i, k, l, found here exactly in rationals: the terms depend on s =
+// i+k only, so for s ≤ n−2 Bᵀ[j][l]/f_j is the inverse of the Vandermonde
+// matrix V[s][j] = p_jˢ, and the ∞ row cancels the p_j^{n−1} terms of s = n−1.
+// The 2-D convolution of a 6×6 tile d with a 5×5 kernel g is then
+//
+//	Y (2×2) = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A.
+//
+// Each kernel applies one 2-D transform out = L·X·Rᵀ to 16 independent
+// problems at once (one per zmm lane), a column pass into a stack buffer and
+// a row pass, with every product by a constant other than ±1 an FMA against
+// a broadcast constant held in a register.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"math/big"
+	"os"
+	"strings"
+)
+
+const m, r = 2, 5
+const n = m + r - 1
+
+var points = []*big.Rat{big.NewRat(0, 1), big.NewRat(1, 1), big.NewRat(-1, 1), big.NewRat(2, 1), big.NewRat(-2, 1)}
+
+type mat [][]*big.Rat
+
+func newMat(rows, cols int) mat {
+	a := make(mat, rows)
+	for i := range a {
+		a[i] = make([]*big.Rat, cols)
+		for j := range a[i] {
+			a[i][j] = new(big.Rat)
+		}
+	}
+	return a
+}
+
+func pow(p *big.Rat, e int) *big.Rat {
+	v := big.NewRat(1, 1)
+	for ; e > 0; e-- {
+		v.Mul(v, p)
+	}
+	return v
+}
+
+func transpose(a mat) mat {
+	t := newMat(len(a[0]), len(a))
+	for i := range a {
+		for j := range a[i] {
+			t[j][i].Set(a[i][j])
+		}
+	}
+	return t
+}
+
+// inverse inverts a square rational matrix by Gauss-Jordan elimination.
+func inverse(a mat) mat {
+	k := len(a)
+	w := newMat(k, 2*k)
+	for i := 0; i < k; i++ {
+		for j := 0; j < k; j++ {
+			w[i][j].Set(a[i][j])
+		}
+		w[i][k+i].SetInt64(1)
+	}
+	for c := 0; c < k; c++ {
+		piv := c
+		for piv < k && w[piv][c].Sign() == 0 {
+			piv++
+		}
+		if piv == k {
+			panic("singular")
+		}
+		w[c], w[piv] = w[piv], w[c]
+		inv := new(big.Rat).Inv(w[c][c])
+		for j := range w[c] {
+			w[c][j].Mul(w[c][j], inv)
+		}
+		for i := 0; i < k; i++ {
+			if i == c || w[i][c].Sign() == 0 {
+				continue
+			}
+			f := new(big.Rat).Set(w[i][c])
+			for j := range w[i] {
+				w[i][j].Sub(w[i][j], new(big.Rat).Mul(f, w[c][j]))
+			}
+		}
+	}
+	out := newMat(k, k)
+	for i := range out {
+		for j := range out[i] {
+			out[i][j].Set(w[i][k+j])
+		}
+	}
+	return out
+}
+
+// derive returns Aᵀ (m×n), G (n×r) and Bᵀ (n×n), and checks the identity.
+func derive() (at, g, bt mat) {
+	at, g, bt = newMat(m, n), newMat(n, r), newMat(n, n)
+	f := make([]*big.Rat, n-1)
+	for j, pj := range points {
+		f[j] = big.NewRat(1, 1)
+		for l, pl := range points {
+			if l != j {
+				f[j].Mul(f[j], new(big.Rat).Sub(pj, pl))
+			}
+		}
+		for i := 0; i < m; i++ {
+			at[i][j] = pow(pj, i)
+		}
+		for k := 0; k < r; k++ {
+			g[j][k] = new(big.Rat).Quo(pow(pj, k), f[j])
+		}
+	}
+	at[m-1][n-1].SetInt64(1)
+	g[n-1][r-1].SetInt64(1)
+	v := newMat(n-1, n-1)
+	for s := 0; s < n-1; s++ {
+		for j, pj := range points {
+			v[s][j] = pow(pj, s)
+		}
+	}
+	x := inverse(v) // x[j][s]: Σ_j V[s][j]·x[j][l] = [s = l]
+	for j := 0; j < n-1; j++ {
+		for l := 0; l < n-1; l++ {
+			bt[j][l].Mul(f[j], x[j][l])
+		}
+	}
+	for l := 0; l < n-1; l++ {
+		for j, pj := range points {
+			bt[n-1][l].Sub(bt[n-1][l], new(big.Rat).Mul(pow(pj, n-1), x[j][l]))
+		}
+	}
+	bt[n-1][n-1].SetInt64(1)
+	// Check Σ_j Aᵀ[i][j]·G[j][k]·Bᵀ[j][l] = [l = i+k] exactly.
+	for i := 0; i < m; i++ {
+		for k := 0; k < r; k++ {
+			for l := 0; l < n; l++ {
+				s := new(big.Rat)
+				for j := 0; j < n; j++ {
+					s.Add(s, new(big.Rat).Mul(new(big.Rat).Mul(at[i][j], g[j][k]), bt[j][l]))
+				}
+				want := int64(0)
+				if l == i+k {
+					want = 1
+				}
+				if s.Cmp(big.NewRat(want, 1)) != 0 {
+					panic(fmt.Sprintf("identity fails at i=%d k=%d l=%d: %v", i, k, l, s))
+				}
+			}
+		}
+	}
+	return at, g, bt
+}
+
+func f32(a mat) [][]float32 {
+	out := make([][]float32, len(a))
+	for i := range a {
+		out[i] = make([]float32, len(a[i]))
+		for j := range a[i] {
+			v, _ := a[i][j].Float64()
+			out[i][j] = float32(v)
+		}
+	}
+	return out
+}
+
+var w bytes.Buffer
+
+// nconst is the number of constants every kernel broadcasts into Z16….
+var nconst int
+
+func p(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
+
+func goTable(name, doc string, a mat) {
+	p("// %s", doc)
+	p("var %s = [%d][%d]float64{", name, len(a), len(a[0]))
+	for _, row := range a {
+		var s []string
+		for _, v := range row {
+			if v.IsInt() {
+				s = append(s, v.Num().String())
+			} else {
+				s = append(s, v.Num().String()+".0/"+v.Denom().String())
+			}
+		}
+		p("\t{%s},", strings.Join(s, ", "))
+	}
+	p("}")
+	p("")
+}
+
+// consts collects the distinct constants of the kernels (values other than
+// 0 and ±1); each gets 4 bytes in winoConst<> and a register Z16+index.
+type consts struct {
+	vals []float32
+}
+
+func (c *consts) index(v float32) int {
+	for i, u := range c.vals {
+		if u == v {
+			return i
+		}
+	}
+	c.vals = append(c.vals, v)
+	return len(c.vals) - 1
+}
+
+// stride is an address step: an immediate (reg == "") or a register.
+type stride struct {
+	reg string
+	imm int
+}
+
+// combine emits dst = Σ_k coef[k]·src[k] (zmm registers); coef has at least
+// one non-zero.
+func combine(cs *consts, dst string, coef []float32, src []string) {
+	first := true
+	for k, c := range coef {
+		if c == 0 {
+			continue
+		}
+		switch {
+		case first && c == 1:
+			p("\tVMOVAPS %s, %s", src[k], dst)
+		case first && c == -1:
+			p("\tVXORPS %s, %s, %s", dst, dst, dst)
+			p("\tVSUBPS %s, %s, %s", src[k], dst, dst)
+		case first:
+			p("\tVMULPS Z%d, %s, %s", 16+cs.index(c), src[k], dst)
+		case c == 1:
+			p("\tVADDPS %s, %s, %s", src[k], dst, dst)
+		case c == -1:
+			p("\tVSUBPS %s, %s, %s", src[k], dst, dst)
+		case c < 0:
+			p("\tVFNMADD231PS Z%d, %s, %s", 16+cs.index(-c), src[k], dst)
+		default:
+			p("\tVFMADD231PS Z%d, %s, %s", 16+cs.index(c), src[k], dst)
+		}
+		first = false
+	}
+	if first {
+		p("\tVXORPS %s, %s, %s", dst, dst, dst)
+	}
+}
+
+// kernel emits
+//
+//	func name(src, dst *float32, cnt int, s1, s2 uintptr[, bias float32])
+//
+// that for each of cnt problems computes out = L·X·Rᵀ on 16 lanes (plus
+// bias), X[k][l] (16 floats) at src + k·inRow + l·inCol, out[i][j] stored at
+// dst + i·outRow + j·outCol, then advances src by srcStep and dst by
+// dstStep bytes. The strides name the registers R8 (= s1), R9 (= s2) and
+// R10, R11 (multiples of them set up by setup).
+func kernel(cs *consts, name, doc string, l, rm [][]float32, inRow, inCol, outRow, outCol stride, srcStep, dstStep int, setup []string, bias bool) {
+	pr, q := len(l), len(l[0])
+	pc, qc := len(rm), len(rm[0])
+	tmp := pr * qc * 64
+	args := 40
+	sig := "src, dst *float32, cnt int, s1, s2 uintptr"
+	if bias {
+		args = 44
+		sig += ", bias float32"
+	}
+	p("")
+	p("// func %s(%s)", name, sig)
+	p("//")
+	p("// %s", doc)
+	// Not NOSPLIT: the frame is larger than a nosplit function may use.
+	p("TEXT ·%s(SB), 0, $%d-%d", name, tmp, args)
+	p("\tMOVQ src+0(FP), SI")
+	p("\tMOVQ dst+8(FP), DI")
+	p("\tMOVQ cnt+16(FP), CX")
+	p("\tMOVQ s1+24(FP), R8")
+	p("\tMOVQ s2+32(FP), R9")
+	for _, s := range setup {
+		p("\t%s", s)
+	}
+	for i := 0; i < nconst; i++ {
+		p("\tVBROADCASTSS winoConst<>+%d(SB), Z%d", 4*i, 16+i)
+	}
+	if bias {
+		p("\tVBROADCASTSS bias+40(FP), Z15")
+	}
+	p("%s_loop:", name)
+	// Column pass: T[i][c] = Σ_k L[i][k]·X[k][c], into the stack buffer.
+	// R13 is the column's base, R12 walks down the column.
+	p("\tMOVQ SI, R13")
+	for c := 0; c < qc; c++ {
+		p("\tMOVQ R13, R12")
+		var in []string
+		for k := 0; k < q; k++ {
+			reg := fmt.Sprintf("Z%d", k)
+			p("\tVMOVUPS %d(R12), %s", c*inCol.imm+k*inRow.imm, reg)
+			if inRow.reg != "" && k < q-1 {
+				p("\tADDQ %s, R12", inRow.reg)
+			}
+			in = append(in, reg)
+		}
+		if inCol.reg != "" {
+			p("\tADDQ %s, R13", inCol.reg)
+		}
+		for i := 0; i < pr; i++ {
+			reg := fmt.Sprintf("Z%d", 8+i%7)
+			combine(cs, reg, l[i], in)
+			p("\tVMOVUPS %s, %d(SP)", reg, (i*qc+c)*64)
+		}
+	}
+	// Row pass: out[i][j] = Σ_c T[i][c]·R[j][c]. R13 is the row's base,
+	// R12 walks along the row.
+	p("\tMOVQ DI, R13")
+	for i := 0; i < pr; i++ {
+		var in []string
+		for c := 0; c < qc; c++ {
+			reg := fmt.Sprintf("Z%d", c)
+			p("\tVMOVUPS %d(SP), %s", (i*qc+c)*64, reg)
+			in = append(in, reg)
+		}
+		p("\tMOVQ R13, R12")
+		for j := 0; j < pc; j++ {
+			reg := fmt.Sprintf("Z%d", 8+j%7)
+			combine(cs, reg, rm[j], in)
+			if bias {
+				p("\tVADDPS Z15, %s, %s", reg, reg)
+			}
+			p("\tVMOVUPS %s, %d(R12)", reg, j*outCol.imm+i*outRow.imm)
+			if outCol.reg != "" && j < pc-1 {
+				p("\tADDQ %s, R12", outCol.reg)
+			}
+		}
+		if outRow.reg != "" {
+			p("\tADDQ %s, R13", outRow.reg)
+		}
+	}
+	p("\tADDQ $%d, SI", srcStep)
+	p("\tADDQ $%d, DI", dstStep)
+	p("\tDECQ CX")
+	p("\tJNZ %s_loop", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// gatherScatter emits the lane transposes between NCHW planes and the
+// kernels' 16-lane layout (lane = image):
+//
+//	winoGather16(dst, src *float32, cnt int, idx *int32, mask uint64)
+//	  dst[t·16 + l] = src[t + idx[l]] for the lanes l set in mask, else 0
+//	winoScatter16(dst, src *float32, cnt int, idx *int32, mask uint64)
+//	  dst[t + idx[l]] = src[t·16 + l] for the lanes l set in mask
+//
+// for t < cnt (cnt > 0).
+func gatherScatter() {
+	p("")
+	p("// func winoGather16(dst, src *float32, cnt int, idx *int32, mask uint64)")
+	p("TEXT ·winoGather16(SB), NOSPLIT, $0-40")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ cnt+16(FP), CX")
+	p("\tMOVQ idx+24(FP), AX")
+	p("\tVMOVDQU32 (AX), Z0")
+	p("\tMOVQ mask+32(FP), BX")
+	p("winoGather16_loop:")
+	p("\tKMOVW BX, K1")
+	p("\tVXORPS Z1, Z1, Z1")
+	p("\tVGATHERDPS (SI)(Z0*4), K1, Z1")
+	p("\tVMOVUPS Z1, (DI)")
+	p("\tADDQ $4, SI")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJNZ winoGather16_loop")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+	p("// func winoScatter16(dst, src *float32, cnt int, idx *int32, mask uint64)")
+	p("TEXT ·winoScatter16(SB), NOSPLIT, $0-40")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ cnt+16(FP), CX")
+	p("\tMOVQ idx+24(FP), AX")
+	p("\tVMOVDQU32 (AX), Z0")
+	p("\tMOVQ mask+32(FP), BX")
+	p("winoScatter16_loop:")
+	p("\tKMOVW BX, K1")
+	p("\tVMOVUPS (SI), Z1")
+	p("\tVSCATTERDPS Z1, K1, (DI)(Z0*4)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $4, DI")
+	p("\tDECQ CX")
+	p("\tJNZ winoScatter16_loop")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+func main() {
+	at, g, bt := derive()
+
+	// Go tables: the exact matrices, for the reference transforms and the
+	// tests.
+	p("// Code generated by gen_wino.go; DO NOT EDIT.")
+	p("")
+	p("package nnops")
+	p("")
+	goTable("winoAT", "winoAT is Aᵀ (2×6) of Winograd F(2, 5): the output transform.", at)
+	goTable("winoG", "winoG is G (6×5) of Winograd F(2, 5): the kernel transform.", g)
+	goTable("winoBT", "winoBT is Bᵀ (6×6) of Winograd F(2, 5): the input transform.", bt)
+	if err := os.WriteFile("wino_tables.go", w.Bytes(), 0o644); err != nil {
+		panic(err)
+	}
+
+	w.Reset()
+	p("// Code generated by gen_wino.go; DO NOT EDIT.")
+	p("")
+	p("//go:build amd64")
+	p("")
+	p("#include \"textflag.h\"")
+	// Two passes: the first collects the constants that every kernel loads.
+	var cs *consts
+	var head bytes.Buffer
+	head.Write(w.Bytes())
+	for pass := 0; pass < 2; pass++ {
+		w.Reset()
+		w.Write(head.Bytes())
+		if pass == 1 {
+			nconst = len(cs.vals)
+		}
+		cs = &consts{}
+		btf, gf, atf := f32(bt), f32(g), f32(at)
+		a := f32(transpose(at)) // A (6×2)
+		gt := f32(transpose(g)) // Gᵀ (5×6)
+		reg := func(r string) stride { return stride{reg: r} }
+		imm := func(v int) stride { return stride{imm: v} }
+		// Input transform: V = Bᵀ d B, d a 6×6 window of rows s1 bytes apart
+		// (16 lanes each), V[pos] at dst + pos·s2; tiles 2 columns apart.
+		kernel(cs, "winoInputAVX512", "V = Bᵀ·d·B for cnt tiles: d[k][l] at src + k·s1 + l·64, V[i·6+j] at dst + (i·6+j)·s2; src advances 128 bytes a tile, dst 64.",
+			btf, btf, reg("R8"), imm(64), reg("R10"), reg("R9"), 128, 64,
+			[]string{"LEAQ (R9)(R9*2), R10", "SHLQ $1, R10"}, false)
+		// Output transform: Y = Aᵀ M A + bias, M[pos] at src + pos·s1, Y rows s2
+		// bytes apart.
+		kernel(cs, "winoOutputAVX512", "Y = Aᵀ·M·A + bias for cnt tiles: M[k·6+l] at src + (k·6+l)·s1, Y[i][j] at dst + i·s2 + j·64; src advances 64 bytes a tile, dst 128.",
+			atf, atf, reg("R10"), reg("R8"), reg("R9"), imm(64), 64, 128,
+			[]string{"LEAQ (R8)(R8*2), R10", "SHLQ $1, R10"}, true)
+		// Kernel transform: U = G g Gᵀ, g[k][l] at src + (k·5+l)·s1.
+		kernel(cs, "winoKernelAVX512", "U = G·g·Gᵀ for cnt groups of 16 kernels: g[k][l] at src + (k·5+l)·s1, U[i·6+j] at dst + (i·6+j)·s2; src and dst advance 64 bytes.",
+			gf, gf, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64,
+			[]string{"LEAQ (R8)(R8*4), R10", "LEAQ (R9)(R9*2), R11", "SHLQ $1, R11"}, false)
+		// The transposed transforms of the weight gradient: dM = A dY Aᵀ (dY a
+		// 2×2 output tile) and dg = Gᵀ dU G.
+		kernel(cs, "winoGradOutputAVX512", "dM = A·dY·Aᵀ for cnt tiles: dY[k][l] at src + k·s1 + l·64, dM[i·6+j] at dst + (i·6+j)·s2; src advances 128 bytes a tile, dst 64.",
+			a, a, reg("R8"), imm(64), reg("R10"), reg("R9"), 128, 64,
+			[]string{"LEAQ (R9)(R9*2), R10", "SHLQ $1, R10"}, false)
+		kernel(cs, "winoGradKernelAVX512", "dg = Gᵀ·dU·G for cnt groups of 16: dU[k·6+l] at src + (k·6+l)·s1, dg[i][j] at dst + (i·5+j)·s2; src and dst advance 64 bytes.",
+			gt, gt, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64,
+			[]string{"LEAQ (R8)(R8*2), R10", "SHLQ $1, R10", "LEAQ (R9)(R9*4), R11"}, false)
+		gatherScatter()
+	}
+	if len(cs.vals) > 15 {
+		panic(fmt.Sprintf("%d constants: more than Z16..Z30", len(cs.vals)))
+	}
+	p("")
+	for i, v := range cs.vals {
+		p("DATA winoConst<>+%d(SB)/4, $0x%08x // %g", 4*i, math.Float32bits(v), v)
+	}
+	p("GLOBL winoConst<>(SB), RODATA|NOPTR, $%d", 4*len(cs.vals))
+	if err := os.WriteFile("wino_amd64.s", w.Bytes(), 0o644); err != nil {
+		panic(err)
+	}
+}

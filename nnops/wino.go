@@ -1,0 +1,222 @@
+package nnops
+
+import (
+	"os"
+	"strconv"
+
+	"github.com/lgm-dev/lgm/internal/gemm"
+)
+
+// winoConv is a stride-1 convolution with a 5×5 kernel by Winograd's
+// minimal filtering F(2×2, 5×5) (Lavin & Gray, "Fast Algorithms for
+// Convolutional Neural Networks", CVPR 2016): each 2×2 block of outputs
+// ("tile") of each output channel o is
+//
+//	Y = Aᵀ [Σ_c U[o][c] ⊙ V[c]] A,   U[o][c] = G w[o][c] Gᵀ,   V[c] = Bᵀ d[c] B,
+//
+// d[c] the 6×6 input window of the tile in channel c (zero outside the
+// image) and Aᵀ, G, Bᵀ the matrices of wino_tables.go (gen_wino.go derives
+// them). Written per element pos of the 6×6 transformed tile, the sum over c
+// is one GEMM per pos over all tiles t:
+//
+//	M[pos] (Cout × T) = U[pos] (Cout × Cin) · V[pos] (Cin × T),
+//
+// 36 products of Cin·Cout per tile of 4 outputs instead of 100: 2.8× fewer
+// multiply-adds, paid for by the transforms.
+//
+// Layout: images are taken 16 at a time, one per zmm lane, so that every
+// transform is the same vertical arithmetic on 16 lanes with no shuffles.
+// A group's input is transposed (gathered) into xt (Cin × Hp × Wp × 16,
+// zero-bordered, Hp = 2·TH + 4 rows for TH tile rows), the tiles are worked
+// on in blocks of nb (the GEMMs' N = 16·nb columns: V and M of a block about
+// fit in L2), the block's outputs transformed back into yt (Cout × 2·TH ×
+// 2·TW × 16), and yt scattered into the NCHW output. A group of fewer than
+// 16 images leaves its other lanes zero.
+type winoConv struct {
+	batchGeom
+	th, tw int // tile rows and columns per image
+	hp, wp int // rows and columns of xt: 2·th + 4, 2·tw + 4
+	nb     int // tiles per block
+	ldv    int // row stride of V (≥ 16·nb, read in place by the GEMM)
+	coutp  int // cout rounded up to 16: the kernel transform's lanes
+
+	wt []float32 // w transposed: (Cin, 25, coutp)
+	ut []float32 // Uᵀ per pos: (36, Cin, coutp)
+	bz []float32 // the bias, coutp values (zero without one)
+
+	imgIdx [16]int32 // lane l → l·Cin·H·W (gather)
+	outIdx [16]int32 // lane l → l·Cout·OH·OW (scatter)
+
+	l        loop
+	sc       *scratch
+	xd, out  []float32
+	xtLen    int // floats of xt in sc.col (then V)
+	vLen     int
+	mLen     int // floats of M in sc.aux (then yt)
+	ytLen    int
+	groupLen int
+}
+
+// winoOn switches the Winograd path on (for 5×5 stride-1 convolutions on
+// AVX-512). LGM_WINO=0 turns it off, for A/B measurements.
+var winoOn = os.Getenv("LGM_WINO") != "0"
+
+// winoL2 is the bytes of V and M one block aims at: about half of a 2 MB
+// L2, so that xt's rows and yt's stay cached too. LGM_WINO_NB sets the tiles
+// per block instead (measurements).
+var winoL2 = 1 << 20
+
+var winoNB, _ = strconv.Atoi(os.Getenv("LGM_WINO_NB"))
+
+// winoMinC is the fewest input channels for which a convolution runs as a
+// winoConv: the GEMMs' depth is Cin (LeNet++'s first layer, Cin = 1, keeps
+// its path).
+var winoMinC = 16
+
+// useWino reports whether geometry g runs as a winoConv.
+func useWino(g geom) bool {
+	return winoOn && hasWinoAVX512 && g.k == 5 && g.s == 1 && g.p <= 4 && g.oh > 0 && g.ow > 0 && g.c >= winoMinC
+}
+
+func newWinoConv(g geom, batch, cout int) *winoConv {
+	wc := &winoConv{batchGeom: newBatchGeom(g, batch, cout)}
+	wc.group = 16
+	wc.th, wc.tw = (g.oh+1)/2, (g.ow+1)/2
+	wc.hp, wc.wp = 2*wc.th+4, 2*wc.tw+4
+	wc.coutp = (cout + 15) &^ 15
+	tiles := wc.th * wc.tw
+	wc.nb = winoNB
+	if wc.nb <= 0 {
+		wc.nb = winoL2 / (36 * (g.c + cout) * 16 * 4)
+	}
+	wc.nb = min(max(wc.nb, 1), tiles)
+	wc.ldv = gemm.InPlaceStride(16 * wc.nb)
+	wc.xtLen = g.c * wc.hp * wc.wp * 16
+	wc.vLen = 36 * g.c * wc.ldv
+	wc.mLen = 36 * cout * 16 * wc.nb
+	wc.ytLen = cout * 2 * wc.th * 2 * wc.tw * 16
+	for l := range 16 {
+		wc.imgIdx[l] = int32(l * g.c * g.h * g.w)
+		wc.outIdx[l] = int32(l * cout * g.oh * g.ow)
+	}
+	return wc
+}
+
+// run computes out (B, Cout, OH, OW) from x (B, Cin, H, W), w (Cout, Cin,
+// 5, 5) and b (Cout; nil: none).
+func (wc *winoConv) run(x, w, b, out []float32) {
+	wc.prepare(w, b)
+	wc.xd, wc.out = x, out
+	items := wc.items()
+	slots := slotsFor(items)
+	wc.sc = getScratch()
+	wc.sc.col = growSlots(wc.sc.col, slots, wc.xtLen+wc.vLen)
+	wc.sc.aux = growSlots(wc.sc.aux, slots, wc.mLen+wc.ytLen)
+	wc.l.run(wc, items, slots)
+	putScratch(wc.sc)
+	wc.xd, wc.out, wc.sc = nil, nil, nil
+}
+
+// prepare transforms the weights into ut and copies the bias.
+func (wc *winoConv) prepare(w, b []float32) {
+	cin, cout, cp := wc.c, wc.cout, wc.coutp
+	wc.wt = grow32(wc.wt, cin*25*cp)
+	wc.ut = grow32(wc.ut, 36*cin*cp)
+	wc.bz = grow32(wc.bz, cp)
+	clear(wc.bz)
+	copy(wc.bz, b)
+	if cp != cout {
+		clear(wc.wt)
+	}
+	for o := 0; o < cout; o++ {
+		for c := 0; c < cin; c++ {
+			src := w[(o*cin+c)*25 : (o*cin+c+1)*25]
+			dst := wc.wt[c*25*cp+o:]
+			for k, v := range src {
+				dst[k*cp] = v
+			}
+		}
+	}
+	for c := 0; c < cin; c++ {
+		winoKernelAVX512(&wc.wt[c*25*cp], &wc.ut[c*cp], cp/16, uintptr(cp*4), uintptr(cin*cp*4))
+	}
+}
+
+// item computes images 16i … 16i+15 (fewer in the last group).
+func (wc *winoConv) item(slot, i int) {
+	n0, g := wc.images(i)
+	mask := uint64(1)<<g - 1
+	cin, cout := wc.c, wc.cout
+	col, aux := wc.sc.col[slot], wc.sc.aux[slot]
+	xt, v := col[:wc.xtLen], col[wc.xtLen:wc.xtLen+wc.vLen]
+	m, yt := aux[:wc.mLen], aux[wc.mLen:wc.mLen+wc.ytLen]
+	wc.gatherInput(xt, n0, mask)
+
+	tiles := wc.th * wc.tw
+	ytRow := 2 * wc.tw * 16 // floats per yt row
+	for t0 := 0; t0 < tiles; t0 += wc.nb {
+		t1 := min(t0+wc.nb, tiles)
+		n := 16 * (t1 - t0)
+		ldm := n
+		// V[pos][c][(t−t0)·16 + lane].
+		for c := 0; c < cin; c++ {
+			for t := t0; t < t1; {
+				tr, tc := t/wc.tw, t%wc.tw
+				cnt := min(wc.tw-tc, t1-t)
+				src := &xt[((c*wc.hp+2*tr)*wc.wp+2*tc)*16]
+				winoInputAVX512(src, &v[c*wc.ldv+(t-t0)*16], cnt, uintptr(wc.wp*64), uintptr(cin*wc.ldv*4))
+				t += cnt
+			}
+		}
+		for pos := 0; pos < 36; pos++ {
+			gemm.Sgemm(true, false, cout, n, cin, 1, wc.ut[pos*cin*wc.coutp:], wc.coutp,
+				v[pos*cin*wc.ldv:], wc.ldv, 0, m[pos*cout*ldm:], ldm)
+		}
+		for o := 0; o < cout; o++ {
+			for t := t0; t < t1; {
+				tr, tc := t/wc.tw, t%wc.tw
+				cnt := min(wc.tw-tc, t1-t)
+				dst := &yt[(o*2*wc.th+2*tr)*ytRow+2*tc*16]
+				winoOutputAVX512(&m[o*ldm+(t-t0)*16], dst, cnt, uintptr(cout*ldm*4), uintptr(ytRow*4), wc.bz[o])
+				t += cnt
+			}
+		}
+	}
+	wc.scatterOutput(yt, n0, mask)
+}
+
+// gatherInput fills xt (Cin × Hp × Wp × 16) from images n0 … of x, lane l
+// holding image n0+l (the lanes not in mask zero), inside a zero border:
+// xt row r, column q is image row r−P, column q−P.
+func (wc *winoConv) gatherInput(xt []float32, n0 int, mask uint64) {
+	h, w, p := wc.h, wc.w, wc.p
+	rowLen := wc.wp * 16
+	for c := 0; c < wc.c; c++ {
+		plane := xt[c*wc.hp*rowLen : (c+1)*wc.hp*rowLen]
+		for r := 0; r < wc.hp; r++ {
+			row := plane[r*rowLen : (r+1)*rowLen]
+			ih := r - p
+			if ih < 0 || ih >= h {
+				clear(row)
+				continue
+			}
+			clear(row[:p*16])
+			clear(row[(p+w)*16:])
+			src := &wc.xd[((n0*wc.c+c)*h+ih)*w]
+			winoGather16(&row[p*16], src, w, &wc.imgIdx[0], mask)
+		}
+	}
+}
+
+// scatterOutput writes yt's outputs (the rows and columns inside OH × OW)
+// to images n0 … of out.
+func (wc *winoConv) scatterOutput(yt []float32, n0 int, mask uint64) {
+	oh, ow := wc.oh, wc.ow
+	ytRow := 2 * wc.tw * 16
+	for o := 0; o < wc.cout; o++ {
+		for r := 0; r < oh; r++ {
+			src := &yt[(o*2*wc.th+r)*ytRow]
+			winoScatter16(&wc.out[((n0*wc.cout+o)*oh+r)*ow], src, ow, &wc.outIdx[0], mask)
+		}
+	}
+}

@@ -1,0 +1,177 @@
+package nnops
+
+import (
+	"fmt"
+	"math"
+	"testing"
+)
+
+// TestWinoIdentity checks the F(2×2, 5×5) matrices in float64: for random
+// 6×6 tiles d and 5×5 kernels g, Aᵀ[(G g Gᵀ) ⊙ (Bᵀ d B)]A is the 2×2
+// correlation of d with g (gen_wino.go checks the 1-D identity exactly in
+// rationals; this checks the tables it wrote and the 2-D nesting).
+func TestWinoIdentity(t *testing.T) {
+	rng := newRand(1)
+	for trial := 0; trial < 20; trial++ {
+		var d [6][6]float64
+		var g [5][5]float64
+		for i := range d {
+			for j := range d[i] {
+				d[i][j] = rng.Float64()*2 - 1
+			}
+		}
+		for i := range g {
+			for j := range g[i] {
+				g[i][j] = rng.Float64()*2 - 1
+			}
+		}
+		u := winoKernelRef(g)
+		v := winoInputRef(d)
+		var m [6][6]float64
+		for i := range m {
+			for j := range m[i] {
+				m[i][j] = u[i][j] * v[i][j]
+			}
+		}
+		y := winoOutputRef(m)
+		for i := 0; i < 2; i++ {
+			for j := 0; j < 2; j++ {
+				var want float64
+				for a := 0; a < 5; a++ {
+					for b := 0; b < 5; b++ {
+						want += d[i+a][j+b] * g[a][b]
+					}
+				}
+				if math.Abs(y[i][j]-want) > 1e-12 {
+					t.Fatalf("trial %d: y[%d][%d] = %v, want %v", trial, i, j, y[i][j], want)
+				}
+			}
+		}
+	}
+}
+
+// The float64 reference transforms.
+func winoKernelRef(g [5][5]float64) (u [6][6]float64) {
+	var t [6][5]float64 // G g
+	for i := 0; i < 6; i++ {
+		for j := 0; j < 5; j++ {
+			for k := 0; k < 5; k++ {
+				t[i][j] += winoG[i][k] * g[k][j]
+			}
+		}
+	}
+	for i := 0; i < 6; i++ {
+		for j := 0; j < 6; j++ {
+			for k := 0; k < 5; k++ {
+				u[i][j] += t[i][k] * winoG[j][k]
+			}
+		}
+	}
+	return u
+}
+
+func winoInputRef(d [6][6]float64) (v [6][6]float64) {
+	var t [6][6]float64 // Bᵀ d
+	for i := 0; i < 6; i++ {
+		for j := 0; j < 6; j++ {
+			for k := 0; k < 6; k++ {
+				t[i][j] += winoBT[i][k] * d[k][j]
+			}
+		}
+	}
+	for i := 0; i < 6; i++ {
+		for j := 0; j < 6; j++ {
+			for k := 0; k < 6; k++ {
+				v[i][j] += t[i][k] * winoBT[j][k]
+			}
+		}
+	}
+	return v
+}
+
+func winoOutputRef(m [6][6]float64) (y [2][2]float64) {
+	var t [2][6]float64 // Aᵀ m
+	for i := 0; i < 2; i++ {
+		for j := 0; j < 6; j++ {
+			for k := 0; k < 6; k++ {
+				t[i][j] += winoAT[i][k] * m[k][j]
+			}
+		}
+	}
+	for i := 0; i < 2; i++ {
+		for j := 0; j < 2; j++ {
+			for k := 0; k < 6; k++ {
+				y[i][j] += t[i][k] * winoAT[j][k]
+			}
+		}
+	}
+	return y
+}
+
+type winoCase struct{ b, cin, h, w, cout, p int }
+
+func winoCases() []winoCase {
+	return []winoCase{
+		{1, 3, 7, 7, 5, 2},     // batch 1, 7×7: ragged 2×2 tiles, channels not a multiple of 16
+		{3, 20, 7, 9, 17, 2},   // batch 3, H ≠ W, Cout not a multiple of 16
+		{17, 5, 8, 8, 3, 2},    // two groups of 16 images, the second of one
+		{2, 4, 6, 5, 6, 0},     // pad 0: 2×1 outputs
+		{2, 3, 9, 9, 4, 1},     // pad 1
+		{2, 2, 5, 5, 3, 4},     // pad 4
+		{3, 32, 14, 14, 64, 2}, // LeNet++ shapes
+		{2, 64, 7, 7, 128, 2},
+		{1, 32, 28, 28, 32, 2},
+	}
+}
+
+// TestWinoConv checks winoConv against the float64 direct convolution and
+// records its float32 error beside that of the GEMM path on the same data:
+// max |y − y64| / max |y64|.
+func TestWinoConv(t *testing.T) {
+	if !hasWinoAVX512 {
+		t.Skip("no AVX-512")
+	}
+	for _, c := range winoCases() {
+		for _, nb := range []int{0, 1, 3} {
+			name := fmt.Sprintf("%+v/nb=%d", c, nb)
+			g := newGeom(c.cin, c.h, c.w, 5, 1, c.p)
+			rng := newRand(uint64(c.b*1000 + c.cin*10 + c.p))
+			x := uniform(rng, c.b*c.cin*c.h*c.w)
+			w := uniform(rng, c.cout*c.cin*25)
+			b := uniform(rng, c.cout)
+			want := convRef(to64(x), to64(w), to64(b), c.b, c.cin, c.h, c.w, c.cout, 5, 1, c.p)
+			old := winoNB
+			winoNB = nb
+			wc := newWinoConv(g, c.b, c.cout)
+			winoNB = old
+			got := make([]float32, len(want))
+			for i := range got {
+				got[i] = float32(math.NaN()) // every output must be written
+			}
+			wc.run(x, w, b, got)
+			winoOn = false
+			base := newGemmConv(g, c.b, c.cout)
+			winoOn = true
+			ref := make([]float32, len(want))
+			base.run(x, w, b, ref)
+			errW, errG := relErr(got, want), relErr(ref, want)
+			t.Logf("%s: winograd %.2e, gemm %.2e", name, errW, errG)
+			if !(errW < 1e-5) {
+				t.Errorf("%s: max relative error %.2e (gemm path %.2e)", name, errW, errG)
+			}
+		}
+	}
+}
+
+// relErr is max |got − want| / max |want|.
+func relErr(got []float32, want []float64) float64 {
+	var num, den float64
+	for i, w := range want {
+		num = math.Max(num, math.Abs(float64(got[i])-w))
+		den = math.Max(den, math.Abs(w))
+	}
+	if math.IsNaN(num) {
+		return math.Inf(1)
+	}
+	return num / den
+}
