@@ -358,6 +358,7 @@ type convGradWOp struct {
 	bufs [][]float32 // per worker: Cin·K·K × group·H'·W'
 	pw   *padW       // stride 1 on AVX-512: no im2col (padw.go)
 	pwOK bool        // pw decided
+	wg   *winoConv   // Winograd F(2×2, 5×5) (wino.go)
 	// During a run, per worker: sc.col is Cin·K·K × group·H'·W', sc.aux,
 	// when group > 1, Cout × group·H'·W', and sc.part a dw partial sum
 	// (worker 0 sums straight into dw).
@@ -404,10 +405,17 @@ func (op *convGradWOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 	}
 	op.out = dw.Float32s()
 	if !op.pwOK {
-		if usePadW(op.geom) {
+		if useWino(op.geom) {
+			op.wg = newWinoConv(op.geom, op.batch, op.cout)
+		} else if usePadW(op.geom) {
 			op.pw = newPadW(op.geom, op.batch, op.cout)
 		}
 		op.pwOK = true
+	}
+	if op.wg != nil {
+		op.wg.runGradW(op.xd, op.dy, op.out)
+		op.xd, op.dy, op.out = nil, nil, nil
+		return dw, nil
 	}
 	items := op.items()
 	if op.pw != nil {

@@ -120,7 +120,11 @@ func testConv2dStride1(t *testing.T, waste float64) {
 	testConv2d(t, stride1)
 }
 
-func testConv2d(t *testing.T, cases []convCase) {
+func testConv2d(t *testing.T, cases []convCase) { testConv2dTol(t, cases, 1e-5) }
+
+// testConv2dTol is testConv2d with the forward's tolerance (absolute and
+// relative) fwdTol.
+func testConv2dTol(t *testing.T, cases []convCase, fwdTol float64) {
 	for _, c := range cases {
 		rng := newRand(uint64(c.h*1000 + c.k*100 + c.p*10 + c.s))
 		oh, ow := (c.h+2*c.p-c.k)/c.s+1, (c.w+2*c.p-c.k)/c.s+1
@@ -167,7 +171,7 @@ func testConv2d(t *testing.T, cases []convCase) {
 			ps[i] = to64(o.data)
 		}
 		want := ref(ps)
-		if ok, msg := close32(y, want, 1e-5, 1e-5); !ok {
+		if ok, msg := close32(y, want, fwdTol, fwdTol); !ok {
 			t.Errorf("case %v: forward: %s", c, msg)
 		}
 		if wantCost := dot(want, r); !closeScalar(cost, wantCost, 1e-4) {

@@ -47,6 +47,7 @@ type winoConv struct {
 	imgIdx [16]int32 // lane l → l·Cin·H·W (gather)
 	outIdx [16]int32 // lane l → l·Cout·OH·OW (scatter)
 
+	gradW    bool // the run is runGradW's (out is dy)
 	l        loop
 	sc       *scratch
 	xd, out  []float32
@@ -68,6 +69,9 @@ var winoL2 = 1 << 20
 
 var winoNB, _ = strconv.Atoi(os.Getenv("LGM_WINO_NB"))
 
+// winoMinNB is the fewest tiles per block.
+const winoMinNB = 8
+
 // winoMinC is the fewest input channels for which a convolution runs as a
 // winoConv: the GEMMs' depth is Cin (LeNet++'s first layer, Cin = 1, keeps
 // its path).
@@ -87,7 +91,12 @@ func newWinoConv(g geom, batch, cout int) *winoConv {
 	tiles := wc.th * wc.tw
 	wc.nb = winoNB
 	if wc.nb <= 0 {
-		wc.nb = winoL2 / (36 * (g.c + cout) * 16 * 4)
+		// At least 8 tiles (N = 128): narrower GEMMs fall to the 16-column
+		// kernel (128 → 128 at 7×7 with 1 tile a block ran at 0.55× the
+		// speed of 8 to 16). The blocks then evened out.
+		wc.nb = max(winoL2/(36*(g.c+cout)*16*4), winoMinNB)
+		blocks := (tiles + wc.nb - 1) / wc.nb
+		wc.nb = (tiles + blocks - 1) / blocks
 	}
 	wc.nb = min(max(wc.nb, 1), tiles)
 	wc.ldv = gemm.InPlaceStride(16 * wc.nb)
@@ -144,6 +153,10 @@ func (wc *winoConv) prepare(w, b []float32) {
 
 // item computes images 16i … 16i+15 (fewer in the last group).
 func (wc *winoConv) item(slot, i int) {
+	if wc.gradW {
+		wc.gradWItem(slot, i)
+		return
+	}
 	n0, g := wc.images(i)
 	mask := uint64(1)<<g - 1
 	cin, cout := wc.c, wc.cout
@@ -158,16 +171,7 @@ func (wc *winoConv) item(slot, i int) {
 		t1 := min(t0+wc.nb, tiles)
 		n := 16 * (t1 - t0)
 		ldm := n
-		// V[pos][c][(t−t0)·16 + lane].
-		for c := 0; c < cin; c++ {
-			for t := t0; t < t1; {
-				tr, tc := t/wc.tw, t%wc.tw
-				cnt := min(wc.tw-tc, t1-t)
-				src := &xt[((c*wc.hp+2*tr)*wc.wp+2*tc)*16]
-				winoInputAVX512(src, &v[c*wc.ldv+(t-t0)*16], cnt, uintptr(wc.wp*64), uintptr(cin*wc.ldv*4))
-				t += cnt
-			}
-		}
+		wc.inputBlock(xt, v, t0, t1)
 		for pos := 0; pos < 36; pos++ {
 			gemm.Sgemm(true, false, cout, n, cin, 1, wc.ut[pos*cin*wc.coutp:], wc.coutp,
 				v[pos*cin*wc.ldv:], wc.ldv, 0, m[pos*cout*ldm:], ldm)
@@ -183,6 +187,20 @@ func (wc *winoConv) item(slot, i int) {
 		}
 	}
 	wc.scatterOutput(yt, n0, mask)
+}
+
+// inputBlock sets V[pos][c][(t−t0)·16 + lane] for the tiles t0 ≤ t < t1.
+func (wc *winoConv) inputBlock(xt, v []float32, t0, t1 int) {
+	cin := wc.c
+	for c := 0; c < cin; c++ {
+		for t := t0; t < t1; {
+			tr, tc := t/wc.tw, t%wc.tw
+			cnt := min(wc.tw-tc, t1-t)
+			src := &xt[((c*wc.hp+2*tr)*wc.wp+2*tc)*16]
+			winoInputAVX512(src, &v[c*wc.ldv+(t-t0)*16], cnt, uintptr(wc.wp*64), uintptr(cin*wc.ldv*4))
+			t += cnt
+		}
+	}
 }
 
 // gatherInput fills xt (Cin × Hp × Wp × 16) from images n0 … of x, lane l
@@ -217,6 +235,109 @@ func (wc *winoConv) scatterOutput(yt []float32, n0 int, mask uint64) {
 		for r := 0; r < oh; r++ {
 			src := &yt[(o*2*wc.th+r)*ytRow]
 			winoScatter16(&wc.out[((n0*wc.cout+o)*oh+r)*ow], src, ow, &wc.outIdx[0], mask)
+		}
+	}
+}
+
+// runGradW computes dw (Cout, Cin, 5, 5) from x (B, Cin, H, W) and dy (B,
+// Cout, OH, OW), the gradient of the Winograd form of the forward:
+//
+//	dM[o] = A dY[o] Aᵀ (per tile),  dU[pos] (Cout × Cin) = Σ_t dM[pos][·][t] · V[pos][·][t]ᵀ,
+//	dw[o][c] = Gᵀ dU[o][c] G,
+//
+// V recomputed from x as in the forward; one GEMM per pos and block of tiles
+// (depth 16·nb), summed into a dU per worker (sc.part, worker 0's first),
+// the workers' dU added in slot order at the end (reproducible sums).
+func (wc *winoConv) runGradW(x, dy, dw []float32) {
+	wc.xd, wc.out = x, dy
+	items := wc.items()
+	slots := slotsFor(items)
+	wc.sc = getScratch()
+	dyLen := wc.ytLen // dyt: Cout × 2·TH × 2·TW × 16, like yt
+	wc.sc.col = growSlots(wc.sc.col, slots, wc.xtLen+wc.vLen)
+	wc.sc.aux = growSlots(wc.sc.aux, slots, wc.mLen+dyLen)
+	for len(wc.sc.part) < slots {
+		wc.sc.part = append(wc.sc.part, nil)
+	}
+	pl := wc.duLen()
+	for s := 0; s < slots; s++ {
+		wc.sc.part[s] = grow32(wc.sc.part[s], 36*pl)
+		clear(wc.sc.part[s][:36*pl])
+	}
+	wc.gradW = true
+	wc.l.run(wc, items, slots)
+	wc.gradW = false
+	du := wc.sc.part[0][:36*pl]
+	for s := 1; s < slots; s++ {
+		add(du, wc.sc.part[s][:36*pl])
+	}
+	// dg[k][pair] = (Gᵀ dU G)[k] for the pairs (o, c) 16 at a time, then
+	// dw[o][c][k] = dg[k][o·Cin + c].
+	cin, cout := wc.c, wc.cout
+	wc.wt = grow32(wc.wt, 25*pl)
+	winoGradKernelAVX512(&du[0], &wc.wt[0], pl/16, uintptr(pl*4), uintptr(pl*4))
+	for pr := 0; pr < cout*cin; pr++ {
+		d := dw[pr*25 : pr*25+25]
+		for k := range d {
+			d[k] = wc.wt[k*pl+pr]
+		}
+	}
+	putScratch(wc.sc)
+	wc.xd, wc.out, wc.sc = nil, nil, nil
+}
+
+// duLen is the floats of one pos of dU: Cout·Cin rounded up to 16.
+func (wc *winoConv) duLen() int { return (wc.cout*wc.c + 15) &^ 15 }
+
+// gradWItem adds group i's share of dU into the worker's sum.
+func (wc *winoConv) gradWItem(slot, i int) {
+	n0, g := wc.images(i)
+	mask := uint64(1)<<g - 1
+	cin, cout := wc.c, wc.cout
+	col, aux := wc.sc.col[slot], wc.sc.aux[slot]
+	xt, v := col[:wc.xtLen], col[wc.xtLen:wc.xtLen+wc.vLen]
+	dm, dyt := aux[:wc.mLen], aux[wc.mLen:wc.mLen+wc.ytLen]
+	du, pl := wc.sc.part[slot], wc.duLen()
+	wc.gatherInput(xt, n0, mask)
+	wc.gatherGrad(dyt, n0, mask)
+	tiles := wc.th * wc.tw
+	ytRow := 2 * wc.tw * 16
+	for t0 := 0; t0 < tiles; t0 += wc.nb {
+		t1 := min(t0+wc.nb, tiles)
+		n := 16 * (t1 - t0)
+		ldm := n
+		wc.inputBlock(xt, v, t0, t1)
+		for o := 0; o < cout; o++ {
+			for t := t0; t < t1; {
+				tr, tc := t/wc.tw, t%wc.tw
+				cnt := min(wc.tw-tc, t1-t)
+				src := &dyt[(o*2*wc.th+2*tr)*ytRow+2*tc*16]
+				winoGradOutputAVX512(src, &dm[o*ldm+(t-t0)*16], cnt, uintptr(ytRow*4), uintptr(cout*ldm*4))
+				t += cnt
+			}
+		}
+		for pos := 0; pos < 36; pos++ {
+			gemm.Sgemm(false, true, cout, cin, n, 1, dm[pos*cout*ldm:], ldm,
+				v[pos*cin*wc.ldv:], wc.ldv, 1, du[pos*pl:], cin)
+		}
+	}
+}
+
+// gatherGrad fills dyt (Cout × 2·TH × 2·TW × 16) from images n0 … of dy
+// (wc.out during a gradient run), zero past OH × OW and in the lanes not in
+// mask.
+func (wc *winoConv) gatherGrad(dyt []float32, n0 int, mask uint64) {
+	oh, ow := wc.oh, wc.ow
+	ytRow := 2 * wc.tw * 16
+	for o := 0; o < wc.cout; o++ {
+		for r := 0; r < 2*wc.th; r++ {
+			row := dyt[(o*2*wc.th+r)*ytRow : (o*2*wc.th+r+1)*ytRow]
+			if r >= oh {
+				clear(row)
+				continue
+			}
+			winoGather16(&row[0], &wc.out[((n0*wc.cout+o)*oh+r)*ow], ow, &wc.outIdx[0], mask)
+			clear(row[ow*16:])
 		}
 	}
 }
