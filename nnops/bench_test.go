@@ -321,7 +321,17 @@ func BenchmarkLeNetPPStep(b *testing.B) {
 	}
 	b.Run(fmt.Sprintf("ours/batch=%d", benchBatch), func(b *testing.B) {
 		for _, th := range []int{1, 2} {
-			withThreads(b, th, func(b *testing.B) { run(b, benchBatch, true) })
+			withThreads(b, th, func(b *testing.B) {
+				// path=old: with the Winograd convolutions off (LGM_WINO=0).
+				for _, path := range []string{"old", "new"} {
+					b.Run("path="+path, func(b *testing.B) {
+						oldWino := winoOn
+						winoOn = oldWino && path == "new"
+						defer func() { winoOn = oldWino }()
+						run(b, benchBatch, true)
+					})
+				}
+			})
 		}
 	})
 	b.Run("stock/batch=16", func(b *testing.B) { run(b, 16, false) })

@@ -100,9 +100,11 @@ func testConv2dStride1(t *testing.T, waste float64) {
 	if !gemm.HasGather() {
 		t.Skip("no gather GEMM on this machine")
 	}
-	oldW, oldW3, oldK, oldRK := padMaxWaste, padMaxWaste3, padMinK, rowMinK
-	padMaxWaste, padMaxWaste3, padMinK, rowMinK = waste, waste, 1, 1
-	defer func() { padMaxWaste, padMaxWaste3, padMinK, rowMinK = oldW, oldW3, oldK, oldRK }()
+	// The Winograd path off: these cases are for the padded and row paths
+	// (TestConv2dWino runs them through Winograd).
+	oldW, oldW3, oldK, oldRK, oldWino := padMaxWaste, padMaxWaste3, padMinK, rowMinK, winoOn
+	padMaxWaste, padMaxWaste3, padMinK, rowMinK, winoOn = waste, waste, 1, 1, false
+	defer func() { padMaxWaste, padMaxWaste3, padMinK, rowMinK, winoOn = oldW, oldW3, oldK, oldRK, oldWino }()
 	cs := append(convCases(),
 		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 2},
 		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 0},

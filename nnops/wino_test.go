@@ -259,6 +259,7 @@ func TestConv2dWino(t *testing.T) {
 		convCase{b: 2, cin: 2, h: 11, w: 6, cout: 17, k: 5, s: 1, p: 1, noBias: true},
 		convCase{b: 17, cin: 3, h: 7, w: 7, cout: 5, k: 5, s: 1, p: 2},
 		convCase{b: 1, cin: 18, h: 7, w: 7, cout: 20, k: 5, s: 1, p: 2},
+		convCase{b: 2, cin: 21, h: 6, w: 6, cout: 10, k: 5, s: 1, p: 2}, // Cin ≥ 16: Winograd by default too
 	) {
 		if c.k == 5 && c.s == 1 {
 			cs = append(cs, c)
