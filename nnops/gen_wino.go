@@ -277,6 +277,106 @@ func combine(cs *consts, dst string, coef []float32, src []string) {
 	}
 }
 
+// step is one operation of a hand-factored 1-D transform on inputs x0…
+// and outputs y0…: add (dst = a + b), sub (dst = a − b), fma (dst = a +
+// c·b), fnma (dst = a − c·b), c > 0.
+type step struct {
+	op, dst, a, b string
+	c             float64
+}
+
+// btProg is y = Bᵀx for the points 0, 1, −1, 2, −1/2 with shared terms
+// (15 operations instead of the 26 of Bᵀ's non-zeros); checkProg verifies
+// it against Bᵀ.
+var btProg = []step{
+	{"sub", "a", "x4", "x2", 0},
+	{"sub", "b", "x1", "x3", 0},
+	{"fnma", "y3", "a", "b", 0.5},
+	{"fma", "y4", "a", "b", 2},
+	{"fma", "c", "x1", "x2", 1.5},
+	{"fma", "c", "c", "x3", 0.5},
+	{"sub", "y1", "a", "c", 0},
+	{"add", "y2", "a", "c", 0},
+	{"fnma", "y2", "y2", "x3", 3},
+	{"add", "y0", "x0", "a", 0},
+	{"fma", "y0", "y0", "b", 1.5},
+	{"sub", "y0", "y0", "x2", 0},
+	{"add", "y5", "x5", "b", 0},
+	{"sub", "y5", "y5", "x3", 0},
+	{"fnma", "y5", "y5", "a", 1.5},
+}
+
+// checkProg panics unless prog computes y = m·x exactly.
+func checkProg(prog []step, m mat) {
+	for k := range m[0] {
+		v := map[string]float64{}
+		for i := range m[0] {
+			v[fmt.Sprintf("x%d", i)] = 0
+		}
+		v[fmt.Sprintf("x%d", k)] = 1
+		for _, s := range prog {
+			switch s.op {
+			case "add":
+				v[s.dst] = v[s.a] + v[s.b]
+			case "sub":
+				v[s.dst] = v[s.a] - v[s.b]
+			case "fma":
+				v[s.dst] = v[s.a] + s.c*v[s.b]
+			case "fnma":
+				v[s.dst] = v[s.a] - s.c*v[s.b]
+			}
+		}
+		for i := range m {
+			want, _ := m[i][k].Float64()
+			if got := v[fmt.Sprintf("y%d", i)]; got != want {
+				panic(fmt.Sprintf("program: y%d/x%d = %v, want %v", i, k, got, want))
+			}
+		}
+	}
+}
+
+// emitProg emits prog on the inputs in Z0… and returns the registers of its
+// n outputs; its other names take Z6…Z14.
+func emitProg(cs *consts, prog []step, n int) []string {
+	reg := map[string]string{}
+	for i := 0; i < 6; i++ {
+		reg[fmt.Sprintf("x%d", i)] = fmt.Sprintf("Z%d", i)
+	}
+	next := 6
+	get := func(name string) string {
+		if r, ok := reg[name]; ok {
+			return r
+		}
+		if next > 14 {
+			panic("emitProg: out of registers")
+		}
+		reg[name] = fmt.Sprintf("Z%d", next)
+		next++
+		return reg[name]
+	}
+	for _, s := range prog {
+		a, b := get(s.a), get(s.b)
+		d := get(s.dst)
+		switch s.op {
+		case "add":
+			p("\tVADDPS %s, %s, %s", b, a, d)
+		case "sub":
+			p("\tVSUBPS %s, %s, %s", b, a, d)
+		case "fma", "fnma":
+			if d != a {
+				p("\tVMOVAPS %s, %s", a, d)
+			}
+			ins := map[string]string{"fma": "VFMADD231PS", "fnma": "VFNMADD231PS"}[s.op]
+			p("\t%s Z%d, %s, %s", ins, 16+cs.index(float32(s.c)), b, d)
+		}
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = reg[fmt.Sprintf("y%d", i)]
+	}
+	return out
+}
+
 // kernel emits
 //
 //	func name(src, dst *float32, cnt int, s1, s2 uintptr[, bias float32])
@@ -286,7 +386,7 @@ func combine(cs *consts, dst string, coef []float32, src []string) {
 // dst + i·outRow + j·outCol, then advances src by srcStep and dst by
 // dstStep bytes. The strides name the registers R8 (= s1), R9 (= s2) and
 // R10, R11 (multiples of them set up by setup).
-func kernel(cs *consts, name, doc string, l, rm [][]float32, inRow, inCol, outRow, outCol stride, srcStep, dstStep int, setup []string, bias bool) {
+func kernel(cs *consts, name, doc string, l, rm [][]float32, prog []step, inRow, inCol, outRow, outCol stride, srcStep, dstStep int, setup []string, bias bool) {
 	pr, q := len(l), len(l[0])
 	pc, qc := len(rm), len(rm[0])
 	tmp := pr * qc * 64
@@ -334,6 +434,12 @@ func kernel(cs *consts, name, doc string, l, rm [][]float32, inRow, inCol, outRo
 		if inCol.reg != "" {
 			p("\tADDQ %s, R13", inCol.reg)
 		}
+		if prog != nil {
+			for i, reg := range emitProg(cs, prog, pr) {
+				p("\tVMOVUPS %s, %d(SP)", reg, (i*qc+c)*64)
+			}
+			continue
+		}
 		for i := 0; i < pr; i++ {
 			reg := fmt.Sprintf("Z%d", 8+i%7)
 			combine(cs, reg, l[i], in)
@@ -351,9 +457,17 @@ func kernel(cs *consts, name, doc string, l, rm [][]float32, inRow, inCol, outRo
 			in = append(in, reg)
 		}
 		p("\tMOVQ R13, R12")
+		var outs []string
+		if prog != nil {
+			outs = emitProg(cs, prog, pc)
+		}
 		for j := 0; j < pc; j++ {
 			reg := fmt.Sprintf("Z%d", 8+j%7)
-			combine(cs, reg, rm[j], in)
+			if prog != nil {
+				reg = outs[j]
+			} else {
+				combine(cs, reg, rm[j], in)
+			}
 			if bias {
 				p("\tVADDPS Z15, %s, %s", reg, reg)
 			}
@@ -427,6 +541,7 @@ func gatherScatter() {
 
 func main() {
 	at, g, bt := derive()
+	checkProg(btProg, bt)
 
 	// Go tables: the exact matrices, for the reference transforms and the
 	// tests.
@@ -470,24 +585,24 @@ func main() {
 		// Input transform: V = Bᵀ d B, d a 6×6 window of rows s1 bytes apart
 		// (16 lanes each), V[pos] at dst + pos·s2; tiles 2 columns apart.
 		kernel(cs, "winoInputAVX512", "V = Bᵀ·d·B for cnt tiles: d[k][l] at src + k·s1 + l·64, V[i·6+j] at dst + (i·6+j)·s2; src advances 128 bytes a tile, dst 64.",
-			btf, btf, reg("R8"), imm(64), reg("R10"), reg("R9"), 128, 64,
+			btf, btf, btProg, reg("R8"), imm(64), reg("R10"), reg("R9"), 128, 64,
 			[]string{"LEAQ (R9)(R9*2), R10", "SHLQ $1, R10"}, false)
 		// Output transform: Y = Aᵀ M A + bias, M[pos] at src + pos·s1, Y rows s2
 		// bytes apart.
 		kernel(cs, "winoOutputAVX512", "Y = Aᵀ·M·A + bias for cnt tiles: M[k·6+l] at src + (k·6+l)·s1, Y[i][j] at dst + i·s2 + j·64; src advances 64 bytes a tile, dst 128.",
-			atf, atf, reg("R10"), reg("R8"), reg("R9"), imm(64), 64, 128,
+			atf, atf, nil, reg("R10"), reg("R8"), reg("R9"), imm(64), 64, 128,
 			[]string{"LEAQ (R8)(R8*2), R10", "SHLQ $1, R10"}, true)
 		// Kernel transform: U = G g Gᵀ, g[k][l] at src + (k·5+l)·s1.
 		kernel(cs, "winoKernelAVX512", "U = G·g·Gᵀ for cnt groups of 16 kernels: g[k][l] at src + (k·5+l)·s1, U[i·6+j] at dst + (i·6+j)·s2; src and dst advance 64 bytes.",
-			gf, gf, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64,
+			gf, gf, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64,
 			[]string{"LEAQ (R8)(R8*4), R10", "LEAQ (R9)(R9*2), R11", "SHLQ $1, R11"}, false)
 		// The transposed transforms of the weight gradient: dM = A dY Aᵀ (dY a
 		// 2×2 output tile) and dg = Gᵀ dU G.
 		kernel(cs, "winoGradOutputAVX512", "dM = A·dY·Aᵀ for cnt tiles: dY[k][l] at src + k·s1 + l·64, dM[i·6+j] at dst + (i·6+j)·s2; src advances 128 bytes a tile, dst 64.",
-			a, a, reg("R8"), imm(64), reg("R10"), reg("R9"), 128, 64,
+			a, a, nil, reg("R8"), imm(64), reg("R10"), reg("R9"), 128, 64,
 			[]string{"LEAQ (R9)(R9*2), R10", "SHLQ $1, R10"}, false)
 		kernel(cs, "winoGradKernelAVX512", "dg = Gᵀ·dU·G for cnt groups of 16: dU[k·6+l] at src + (k·6+l)·s1, dg[i][j] at dst + (i·5+j)·s2; src and dst advance 64 bytes.",
-			gt, gt, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64,
+			gt, gt, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64,
 			[]string{"LEAQ (R8)(R8*2), R10", "SHLQ $1, R10", "LEAQ (R9)(R9*4), R11"}, false)
 		gatherScatter()
 	}

@@ -38,6 +38,7 @@ type winoConv struct {
 	hp, wp int // rows and columns of xt: 2·th + 4, 2·tw + 4
 	nb     int // tiles per block
 	ldv    int // row stride of V (≥ 16·nb, read in place by the GEMM)
+	vPos   int // floats from V[pos] to V[pos+1]: Cin·ldv + 16 (see winoPosPad)
 	coutp  int // cout rounded up to 16: the kernel transform's lanes
 
 	wt []float32 // w transposed: (Cin, 25, coutp)
@@ -68,6 +69,14 @@ var winoOn = os.Getenv("LGM_WINO") != "0"
 var winoL2 = 1 << 20
 
 var winoNB, _ = strconv.Atoi(os.Getenv("LGM_WINO_NB"))
+
+// winoPosPad is the floats between one pos's matrix of V (or M) and the
+// next's beyond the matrix itself: the transforms write (or read) the 36 pos
+// of a tile at once, and with pos strides that are multiples of 4 KB (Cin·ldv
+// = 32·128 floats, say) all 36 fall in one L1 set and miss every time (the
+// input transform ran at 167 ns a tile of 16 lanes on cache-resident data;
+// one line apart, 103 ns; Intel Xeon model 207, BenchmarkWinoKernels).
+const winoPosPad = 16
 
 // winoMinNB is the fewest tiles per block.
 const winoMinNB = 8
@@ -101,8 +110,9 @@ func newWinoConv(g geom, batch, cout int) *winoConv {
 	wc.nb = min(max(wc.nb, 1), tiles)
 	wc.ldv = gemm.InPlaceStride(16 * wc.nb)
 	wc.xtLen = g.c * wc.hp * wc.wp * 16
-	wc.vLen = 36 * g.c * wc.ldv
-	wc.mLen = 36 * cout * 16 * wc.nb
+	wc.vPos = g.c*wc.ldv + winoPosPad
+	wc.vLen = 36 * wc.vPos
+	wc.mLen = 36 * (cout*16*wc.nb + winoPosPad)
 	wc.ytLen = cout * 2 * wc.th * 2 * wc.tw * 16
 	for l := range 16 {
 		wc.imgIdx[l] = int32(l * g.c * g.h * g.w)
@@ -170,18 +180,18 @@ func (wc *winoConv) item(slot, i int) {
 	for t0 := 0; t0 < tiles; t0 += wc.nb {
 		t1 := min(t0+wc.nb, tiles)
 		n := 16 * (t1 - t0)
-		ldm := n
+		ldm, mPos := n, cout*n+winoPosPad
 		wc.inputBlock(xt, v, t0, t1)
 		for pos := 0; pos < 36; pos++ {
 			gemm.Sgemm(true, false, cout, n, cin, 1, wc.ut[pos*cin*wc.coutp:], wc.coutp,
-				v[pos*cin*wc.ldv:], wc.ldv, 0, m[pos*cout*ldm:], ldm)
+				v[pos*wc.vPos:], wc.ldv, 0, m[pos*mPos:], ldm)
 		}
 		for o := 0; o < cout; o++ {
 			for t := t0; t < t1; {
 				tr, tc := t/wc.tw, t%wc.tw
 				cnt := min(wc.tw-tc, t1-t)
 				dst := &yt[(o*2*wc.th+2*tr)*ytRow+2*tc*16]
-				winoOutputAVX512(&m[o*ldm+(t-t0)*16], dst, cnt, uintptr(cout*ldm*4), uintptr(ytRow*4), wc.bz[o])
+				winoOutputAVX512(&m[o*ldm+(t-t0)*16], dst, cnt, uintptr(mPos*4), uintptr(ytRow*4), wc.bz[o])
 				t += cnt
 			}
 		}
@@ -197,7 +207,7 @@ func (wc *winoConv) inputBlock(xt, v []float32, t0, t1 int) {
 			tr, tc := t/wc.tw, t%wc.tw
 			cnt := min(wc.tw-tc, t1-t)
 			src := &xt[((c*wc.hp+2*tr)*wc.wp+2*tc)*16]
-			winoInputAVX512(src, &v[c*wc.ldv+(t-t0)*16], cnt, uintptr(wc.wp*64), uintptr(cin*wc.ldv*4))
+			winoInputAVX512(src, &v[c*wc.ldv+(t-t0)*16], cnt, uintptr(wc.wp*64), uintptr(wc.vPos*4))
 			t += cnt
 		}
 	}
@@ -305,20 +315,20 @@ func (wc *winoConv) gradWItem(slot, i int) {
 	for t0 := 0; t0 < tiles; t0 += wc.nb {
 		t1 := min(t0+wc.nb, tiles)
 		n := 16 * (t1 - t0)
-		ldm := n
+		ldm, mPos := n, cout*n+winoPosPad
 		wc.inputBlock(xt, v, t0, t1)
 		for o := 0; o < cout; o++ {
 			for t := t0; t < t1; {
 				tr, tc := t/wc.tw, t%wc.tw
 				cnt := min(wc.tw-tc, t1-t)
 				src := &dyt[(o*2*wc.th+2*tr)*ytRow+2*tc*16]
-				winoGradOutputAVX512(src, &dm[o*ldm+(t-t0)*16], cnt, uintptr(ytRow*4), uintptr(cout*ldm*4))
+				winoGradOutputAVX512(src, &dm[o*ldm+(t-t0)*16], cnt, uintptr(ytRow*4), uintptr(mPos*4))
 				t += cnt
 			}
 		}
 		for pos := 0; pos < 36; pos++ {
-			gemm.Sgemm(false, true, cout, cin, n, 1, dm[pos*cout*ldm:], ldm,
-				v[pos*cin*wc.ldv:], wc.ldv, 1, du[pos*pl:], cin)
+			gemm.Sgemm(false, true, cout, cin, n, 1, dm[pos*mPos:], ldm,
+				v[pos*wc.vPos:], wc.ldv, 1, du[pos*pl:], cin)
 		}
 	}
 }

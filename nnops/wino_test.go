@@ -273,3 +273,35 @@ func TestConv2dWino(t *testing.T) {
 	// The gradient checks keep their tolerances.
 	testConv2dTol(t, cs, 3e-5)
 }
+
+// BenchmarkWinoKernels times the transform kernels alone on cache-resident
+// data, per tile (16 lanes): a row of 14 tiles into V with the LeNet++
+// conv1_2 layout (32 channels, rows of 128 columns).
+func BenchmarkWinoKernels(b *testing.B) {
+	if !hasWinoAVX512 {
+		b.Skip("no AVX-512")
+	}
+	const tiles, cin, ldv = 14, 32, 128
+	wp := 2*tiles + 4
+	src := make([]float32, 6*wp*16)
+	v := make([]float32, 36*(cin*ldv+winoPosPad))
+	yt := make([]float32, 2*wp*16)
+	b.Run("input", func(b *testing.B) {
+		for b.Loop() {
+			winoInputAVX512(&src[0], &v[0], tiles, uintptr(wp*64), uintptr((cin*ldv+winoPosPad)*4))
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tiles), "ns/tile")
+	})
+	b.Run("output", func(b *testing.B) {
+		for b.Loop() {
+			winoOutputAVX512(&v[0], &yt[0], tiles, uintptr((cin*ldv+winoPosPad)*4), uintptr(wp*64), 0)
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tiles), "ns/tile")
+	})
+	b.Run("gradOutput", func(b *testing.B) {
+		for b.Loop() {
+			winoGradOutputAVX512(&yt[0], &v[0], tiles, uintptr(wp*64), uintptr((cin*ldv+winoPosPad)*4))
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tiles), "ns/tile")
+	})
+}
