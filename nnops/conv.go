@@ -38,6 +38,10 @@ import (
 // dx is computed as that second convolution (im2col copies instead of
 // col2im's scattered adds).
 //
+// On AVX-512, 5×5 stride-1 convolutions with at least 16 input channels run
+// by Winograd F(2×2, 5×5) instead (winoConv, wino.go): the forward, the dx
+// that is a convolution, and dw.
+//
 // Work is shared among SetThreads workers by groups of images; each GEMM is
 // single-threaded.
 //

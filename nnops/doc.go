@@ -26,6 +26,13 @@
 //     the GEMM's packed layout. The backward recomputes the unfolding instead
 //     of keeping it for the whole batch. Without a bias (before a batch
 //     normalisation) there is no bias term and no bias-gradient op.
+//   - 5×5 stride-1 convolutions with at least 16 input channels (LeNet++'s
+//     but its first) run by Winograd F(2×2, 5×5) on AVX-512 (wino.go): 36
+//     products per 2×2 output tile and channel pair instead of 100, as 36
+//     GEMMs over blocks of tiles between AVX-512 transforms with one image
+//     per vector lane; the forward, the dx that is a convolution and dw.
+//     Its float32 error is about 5–10× the direct sum's (≤ 1.7e-6 of the
+//     largest output, dw ≤ 3.4e-6). LGM_WINO=0 turns it off.
 //   - Images (or channel planes) are shared among SetThreads workers of a
 //     small persistent pool; every GEMM runs single-threaded inside a worker,
 //     so leave gemm.SetThreads at its default of 1.
