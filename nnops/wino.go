@@ -41,12 +41,14 @@ type winoConv struct {
 	vPos   int // floats from V[pos] to V[pos+1]: Cin·ldv + 16 (see winoPosPad)
 	coutp  int // cout rounded up to 16: the kernel transform's lanes
 
-	wt []float32 // w transposed: (Cin, 25, coutp)
+	wt []float32 // 16 kernels (25 × 16 lanes): gathered from w, or dw's before the scatter
 	ut []float32 // Uᵀ per pos: (36, Cin, coutp)
 	bz []float32 // the bias, coutp values (zero without one)
 
 	imgIdx [16]int32 // lane l → l·Cin·H·W (gather)
 	outIdx [16]int32 // lane l → l·Cout·OH·OW (scatter)
+	wIdx   [16]int32 // lane l → l·Cin·25 (the weights' gather)
+	kIdx   [16]int32 // lane l → l·25 (dw's scatter)
 
 	gradW    bool // the run is runGradW's (out is dy)
 	l        loop
@@ -117,6 +119,8 @@ func newWinoConv(g geom, batch, cout int) *winoConv {
 	for l := range 16 {
 		wc.imgIdx[l] = int32(l * g.c * g.h * g.w)
 		wc.outIdx[l] = int32(l * cout * g.oh * g.ow)
+		wc.wIdx[l] = int32(l * g.c * 25)
+		wc.kIdx[l] = int32(l * 25)
 	}
 	return wc
 }
@@ -139,25 +143,19 @@ func (wc *winoConv) run(x, w, b, out []float32) {
 // prepare transforms the weights into ut and copies the bias.
 func (wc *winoConv) prepare(w, b []float32) {
 	cin, cout, cp := wc.c, wc.cout, wc.coutp
-	wc.wt = grow32(wc.wt, cin*25*cp)
+	wc.wt = grow32(wc.wt, 25*16)
 	wc.ut = grow32(wc.ut, 36*cin*cp)
 	wc.bz = grow32(wc.bz, cp)
 	clear(wc.bz)
 	copy(wc.bz, b)
-	if cp != cout {
-		clear(wc.wt)
-	}
-	for o := 0; o < cout; o++ {
+	// Per input channel c and 16 output channels o0…: wt[k][l] =
+	// w[o0+l][c][k] (gathered), then ut[pos][c][o0+l] = (G g Gᵀ)[pos].
+	for o0 := 0; o0 < cout; o0 += 16 {
+		mask := uint64(1)<<min(16, cout-o0) - 1
 		for c := 0; c < cin; c++ {
-			src := w[(o*cin+c)*25 : (o*cin+c+1)*25]
-			dst := wc.wt[c*25*cp+o:]
-			for k, v := range src {
-				dst[k*cp] = v
-			}
+			winoGather16(&wc.wt[0], &w[(o0*cin+c)*25], 25, &wc.wIdx[0], mask)
+			winoKernelAVX512(&wc.wt[0], &wc.ut[c*cp+o0], 1, 64, uintptr(cin*cp*4))
 		}
-	}
-	for c := 0; c < cin; c++ {
-		winoKernelAVX512(&wc.wt[c*25*cp], &wc.ut[c*cp], cp/16, uintptr(cp*4), uintptr(cin*cp*4))
 	}
 }
 
@@ -281,23 +279,21 @@ func (wc *winoConv) runGradW(x, dy, dw []float32) {
 	for s := 1; s < slots; s++ {
 		add(du, wc.sc.part[s][:36*pl])
 	}
-	// dg[k][pair] = (Gᵀ dU G)[k] for the pairs (o, c) 16 at a time, then
-	// dw[o][c][k] = dg[k][o·Cin + c].
-	cin, cout := wc.c, wc.cout
-	wc.wt = grow32(wc.wt, 25*pl)
-	winoGradKernelAVX512(&du[0], &wc.wt[0], pl/16, uintptr(pl*4), uintptr(pl*4))
-	for pr := 0; pr < cout*cin; pr++ {
-		d := dw[pr*25 : pr*25+25]
-		for k := range d {
-			d[k] = wc.wt[k*pl+pr]
-		}
+	// dg[k][l] = (Gᵀ dU G)[k] for the pairs p = (o, c) = p0+l, 16 at a
+	// time, scattered to dw[p][k].
+	np := wc.cout * wc.c
+	wc.wt = grow32(wc.wt, 25*16)
+	for p0 := 0; p0 < np; p0 += 16 {
+		winoGradKernelAVX512(&du[p0], &wc.wt[0], 1, uintptr(pl*4), 64)
+		winoScatter16(&dw[p0*25], &wc.wt[0], 25, &wc.kIdx[0], uint64(1)<<min(16, np-p0)-1)
 	}
 	putScratch(wc.sc)
 	wc.xd, wc.out, wc.sc = nil, nil, nil
 }
 
-// duLen is the floats of one pos of dU: Cout·Cin rounded up to 16.
-func (wc *winoConv) duLen() int { return (wc.cout*wc.c + 15) &^ 15 }
+// duLen is the floats from one pos of dU to the next: Cout·Cin rounded up
+// to 16, plus winoPosPad.
+func (wc *winoConv) duLen() int { return (wc.cout*wc.c+15)&^15 + winoPosPad }
 
 // gradWItem adds group i's share of dU into the worker's sum.
 func (wc *winoConv) gradWItem(slot, i int) {
