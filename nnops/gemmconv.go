@@ -39,7 +39,7 @@ type gemmConv struct {
 	// (LeNet++'s 7×7 images) run without im2col as a rowConv.
 	rows *rowConv
 
-	// wino: 5×5 stride-1 convolutions run by Winograd F(2×2, 5×5) (wino.go).
+	// wino: 5×5 stride-1 convolutions run by Winograd F(m×m, 5×5) (wino.go).
 	wino *winoConv
 }
 

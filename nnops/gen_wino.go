@@ -49,10 +49,18 @@ import (
 	"strings"
 )
 
-const m, r = 2, 5
-const n = m + r - 1
+// r is the kernel size; m (outputs per tile) and n = m + r − 1 (inputs per
+// tile) are set per variant by derive.
+const r = 5
 
-var points = []*big.Rat{big.NewRat(0, 1), big.NewRat(1, 1), big.NewRat(-1, 1), big.NewRat(2, 1), big.NewRat(-1, 2)}
+var m, n int
+
+// points2 are the finite points of F(2×2, 5×5), points4 those of
+// F(4×4, 5×5) (the 8 points of the usual F(6×6, 3×3): 0, ±1, ±2, ±1/2, ∞).
+var (
+	points2 = []*big.Rat{big.NewRat(0, 1), big.NewRat(1, 1), big.NewRat(-1, 1), big.NewRat(2, 1), big.NewRat(-1, 2)}
+	points4 = []*big.Rat{big.NewRat(0, 1), big.NewRat(1, 1), big.NewRat(-1, 1), big.NewRat(2, 1), big.NewRat(-2, 1), big.NewRat(1, 2), big.NewRat(-1, 2)}
+)
 
 type mat [][]*big.Rat
 
@@ -127,8 +135,11 @@ func inverse(a mat) mat {
 	return out
 }
 
-// derive returns Aᵀ (m×n), G (n×r) and Bᵀ (n×n), and checks the identity.
-func derive() (at, g, bt mat) {
+// derive returns Aᵀ (m×n), G (n×r) and Bᵀ (n×n) for the finite points
+// (m = len(points) − r + 2), and checks the identity.
+func derive(points []*big.Rat) (at, g, bt mat) {
+	n = len(points) + 1
+	m = n - r + 1
 	at, g, bt = newMat(m, n), newMat(n, r), newMat(n, n)
 	f := make([]*big.Rat, n-1)
 	for j, pj := range points {
@@ -200,8 +211,8 @@ func f32(a mat) [][]float32 {
 
 var w bytes.Buffer
 
-// nconst is the number of constants every kernel broadcasts into Z16….
-var nconst int
+// data collects the kernels' constant tables.
+var data bytes.Buffer
 
 func p(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
 
@@ -386,7 +397,24 @@ func emitProg(cs *consts, prog []step, n int) []string {
 // dst + i·outRow + j·outCol, then advances src by srcStep and dst by
 // dstStep bytes. The strides name the registers R8 (= s1), R9 (= s2) and
 // R10, R11 (multiples of them set up by setup).
-func kernel(cs *consts, name, doc string, l, rm [][]float32, prog []step, inRow, inCol, outRow, outCol stride, srcStep, dstStep int, setup []string, bias bool) {
+// kernel emits one transform kernel (kernelPass) with its own table of
+// constants, broadcast into Z16… at entry: a first pass collects them.
+func kernel(name, doc string, l, rm [][]float32, prog []step, inRow, inCol, outRow, outCol stride, srcStep, dstStep int, setup []string, bias bool) {
+	cs := &consts{}
+	mark := w.Len()
+	kernelPass(cs, 0, name, doc, l, rm, prog, inRow, inCol, outRow, outCol, srcStep, dstStep, setup, bias)
+	w.Truncate(mark)
+	if len(cs.vals) > 16 {
+		panic(fmt.Sprintf("%s: %d constants, more than Z16…Z31", name, len(cs.vals)))
+	}
+	kernelPass(cs, len(cs.vals), name, doc, l, rm, prog, inRow, inCol, outRow, outCol, srcStep, dstStep, setup, bias)
+	for i, v := range cs.vals {
+		fmt.Fprintf(&data, "DATA %sC<>+%d(SB)/4, $0x%08x // %g\n", name, 4*i, math.Float32bits(v), v)
+	}
+	fmt.Fprintf(&data, "GLOBL %sC<>(SB), RODATA|NOPTR, $%d\n", name, 4*max(1, len(cs.vals)))
+}
+
+func kernelPass(cs *consts, nconst int, name, doc string, l, rm [][]float32, prog []step, inRow, inCol, outRow, outCol stride, srcStep, dstStep int, setup []string, bias bool) {
 	pr, q := len(l), len(l[0])
 	pc, qc := len(rm), len(rm[0])
 	tmp := pr * qc * 64
@@ -411,7 +439,7 @@ func kernel(cs *consts, name, doc string, l, rm [][]float32, prog []step, inRow,
 		p("\t%s", s)
 	}
 	for i := 0; i < nconst; i++ {
-		p("\tVBROADCASTSS winoConst<>+%d(SB), Z%d", 4*i, 16+i)
+		p("\tVBROADCASTSS %sC<>+%d(SB), Z%d", name, 4*i, 16+i)
 	}
 	if bias {
 		p("\tVBROADCASTSS bias+40(FP), Z15")
@@ -539,9 +567,44 @@ func gatherScatter() {
 	p("\tRET")
 }
 
+// family emits the five kernels of one variant F(m×m, 5×5): prefix names
+// them, at, g, bt are its matrices, prog (or nil) the factored Bᵀ.
+func family(prefix string, at, g, bt mat, prog []step) {
+	m, n := len(at), len(at[0])
+	btf, gf, atf := f32(bt), f32(g), f32(at)
+	a := f32(transpose(at)) // A (n×m)
+	gt := f32(transpose(g)) // Gᵀ (r×n)
+	reg := func(r string) stride { return stride{reg: r} }
+	imm := func(v int) stride { return stride{imm: v} }
+	// R10 = n·s2 (pos rows of V), n·s1, or 5·s1 / 5·s2.
+	times := func(src, dst string, k int) []string {
+		switch k {
+		case 5:
+			return []string{fmt.Sprintf("LEAQ (%s)(%s*4), %s", src, src, dst)}
+		case 6:
+			return []string{fmt.Sprintf("LEAQ (%s)(%s*2), %s", src, src, dst), "SHLQ $1, " + dst}
+		case 8:
+			return []string{fmt.Sprintf("MOVQ %s, %s", src, dst), "SHLQ $3, " + dst}
+		}
+		panic("times")
+	}
+	tile := 64 * m // bytes from one tile to the next along a row of 16-lane values
+	kernel(prefix+"InputAVX512", fmt.Sprintf("V = Bᵀ·d·B for cnt tiles: d[k][l] at src + k·s1 + l·64, V[i·%d+j] at dst + (i·%d+j)·s2; src advances %d bytes a tile, dst 64.", n, n, tile),
+		btf, btf, prog, reg("R8"), imm(64), reg("R10"), reg("R9"), tile, 64, times("R9", "R10", n), false)
+	kernel(prefix+"OutputAVX512", fmt.Sprintf("Y = Aᵀ·M·A + bias for cnt tiles: M[k·%d+l] at src + (k·%d+l)·s1, Y[i][j] at dst + i·s2 + j·64; src advances 64 bytes a tile, dst %d.", n, n, tile),
+		atf, atf, nil, reg("R10"), reg("R8"), reg("R9"), imm(64), 64, tile, times("R8", "R10", n), true)
+	kernel(prefix+"KernelAVX512", fmt.Sprintf("U = G·g·Gᵀ for cnt groups of 16 kernels: g[k][l] at src + (k·5+l)·s1, U[i·%d+j] at dst + (i·%d+j)·s2; src and dst advance 64 bytes.", n, n),
+		gf, gf, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64, append(times("R8", "R10", 5), times("R9", "R11", n)...), false)
+	kernel(prefix+"GradOutputAVX512", fmt.Sprintf("dM = A·dY·Aᵀ for cnt tiles: dY[k][l] at src + k·s1 + l·64, dM[i·%d+j] at dst + (i·%d+j)·s2; src advances %d bytes a tile, dst 64.", n, n, tile),
+		a, a, nil, reg("R8"), imm(64), reg("R10"), reg("R9"), tile, 64, times("R9", "R10", n), false)
+	kernel(prefix+"GradKernelAVX512", fmt.Sprintf("dg = Gᵀ·dU·G for cnt groups of 16: dU[k·%d+l] at src + (k·%d+l)·s1, dg[i][j] at dst + (i·5+j)·s2; src and dst advance 64 bytes.", n, n),
+		gt, gt, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64, append(times("R8", "R10", n), times("R9", "R11", 5)...), false)
+}
+
 func main() {
-	at, g, bt := derive()
-	checkProg(btProg, bt)
+	at2, g2, bt2 := derive(points2)
+	checkProg(btProg, bt2)
+	at4, g4, bt4 := derive(points4)
 
 	// Go tables: the exact matrices, for the reference transforms and the
 	// tests.
@@ -549,9 +612,12 @@ func main() {
 	p("")
 	p("package nnops")
 	p("")
-	goTable("winoAT", "winoAT is Aᵀ (2×6) of Winograd F(2, 5): the output transform.", at)
-	goTable("winoG", "winoG is G (6×5) of Winograd F(2, 5): the kernel transform.", g)
-	goTable("winoBT", "winoBT is Bᵀ (6×6) of Winograd F(2, 5): the input transform.", bt)
+	goTable("winoAT", "winoAT is Aᵀ (2×6) of Winograd F(2, 5): the output transform.", at2)
+	goTable("winoG", "winoG is G (6×5) of Winograd F(2, 5): the kernel transform.", g2)
+	goTable("winoBT", "winoBT is Bᵀ (6×6) of Winograd F(2, 5): the input transform.", bt2)
+	goTable("wino4AT", "wino4AT is Aᵀ (4×8) of Winograd F(4, 5).", at4)
+	goTable("wino4G", "wino4G is G (8×5) of Winograd F(4, 5).", g4)
+	goTable("wino4BT", "wino4BT is Bᵀ (8×8) of Winograd F(4, 5).", bt4)
 	src, err := format.Source(w.Bytes())
 	if err != nil {
 		panic(err)
@@ -566,54 +632,11 @@ func main() {
 	p("//go:build amd64")
 	p("")
 	p("#include \"textflag.h\"")
-	// Two passes: the first collects the constants that every kernel loads.
-	var cs *consts
-	var head bytes.Buffer
-	head.Write(w.Bytes())
-	for pass := 0; pass < 2; pass++ {
-		w.Reset()
-		w.Write(head.Bytes())
-		if pass == 1 {
-			nconst = len(cs.vals)
-		}
-		cs = &consts{}
-		btf, gf, atf := f32(bt), f32(g), f32(at)
-		a := f32(transpose(at)) // A (6×2)
-		gt := f32(transpose(g)) // Gᵀ (5×6)
-		reg := func(r string) stride { return stride{reg: r} }
-		imm := func(v int) stride { return stride{imm: v} }
-		// Input transform: V = Bᵀ d B, d a 6×6 window of rows s1 bytes apart
-		// (16 lanes each), V[pos] at dst + pos·s2; tiles 2 columns apart.
-		kernel(cs, "winoInputAVX512", "V = Bᵀ·d·B for cnt tiles: d[k][l] at src + k·s1 + l·64, V[i·6+j] at dst + (i·6+j)·s2; src advances 128 bytes a tile, dst 64.",
-			btf, btf, btProg, reg("R8"), imm(64), reg("R10"), reg("R9"), 128, 64,
-			[]string{"LEAQ (R9)(R9*2), R10", "SHLQ $1, R10"}, false)
-		// Output transform: Y = Aᵀ M A + bias, M[pos] at src + pos·s1, Y rows s2
-		// bytes apart.
-		kernel(cs, "winoOutputAVX512", "Y = Aᵀ·M·A + bias for cnt tiles: M[k·6+l] at src + (k·6+l)·s1, Y[i][j] at dst + i·s2 + j·64; src advances 64 bytes a tile, dst 128.",
-			atf, atf, nil, reg("R10"), reg("R8"), reg("R9"), imm(64), 64, 128,
-			[]string{"LEAQ (R8)(R8*2), R10", "SHLQ $1, R10"}, true)
-		// Kernel transform: U = G g Gᵀ, g[k][l] at src + (k·5+l)·s1.
-		kernel(cs, "winoKernelAVX512", "U = G·g·Gᵀ for cnt groups of 16 kernels: g[k][l] at src + (k·5+l)·s1, U[i·6+j] at dst + (i·6+j)·s2; src and dst advance 64 bytes.",
-			gf, gf, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64,
-			[]string{"LEAQ (R8)(R8*4), R10", "LEAQ (R9)(R9*2), R11", "SHLQ $1, R11"}, false)
-		// The transposed transforms of the weight gradient: dM = A dY Aᵀ (dY a
-		// 2×2 output tile) and dg = Gᵀ dU G.
-		kernel(cs, "winoGradOutputAVX512", "dM = A·dY·Aᵀ for cnt tiles: dY[k][l] at src + k·s1 + l·64, dM[i·6+j] at dst + (i·6+j)·s2; src advances 128 bytes a tile, dst 64.",
-			a, a, nil, reg("R8"), imm(64), reg("R10"), reg("R9"), 128, 64,
-			[]string{"LEAQ (R9)(R9*2), R10", "SHLQ $1, R10"}, false)
-		kernel(cs, "winoGradKernelAVX512", "dg = Gᵀ·dU·G for cnt groups of 16: dU[k·6+l] at src + (k·6+l)·s1, dg[i][j] at dst + (i·5+j)·s2; src and dst advance 64 bytes.",
-			gt, gt, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64,
-			[]string{"LEAQ (R8)(R8*2), R10", "SHLQ $1, R10", "LEAQ (R9)(R9*4), R11"}, false)
-		gatherScatter()
-	}
-	if len(cs.vals) > 15 {
-		panic(fmt.Sprintf("%d constants: more than Z16..Z30", len(cs.vals)))
-	}
+	family("wino", at2, g2, bt2, btProg)
+	family("wino4", at4, g4, bt4, nil)
+	gatherScatter()
 	p("")
-	for i, v := range cs.vals {
-		p("DATA winoConst<>+%d(SB)/4, $0x%08x // %g", 4*i, math.Float32bits(v), v)
-	}
-	p("GLOBL winoConst<>(SB), RODATA|NOPTR, $%d", 4*len(cs.vals))
+	w.Write(data.Bytes())
 	if err := os.WriteFile("wino_amd64.s", w.Bytes(), 0o644); err != nil {
 		panic(err)
 	}

@@ -8,41 +8,44 @@ import (
 )
 
 // winoConv is a stride-1 convolution with a 5×5 kernel by Winograd's
-// minimal filtering F(2×2, 5×5) (Lavin & Gray, "Fast Algorithms for
-// Convolutional Neural Networks", CVPR 2016): each 2×2 block of outputs
-// ("tile") of each output channel o is
+// minimal filtering F(m×m, 5×5), m = 4 (or 2; winoTileFor) (Lavin & Gray,
+// "Fast Algorithms for Convolutional Neural Networks", CVPR 2016): each m×m
+// block of outputs ("tile") of each output channel o is
 //
 //	Y = Aᵀ [Σ_c U[o][c] ⊙ V[c]] A,   U[o][c] = G w[o][c] Gᵀ,   V[c] = Bᵀ d[c] B,
 //
-// d[c] the 6×6 input window of the tile in channel c (zero outside the
-// image) and Aᵀ, G, Bᵀ the matrices of wino_tables.go (gen_wino.go derives
-// them). Written per element pos of the 6×6 transformed tile, the sum over c
-// is one GEMM per pos over all tiles t:
+// d[c] the n×n input window of the tile in channel c (n = m + 4, zero
+// outside the image) and Aᵀ, G, Bᵀ the matrices of wino_tables.go
+// (gen_wino.go derives them). Written per element pos of the n×n
+// transformed tile, the sum over c is one GEMM per pos over all tiles t:
 //
 //	M[pos] (Cout × T) = U[pos] (Cout × Cin) · V[pos] (Cin × T),
 //
-// 36 products of Cin·Cout per tile of 4 outputs instead of 100: 2.8× fewer
-// multiply-adds, paid for by the transforms.
+// n² products of Cin·Cout per tile of m² outputs instead of 25·m²: for
+// F(4×4) 64 per 16 outputs, 6.25× fewer multiply-adds (F(2×2): 36 per 4,
+// 2.8×), paid for by the transforms.
 //
 // Layout: images are taken 16 at a time, one per zmm lane, so that every
 // transform is the same vertical arithmetic on 16 lanes with no shuffles.
 // A group's input is transposed (gathered) into xt (Cin × Hp × Wp × 16,
-// zero-bordered, Hp = 2·TH + 4 rows for TH tile rows), the tiles are worked
+// zero-bordered, Hp = m·TH + 4 rows for TH tile rows), the tiles are worked
 // on in blocks of nb (the GEMMs' N = 16·nb columns: V and M of a block about
-// fit in L2), the block's outputs transformed back into yt (Cout × 2·TH ×
-// 2·TW × 16), and yt scattered into the NCHW output. A group of fewer than
+// fit in L2), the block's outputs transformed back into yt (Cout × m·TH ×
+// m·TW × 16), and yt scattered into the NCHW output. A group of fewer than
 // 16 images leaves its other lanes zero.
 type winoConv struct {
 	batchGeom
-	th, tw int // tile rows and columns per image
-	hp, wp int // rows and columns of xt: 2·th + 4, 2·tw + 4
-	nb     int // tiles per block
-	ldv    int // row stride of V (≥ 16·nb, read in place by the GEMM)
-	vPos   int // floats from V[pos] to V[pos+1]: Cin·ldv + 16 (see winoPosPad)
-	coutp  int // cout rounded up to 16: the kernel transform's lanes
+	winoFns
+	m, npos int // outputs per tile side (2 or 4), (m+4)² transformed values per tile
+	th, tw  int // tile rows and columns per image
+	hp, wp  int // rows and columns of xt: m·th + 4, m·tw + 4
+	nb      int // tiles per block
+	ldv     int // row stride of V (≥ 16·nb, read in place by the GEMM)
+	vPos    int // floats from V[pos] to V[pos+1]: Cin·ldv + 16 (see winoPosPad)
+	coutp   int // cout rounded up to 16: the kernel transform's lanes
 
 	wt []float32 // 16 kernels (25 × 16 lanes): gathered from w, or dw's before the scatter
-	ut []float32 // Uᵀ per pos: (36, Cin, coutp)
+	ut []float32 // Uᵀ per pos: (npos, Cin, coutp)
 	bz []float32 // the bias, coutp values (zero without one)
 
 	imgIdx [16]int32 // lane l → l·Cin·H·W (gather)
@@ -61,6 +64,37 @@ type winoConv struct {
 	groupLen int
 }
 
+// winoFns are the AVX-512 kernels of one variant (wino_amd64.s).
+type winoFns struct {
+	input, gradOutput, kernel, gradKernel func(src, dst *float32, cnt int, s1, s2 uintptr)
+	output                                func(src, dst *float32, cnt int, s1, s2 uintptr, bias float32)
+}
+
+var (
+	wino2Fns = winoFns{winoInputAVX512, winoGradOutputAVX512, winoKernelAVX512, winoGradKernelAVX512, winoOutputAVX512}
+	wino4Fns = winoFns{wino4InputAVX512, wino4GradOutputAVX512, wino4KernelAVX512, wino4GradKernelAVX512, wino4OutputAVX512}
+)
+
+// winoTileFor is the output tile side m of F(m×m, 5×5) for geometry g: 4,
+// whose 8×8 tiles need 64 products per 16 outputs (2.25× fewer than the 36
+// per 4 of F(2×2, 5×5)), 4 transformed values per output instead of 9, and
+// a third of the transform work per output. Measured on every LeNet++ layer
+// (BenchmarkConvPart path=new with LGM_WINO_M=2 and 4 alternating, 3 rounds,
+// Intel Xeon model 207, 1 thread): F(4×4) at 0.45–0.64× the CPU time of
+// F(2×2) at 28×28 and 7×7 (the ragged 7×7: 2 tiles of 4 against 4 of 2),
+// 0.64–0.86× at 14×14 (4 tiles of 4 for 14 outputs: 31 % of the products
+// wasted). Its float32 error is about 3× F(2×2)'s (TestWinoConv: ≤ 5.8e-6
+// of the largest output, dw ≤ 8e-6). LGM_WINO_M = 2 or 4 sets it for every
+// geometry.
+func winoTileFor(g geom) int {
+	if winoM == 2 || winoM == 4 {
+		return winoM
+	}
+	return 4
+}
+
+var winoM, _ = strconv.Atoi(os.Getenv("LGM_WINO_M"))
+
 // winoOn switches the Winograd path on (for 5×5 stride-1 convolutions on
 // AVX-512). LGM_WINO=0 turns it off, for A/B measurements.
 var winoOn = os.Getenv("LGM_WINO") != "0"
@@ -73,7 +107,7 @@ var winoL2 = 1 << 20
 var winoNB, _ = strconv.Atoi(os.Getenv("LGM_WINO_NB"))
 
 // winoPosPad is the floats between one pos's matrix of V (or M) and the
-// next's beyond the matrix itself: the transforms write (or read) the 36 pos
+// next's beyond the matrix itself: the transforms write (or read) the n² pos
 // of a tile at once, and with pos strides that are multiples of 4 KB (Cin·ldv
 // = 32·128 floats, say) all 36 fall in one L1 set and miss every time (the
 // input transform ran at 167 ns a tile of 16 lanes on cache-resident data;
@@ -96,8 +130,14 @@ func useWino(g geom) bool {
 func newWinoConv(g geom, batch, cout int) *winoConv {
 	wc := &winoConv{batchGeom: newBatchGeom(g, batch, cout)}
 	wc.group = 16
-	wc.th, wc.tw = (g.oh+1)/2, (g.ow+1)/2
-	wc.hp, wc.wp = 2*wc.th+4, 2*wc.tw+4
+	wc.m = winoTileFor(g)
+	wc.winoFns = wino2Fns
+	if wc.m == 4 {
+		wc.winoFns = wino4Fns
+	}
+	wc.npos = (wc.m + 4) * (wc.m + 4)
+	wc.th, wc.tw = (g.oh+wc.m-1)/wc.m, (g.ow+wc.m-1)/wc.m
+	wc.hp, wc.wp = wc.m*wc.th+4, wc.m*wc.tw+4
 	wc.coutp = (cout + 15) &^ 15
 	tiles := wc.th * wc.tw
 	wc.nb = winoNB
@@ -105,7 +145,7 @@ func newWinoConv(g geom, batch, cout int) *winoConv {
 		// At least 8 tiles (N = 128): narrower GEMMs fall to the 16-column
 		// kernel (128 → 128 at 7×7 with 1 tile a block ran at 0.55× the
 		// speed of 8 to 16). The blocks then evened out.
-		wc.nb = max(winoL2/(36*(g.c+cout)*16*4), winoMinNB)
+		wc.nb = max(winoL2/(wc.npos*(g.c+cout)*16*4), winoMinNB)
 		blocks := (tiles + wc.nb - 1) / wc.nb
 		wc.nb = (tiles + blocks - 1) / blocks
 	}
@@ -113,9 +153,9 @@ func newWinoConv(g geom, batch, cout int) *winoConv {
 	wc.ldv = gemm.InPlaceStride(16 * wc.nb)
 	wc.xtLen = g.c * wc.hp * wc.wp * 16
 	wc.vPos = g.c*wc.ldv + winoPosPad
-	wc.vLen = 36 * wc.vPos
-	wc.mLen = 36 * (cout*16*wc.nb + winoPosPad)
-	wc.ytLen = cout * 2 * wc.th * 2 * wc.tw * 16
+	wc.vLen = wc.npos * wc.vPos
+	wc.mLen = wc.npos * (cout*16*wc.nb + winoPosPad)
+	wc.ytLen = cout * wc.m * wc.th * wc.m * wc.tw * 16
 	for l := range 16 {
 		wc.imgIdx[l] = int32(l * g.c * g.h * g.w)
 		wc.outIdx[l] = int32(l * cout * g.oh * g.ow)
@@ -144,7 +184,7 @@ func (wc *winoConv) run(x, w, b, out []float32) {
 func (wc *winoConv) prepare(w, b []float32) {
 	cin, cout, cp := wc.c, wc.cout, wc.coutp
 	wc.wt = grow32(wc.wt, 25*16)
-	wc.ut = grow32(wc.ut, 36*cin*cp)
+	wc.ut = grow32(wc.ut, wc.npos*cin*cp)
 	wc.bz = grow32(wc.bz, cp)
 	clear(wc.bz)
 	copy(wc.bz, b)
@@ -154,7 +194,7 @@ func (wc *winoConv) prepare(w, b []float32) {
 		mask := uint64(1)<<min(16, cout-o0) - 1
 		for c := 0; c < cin; c++ {
 			winoGather16(&wc.wt[0], &w[(o0*cin+c)*25], 25, &wc.wIdx[0], mask)
-			winoKernelAVX512(&wc.wt[0], &wc.ut[c*cp+o0], 1, 64, uintptr(cin*cp*4))
+			wc.kernel(&wc.wt[0], &wc.ut[c*cp+o0], 1, 64, uintptr(cin*cp*4))
 		}
 	}
 }
@@ -174,13 +214,13 @@ func (wc *winoConv) item(slot, i int) {
 	wc.gatherInput(xt, n0, mask)
 
 	tiles := wc.th * wc.tw
-	ytRow := 2 * wc.tw * 16 // floats per yt row
+	ytRow := wc.m * wc.tw * 16 // floats per yt row
 	for t0 := 0; t0 < tiles; t0 += wc.nb {
 		t1 := min(t0+wc.nb, tiles)
 		n := 16 * (t1 - t0)
 		ldm, mPos := n, cout*n+winoPosPad
 		wc.inputBlock(xt, v, t0, t1)
-		for pos := 0; pos < 36; pos++ {
+		for pos := 0; pos < wc.npos; pos++ {
 			gemm.Sgemm(true, false, cout, n, cin, 1, wc.ut[pos*cin*wc.coutp:], wc.coutp,
 				v[pos*wc.vPos:], wc.ldv, 0, m[pos*mPos:], ldm)
 		}
@@ -188,8 +228,8 @@ func (wc *winoConv) item(slot, i int) {
 			for t := t0; t < t1; {
 				tr, tc := t/wc.tw, t%wc.tw
 				cnt := min(wc.tw-tc, t1-t)
-				dst := &yt[(o*2*wc.th+2*tr)*ytRow+2*tc*16]
-				winoOutputAVX512(&m[o*ldm+(t-t0)*16], dst, cnt, uintptr(mPos*4), uintptr(ytRow*4), wc.bz[o])
+				dst := &yt[(o*wc.m*wc.th+wc.m*tr)*ytRow+wc.m*tc*16]
+				wc.output(&m[o*ldm+(t-t0)*16], dst, cnt, uintptr(mPos*4), uintptr(ytRow*4), wc.bz[o])
 				t += cnt
 			}
 		}
@@ -204,8 +244,8 @@ func (wc *winoConv) inputBlock(xt, v []float32, t0, t1 int) {
 		for t := t0; t < t1; {
 			tr, tc := t/wc.tw, t%wc.tw
 			cnt := min(wc.tw-tc, t1-t)
-			src := &xt[((c*wc.hp+2*tr)*wc.wp+2*tc)*16]
-			winoInputAVX512(src, &v[c*wc.ldv+(t-t0)*16], cnt, uintptr(wc.wp*64), uintptr(wc.vPos*4))
+			src := &xt[((c*wc.hp+wc.m*tr)*wc.wp+wc.m*tc)*16]
+			wc.input(src, &v[c*wc.ldv+(t-t0)*16], cnt, uintptr(wc.wp*64), uintptr(wc.vPos*4))
 			t += cnt
 		}
 	}
@@ -238,10 +278,10 @@ func (wc *winoConv) gatherInput(xt []float32, n0 int, mask uint64) {
 // to images n0 … of out.
 func (wc *winoConv) scatterOutput(yt []float32, n0 int, mask uint64) {
 	oh, ow := wc.oh, wc.ow
-	ytRow := 2 * wc.tw * 16
+	ytRow := wc.m * wc.tw * 16
 	for o := 0; o < wc.cout; o++ {
 		for r := 0; r < oh; r++ {
-			src := &yt[(o*2*wc.th+r)*ytRow]
+			src := &yt[(o*wc.m*wc.th+r)*ytRow]
 			winoScatter16(&wc.out[((n0*wc.cout+o)*oh+r)*ow], src, ow, &wc.outIdx[0], mask)
 		}
 	}
@@ -269,22 +309,22 @@ func (wc *winoConv) runGradW(x, dy, dw []float32) {
 	}
 	pl := wc.duLen()
 	for s := 0; s < slots; s++ {
-		wc.sc.part[s] = grow32(wc.sc.part[s], 36*pl)
-		clear(wc.sc.part[s][:36*pl])
+		wc.sc.part[s] = grow32(wc.sc.part[s], wc.npos*pl)
+		clear(wc.sc.part[s][:wc.npos*pl])
 	}
 	wc.gradW = true
 	wc.l.run(wc, items, slots)
 	wc.gradW = false
-	du := wc.sc.part[0][:36*pl]
+	du := wc.sc.part[0][:wc.npos*pl]
 	for s := 1; s < slots; s++ {
-		add(du, wc.sc.part[s][:36*pl])
+		add(du, wc.sc.part[s][:wc.npos*pl])
 	}
 	// dg[k][l] = (Gᵀ dU G)[k] for the pairs p = (o, c) = p0+l, 16 at a
 	// time, scattered to dw[p][k].
 	np := wc.cout * wc.c
 	wc.wt = grow32(wc.wt, 25*16)
 	for p0 := 0; p0 < np; p0 += 16 {
-		winoGradKernelAVX512(&du[p0], &wc.wt[0], 1, uintptr(pl*4), 64)
+		wc.gradKernel(&du[p0], &wc.wt[0], 1, uintptr(pl*4), 64)
 		winoScatter16(&dw[p0*25], &wc.wt[0], 25, &wc.kIdx[0], uint64(1)<<min(16, np-p0)-1)
 	}
 	putScratch(wc.sc)
@@ -307,7 +347,7 @@ func (wc *winoConv) gradWItem(slot, i int) {
 	wc.gatherInput(xt, n0, mask)
 	wc.gatherGrad(dyt, n0, mask)
 	tiles := wc.th * wc.tw
-	ytRow := 2 * wc.tw * 16
+	ytRow := wc.m * wc.tw * 16
 	for t0 := 0; t0 < tiles; t0 += wc.nb {
 		t1 := min(t0+wc.nb, tiles)
 		n := 16 * (t1 - t0)
@@ -317,12 +357,12 @@ func (wc *winoConv) gradWItem(slot, i int) {
 			for t := t0; t < t1; {
 				tr, tc := t/wc.tw, t%wc.tw
 				cnt := min(wc.tw-tc, t1-t)
-				src := &dyt[(o*2*wc.th+2*tr)*ytRow+2*tc*16]
-				winoGradOutputAVX512(src, &dm[o*ldm+(t-t0)*16], cnt, uintptr(ytRow*4), uintptr(mPos*4))
+				src := &dyt[(o*wc.m*wc.th+wc.m*tr)*ytRow+wc.m*tc*16]
+				wc.gradOutput(src, &dm[o*ldm+(t-t0)*16], cnt, uintptr(ytRow*4), uintptr(mPos*4))
 				t += cnt
 			}
 		}
-		for pos := 0; pos < 36; pos++ {
+		for pos := 0; pos < wc.npos; pos++ {
 			gemm.Sgemm(false, true, cout, cin, n, 1, dm[pos*mPos:], ldm,
 				v[pos*wc.vPos:], wc.ldv, 1, du[pos*pl:], cin)
 		}
@@ -334,10 +374,10 @@ func (wc *winoConv) gradWItem(slot, i int) {
 // mask.
 func (wc *winoConv) gatherGrad(dyt []float32, n0 int, mask uint64) {
 	oh, ow := wc.oh, wc.ow
-	ytRow := 2 * wc.tw * 16
+	ytRow := wc.m * wc.tw * 16
 	for o := 0; o < wc.cout; o++ {
-		for r := 0; r < 2*wc.th; r++ {
-			row := dyt[(o*2*wc.th+r)*ytRow : (o*2*wc.th+r+1)*ytRow]
+		for r := 0; r < wc.m*wc.th; r++ {
+			row := dyt[(o*wc.m*wc.th+r)*ytRow : (o*wc.m*wc.th+r+1)*ytRow]
 			if r >= oh {
 				clear(row)
 				continue

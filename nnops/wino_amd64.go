@@ -29,3 +29,18 @@ func winoGather16(dst, src *float32, cnt int, idx *int32, mask uint64)
 
 //go:noescape
 func winoScatter16(dst, src *float32, cnt int, idx *int32, mask uint64)
+
+//go:noescape
+func wino4InputAVX512(src, dst *float32, cnt int, s1, s2 uintptr)
+
+//go:noescape
+func wino4OutputAVX512(src, dst *float32, cnt int, s1, s2 uintptr, bias float32)
+
+//go:noescape
+func wino4KernelAVX512(src, dst *float32, cnt int, s1, s2 uintptr)
+
+//go:noescape
+func wino4GradOutputAVX512(src, dst *float32, cnt int, s1, s2 uintptr)
+
+//go:noescape
+func wino4GradKernelAVX512(src, dst *float32, cnt int, s1, s2 uintptr)

@@ -11,3 +11,9 @@ func winoGradOutputAVX512(*float32, *float32, int, uintptr, uintptr)      { pani
 func winoGradKernelAVX512(*float32, *float32, int, uintptr, uintptr)      { panic("unreachable") }
 func winoGather16(*float32, *float32, int, *int32, uint64)                { panic("unreachable") }
 func winoScatter16(*float32, *float32, int, *int32, uint64)               { panic("unreachable") }
+
+func wino4InputAVX512(*float32, *float32, int, uintptr, uintptr)           { panic("unreachable") }
+func wino4OutputAVX512(*float32, *float32, int, uintptr, uintptr, float32) { panic("unreachable") }
+func wino4KernelAVX512(*float32, *float32, int, uintptr, uintptr)          { panic("unreachable") }
+func wino4GradOutputAVX512(*float32, *float32, int, uintptr, uintptr)      { panic("unreachable") }
+func wino4GradKernelAVX512(*float32, *float32, int, uintptr, uintptr)      { panic("unreachable") }
