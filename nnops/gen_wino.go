@@ -290,7 +290,7 @@ func combine(cs *consts, dst string, coef []float32, src []string) {
 
 // step is one operation of a hand-factored 1-D transform on inputs x0…
 // and outputs y0…: add (dst = a + b), sub (dst = a − b), fma (dst = a +
-// c·b), fnma (dst = a − c·b), c > 0.
+// c·b), fnma (dst = a − c·b), mul (dst = c·b), c > 0.
 type step struct {
 	op, dst, a, b string
 	c             float64
@@ -317,6 +317,38 @@ var btProg = []step{
 	{"fnma", "y5", "y5", "a", 1.5},
 }
 
+// bt4Prog is y = Bᵀx for the points 0, ±1, ±2, ±1/2 (the even/odd split of
+// the usual F(6×6, 3×3) input transform: 26 operations instead of the 44 of
+// Bᵀ's non-zeros); checkProg verifies it against Bᵀ.
+var bt4Prog = []step{
+	{"sub", "t0", "x6", "x0", 0},
+	{"sub", "u", "x2", "x4", 0},
+	{"fma", "y0", "t0", "u", 21.0 / 4},
+	{"sub", "t7", "x7", "x1", 0},
+	{"sub", "v", "x3", "x5", 0},
+	{"fma", "y7", "t7", "v", 21.0 / 4},
+	{"add", "a", "x2", "x6", 0},
+	{"fnma", "a", "a", "x4", 17.0 / 4},
+	{"add", "b", "x1", "x5", 0},
+	{"fnma", "b", "b", "x3", 17.0 / 4},
+	{"add", "y1", "a", "b", 0},
+	{"sub", "y2", "a", "b", 0},
+	{"fma", "c", "x6", "x2", 1.0 / 4},
+	{"fnma", "c", "c", "x4", 5.0 / 4},
+	{"mul", "d", "", "x1", 1.0 / 2},
+	{"fnma", "d", "d", "x3", 5.0 / 2},
+	{"fma", "d", "d", "x5", 2},
+	{"add", "y3", "c", "d", 0},
+	{"sub", "y4", "c", "d", 0},
+	{"fma", "e", "x6", "x2", 4},
+	{"fnma", "e", "e", "x4", 5},
+	{"mul", "f", "", "x1", 2},
+	{"fnma", "f", "f", "x3", 5.0 / 2},
+	{"fma", "f", "f", "x5", 1.0 / 2},
+	{"add", "y5", "e", "f", 0},
+	{"sub", "y6", "e", "f", 0},
+}
+
 // checkProg panics unless prog computes y = m·x exactly.
 func checkProg(prog []step, m mat) {
 	for k := range m[0] {
@@ -335,6 +367,8 @@ func checkProg(prog []step, m mat) {
 				v[s.dst] = v[s.a] + s.c*v[s.b]
 			case "fnma":
 				v[s.dst] = v[s.a] - s.c*v[s.b]
+			case "mul":
+				v[s.dst] = s.c * v[s.b]
 			}
 		}
 		for i := range m {
@@ -346,44 +380,79 @@ func checkProg(prog []step, m mat) {
 	}
 }
 
-// emitProg emits prog on the inputs in Z0… and returns the registers of its
-// n outputs; its other names take Z6…Z14.
-func emitProg(cs *consts, prog []step, n int) []string {
-	reg := map[string]string{}
-	for i := 0; i < 6; i++ {
-		reg[fmt.Sprintf("x%d", i)] = fmt.Sprintf("Z%d", i)
+// emitProg emits prog on the q inputs in Z0… and returns the registers of
+// its n outputs. Registers Z0…Z14 are allocated by liveness: a name's
+// register is free after its last use (an input's too), and a step whose
+// first operand dies there writes into that operand's register (no move).
+func emitProg(cs *consts, prog []step, q, n int) []string {
+	reg := map[string]int{}
+	used := make([]bool, 15)
+	for i := 0; i < q; i++ {
+		reg[fmt.Sprintf("x%d", i)] = i
+		used[i] = true
 	}
-	next := 6
-	get := func(name string) string {
-		if r, ok := reg[name]; ok {
-			return r
+	last := map[string]int{} // last step reading the name
+	for k, s := range prog {
+		for _, a := range []string{s.a, s.b} {
+			if a != "" {
+				last[a] = k
+			}
 		}
-		if next > 14 {
-			panic("emitProg: out of registers")
-		}
-		reg[name] = fmt.Sprintf("Z%d", next)
-		next++
-		return reg[name]
 	}
-	for _, s := range prog {
-		a, b := get(s.a), get(s.b)
-		d := get(s.dst)
+	isOut := func(name string) bool { return name[0] == 'y' }
+	dies := func(name string, k int) bool { return !isOut(name) && last[name] <= k }
+	alloc := func() int {
+		for r, u := range used {
+			if !u {
+				used[r] = true
+				return r
+			}
+		}
+		panic("emitProg: out of registers")
+	}
+	z := func(r int) string { return fmt.Sprintf("Z%d", r) }
+	for k, s := range prog {
+		var a, b int
+		if s.op != "mul" {
+			a = reg[s.a]
+		}
+		b = reg[s.b]
+		d, ok := reg[s.dst]
+		if !ok {
+			switch {
+			case s.op != "mul" && dies(s.a, k):
+				d = a // the first operand's register: it dies here
+				delete(reg, s.a)
+			default:
+				d = alloc()
+			}
+			reg[s.dst] = d
+		}
 		switch s.op {
 		case "add":
-			p("\tVADDPS %s, %s, %s", b, a, d)
+			p("\tVADDPS %s, %s, %s", z(b), z(a), z(d))
 		case "sub":
-			p("\tVSUBPS %s, %s, %s", b, a, d)
+			p("\tVSUBPS %s, %s, %s", z(b), z(a), z(d))
+		case "mul":
+			p("\tVMULPS Z%d, %s, %s", 16+cs.index(float32(s.c)), z(b), z(d))
 		case "fma", "fnma":
 			if d != a {
-				p("\tVMOVAPS %s, %s", a, d)
+				p("\tVMOVAPS %s, %s", z(a), z(d))
 			}
 			ins := map[string]string{"fma": "VFMADD231PS", "fnma": "VFNMADD231PS"}[s.op]
-			p("\t%s Z%d, %s, %s", ins, 16+cs.index(float32(s.c)), b, d)
+			p("\t%s Z%d, %s, %s", ins, 16+cs.index(float32(s.c)), z(b), z(d))
+		}
+		// Free the registers of names read for the last time here.
+		for _, name := range []string{s.a, s.b} {
+			if r, ok := reg[name]; ok && name != "" && dies(name, k) && name != s.dst {
+				used[r] = false
+				delete(reg, name)
+			}
 		}
 	}
 	out := make([]string, n)
 	for i := range out {
-		out[i] = reg[fmt.Sprintf("y%d", i)]
+		out[i] = z(reg[fmt.Sprintf("y%d", i)])
 	}
 	return out
 }
@@ -463,7 +532,7 @@ func kernelPass(cs *consts, nconst int, name, doc string, l, rm [][]float32, pro
 			p("\tADDQ %s, R13", inCol.reg)
 		}
 		if prog != nil {
-			for i, reg := range emitProg(cs, prog, pr) {
+			for i, reg := range emitProg(cs, prog, q, pr) {
 				p("\tVMOVUPS %s, %d(SP)", reg, (i*qc+c)*64)
 			}
 			continue
@@ -487,7 +556,7 @@ func kernelPass(cs *consts, nconst int, name, doc string, l, rm [][]float32, pro
 		p("\tMOVQ R13, R12")
 		var outs []string
 		if prog != nil {
-			outs = emitProg(cs, prog, pc)
+			outs = emitProg(cs, prog, qc, pc)
 		}
 		for j := 0; j < pc; j++ {
 			reg := fmt.Sprintf("Z%d", 8+j%7)
@@ -605,6 +674,7 @@ func main() {
 	at2, g2, bt2 := derive(points2)
 	checkProg(btProg, bt2)
 	at4, g4, bt4 := derive(points4)
+	checkProg(bt4Prog, bt4)
 
 	// Go tables: the exact matrices, for the reference transforms and the
 	// tests.
@@ -633,7 +703,7 @@ func main() {
 	p("")
 	p("#include \"textflag.h\"")
 	family("wino", at2, g2, bt2, btProg)
-	family("wino4", at4, g4, bt4, nil)
+	family("wino4", at4, g4, bt4, bt4Prog)
 	gatherScatter()
 	p("")
 	w.Write(data.Bytes())

@@ -305,6 +305,17 @@ func BenchmarkWinoKernels(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tiles), "ns/tile")
 	})
+	// F(4×4): 7 tiles of 8×8 along a row (28×28), V rows of 112 columns.
+	const t4, ldv4 = 7, 112
+	wp4 := 4*t4 + 4
+	src4 := make([]float32, 8*wp4*16)
+	v4 := make([]float32, 64*(cin*ldv4+winoPosPad))
+	b.Run("input4", func(b *testing.B) {
+		for b.Loop() {
+			wino4InputAVX512(&src4[0], &v4[0], t4, uintptr(wp4*64), uintptr((cin*ldv4+winoPosPad)*4))
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*t4), "ns/tile")
+	})
 	b.Run("gradOutput", func(b *testing.B) {
 		for b.Loop() {
 			winoGradOutputAVX512(&yt[0], &v[0], tiles, uintptr(wp*64), uintptr((cin*ldv+winoPosPad)*4))
