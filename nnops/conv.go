@@ -409,7 +409,7 @@ func (op *convGradWOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 	}
 	op.out = dw.Float32s()
 	if !op.pwOK {
-		if useWino(op.geom) {
+		if useWino(op.geom, op.cout) {
 			op.wg = newWinoConv(op.geom, op.batch, op.cout)
 		} else if usePadW(op.geom) {
 			op.pw = newPadW(op.geom, op.batch, op.cout)

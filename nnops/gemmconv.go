@@ -147,7 +147,7 @@ func groupFor(g geom, batch int) int {
 
 func newGemmConv(g geom, batch, cout int) gemmConv {
 	bg := newBatchGeom(g, batch, cout)
-	if useWino(g) {
+	if useWino(g, cout) {
 		wc := newWinoConv(g, batch, cout)
 		bg.group = wc.group
 		return gemmConv{batchGeom: bg, wino: wc}

@@ -53,15 +53,14 @@ type winoConv struct {
 	wIdx   [16]int32 // lane l → l·Cin·25 (the weights' gather)
 	kIdx   [16]int32 // lane l → l·25 (dw's scatter)
 
-	gradW    bool // the run is runGradW's (out is dy)
-	l        loop
-	sc       *scratch
-	xd, out  []float32
-	xtLen    int // floats of xt in sc.col (then V)
-	vLen     int
-	mLen     int // floats of M in sc.aux (then yt)
-	ytLen    int
-	groupLen int
+	gradW   bool // the run is runGradW's (out is dy)
+	l       loop
+	sc      *scratch
+	xd, out []float32
+	xtLen   int // floats of xt at the start of sc.col
+	vLen    int // floats of V after it
+	mLen    int // floats of M (dw: dM) at the start of sc.aux
+	ytLen   int // floats of yt (dw: dyt) after it
 }
 
 // winoFns are the AVX-512 kernels of one variant (wino_amd64.s).
@@ -122,9 +121,13 @@ const winoMinNB = 8
 // its path).
 var winoMinC = 16
 
-// useWino reports whether geometry g runs as a winoConv.
-func useWino(g geom) bool {
-	return winoOn && hasWinoAVX512 && g.k == 5 && g.s == 1 && g.p <= 4 && g.oh > 0 && g.ow > 0 && g.c >= winoMinC
+// useWino reports whether geometry g with cout outputs runs as a winoConv
+// (the lane offsets of a group's images, 15 images apart at most, must fit
+// the gathers' and scatters' int32 indices).
+func useWino(g geom, cout int) bool {
+	const maxImg = (1<<31 - 1) / 16
+	return winoOn && hasWinoAVX512 && g.k == 5 && g.s == 1 && g.p <= 4 && g.oh > 0 && g.ow > 0 && g.c >= winoMinC &&
+		g.c*g.h*g.w <= maxImg && cout*g.oh*g.ow <= maxImg
 }
 
 func newWinoConv(g geom, batch, cout int) *winoConv {
