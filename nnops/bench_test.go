@@ -321,14 +321,26 @@ func BenchmarkLeNetPPStep(b *testing.B) {
 	}
 	b.Run(fmt.Sprintf("ours/batch=%d", benchBatch), func(b *testing.B) {
 		for _, th := range []int{1, 2} {
-			withThreads(b, th, func(b *testing.B) { run(b, benchBatch, true) })
+			withThreads(b, th, func(b *testing.B) {
+				// path=old: with the Winograd convolutions off (LGM_WINO=0).
+				for _, path := range []string{"old", "new"} {
+					b.Run("path="+path, func(b *testing.B) {
+						oldWino := winoOn
+						winoOn = oldWino && path == "new"
+						defer func() { winoOn = oldWino }()
+						run(b, benchBatch, true)
+					})
+				}
+			})
 		}
 	})
 	b.Run("stock/batch=16", func(b *testing.B) { run(b, 16, false) })
 }
 
 // BenchmarkConvPart times each of LeNet++'s convolutions' three products
-// alone (fwd, dx, dw) on one thread, for A/B comparisons of one kernel:
+// alone (fwd, dx, dw) on one thread, for A/B comparisons of one kernel, each
+// by the path in use (path=new) and with the Winograd path off (path=old,
+// as LGM_WINO=0), one after the other:
 //
 //	go test ./nnops/ -run '^$' -bench 'ConvPart/conv1_2/dw' -benchtime 3x
 func BenchmarkConvPart(b *testing.B) {
@@ -338,37 +350,39 @@ func BenchmarkConvPart(b *testing.B) {
 		w := benchValue(2, l.cout, l.cin, l.k, l.k)
 		bias := benchValue(3, l.cout)
 		dy := benchValue(4, benchBatch, l.cout, l.hw, l.hw)
-		fwd := &conv2dOp{convShape: cs, opBase: newBase()}
-		dx := &convGradXOp{convShape: cs, opBase: newBase()}
-		dw := &convGradWOp{convShape: cs, opBase: newBase()}
-		for _, p := range []struct {
-			name string
-			do   func() (G.Value, error)
-		}{
-			{"fwd", func() (G.Value, error) { return fwd.Do(x, w, bias) }},
-			{"dx", func() (G.Value, error) { return dx.Do(w, dy) }},
-			{"dw", func() (G.Value, error) { return dw.Do(x, dy) }},
-		} {
-			if l.first && p.name == "dx" {
+		for _, part := range []string{"fwd", "dx", "dw"} {
+			if l.first && part == "dx" {
 				continue
 			}
-			b.Run(l.name[:7]+"/"+p.name, func(b *testing.B) {
-				old := Threads()
-				SetThreads(1)
-				defer SetThreads(old)
-				if _, err := p.do(); err != nil { // warm-up: buffers
-					b.Fatal(err)
-				}
-				b.ReportAllocs()
-				b.ResetTimer()
-				cpu0 := cpuTime()
-				for b.Loop() {
-					if _, err := p.do(); err != nil {
+			for _, path := range []string{"old", "new"} {
+				// Fresh ops per path: each picks its algorithm on its first run.
+				fwd := &conv2dOp{convShape: cs, opBase: newBase()}
+				dx := &convGradXOp{convShape: cs, opBase: newBase()}
+				dw := &convGradWOp{convShape: cs, opBase: newBase()}
+				do := map[string]func() (G.Value, error){
+					"fwd": func() (G.Value, error) { return fwd.Do(x, w, bias) },
+					"dx":  func() (G.Value, error) { return dx.Do(w, dy) },
+					"dw":  func() (G.Value, error) { return dw.Do(x, dy) },
+				}[part]
+				b.Run(l.name[:7]+"/"+part+"/path="+path, func(b *testing.B) {
+					old, oldWino := Threads(), winoOn
+					SetThreads(1)
+					winoOn = oldWino && path == "new"
+					defer func() { SetThreads(old); winoOn = oldWino }()
+					if _, err := do(); err != nil { // warm-up: buffers, the path chosen
 						b.Fatal(err)
 					}
-				}
-				reportRate(b, benchBatch, cs.flops(), cpu0)
-			})
+					b.ReportAllocs()
+					b.ResetTimer()
+					cpu0 := cpuTime()
+					for b.Loop() {
+						if _, err := do(); err != nil {
+							b.Fatal(err)
+						}
+					}
+					reportRate(b, benchBatch, cs.flops(), cpu0)
+				})
+			}
 		}
 	}
 }

@@ -38,6 +38,10 @@ import (
 // dx is computed as that second convolution (im2col copies instead of
 // col2im's scattered adds).
 //
+// On AVX-512, 5×5 stride-1 convolutions with at least 16 input channels run
+// by Winograd F(4×4, 5×5) instead (winoConv, wino.go): the forward, the dx
+// that is a convolution, and dw.
+//
 // Work is shared among SetThreads workers by groups of images; each GEMM is
 // single-threaded.
 //
@@ -358,6 +362,7 @@ type convGradWOp struct {
 	bufs [][]float32 // per worker: Cin·K·K × group·H'·W'
 	pw   *padW       // stride 1 on AVX-512: no im2col (padw.go)
 	pwOK bool        // pw decided
+	wg   *winoConv   // Winograd F(m×m, 5×5) (wino.go)
 	// During a run, per worker: sc.col is Cin·K·K × group·H'·W', sc.aux,
 	// when group > 1, Cout × group·H'·W', and sc.part a dw partial sum
 	// (worker 0 sums straight into dw).
@@ -404,10 +409,17 @@ func (op *convGradWOp) UsePreallocDo(prealloc G.Value, vs ...G.Value) (G.Value, 
 	}
 	op.out = dw.Float32s()
 	if !op.pwOK {
-		if usePadW(op.geom) {
+		if useWino(op.geom, op.cout) {
+			op.wg = newWinoConv(op.geom, op.batch, op.cout)
+		} else if usePadW(op.geom) {
 			op.pw = newPadW(op.geom, op.batch, op.cout)
 		}
 		op.pwOK = true
+	}
+	if op.wg != nil {
+		op.wg.runGradW(op.xd, op.dy, op.out)
+		op.xd, op.dy, op.out = nil, nil, nil
+		return dw, nil
 	}
 	items := op.items()
 	if op.pw != nil {

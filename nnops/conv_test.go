@@ -100,9 +100,11 @@ func testConv2dStride1(t *testing.T, waste float64) {
 	if !gemm.HasGather() {
 		t.Skip("no gather GEMM on this machine")
 	}
-	oldW, oldW3, oldK, oldRK := padMaxWaste, padMaxWaste3, padMinK, rowMinK
-	padMaxWaste, padMaxWaste3, padMinK, rowMinK = waste, waste, 1, 1
-	defer func() { padMaxWaste, padMaxWaste3, padMinK, rowMinK = oldW, oldW3, oldK, oldRK }()
+	// The Winograd path off: these cases are for the padded and row paths
+	// (TestConv2dWino runs them through Winograd).
+	oldW, oldW3, oldK, oldRK, oldWino := padMaxWaste, padMaxWaste3, padMinK, rowMinK, winoOn
+	padMaxWaste, padMaxWaste3, padMinK, rowMinK, winoOn = waste, waste, 1, 1, false
+	defer func() { padMaxWaste, padMaxWaste3, padMinK, rowMinK, winoOn = oldW, oldW3, oldK, oldRK, oldWino }()
 	cs := append(convCases(),
 		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 2},
 		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 0},
@@ -120,7 +122,11 @@ func testConv2dStride1(t *testing.T, waste float64) {
 	testConv2d(t, stride1)
 }
 
-func testConv2d(t *testing.T, cases []convCase) {
+func testConv2d(t *testing.T, cases []convCase) { testConv2dTol(t, cases, 1e-5) }
+
+// testConv2dTol is testConv2d with the forward's tolerance (absolute and
+// relative) fwdTol.
+func testConv2dTol(t *testing.T, cases []convCase, fwdTol float64) {
 	for _, c := range cases {
 		rng := newRand(uint64(c.h*1000 + c.k*100 + c.p*10 + c.s))
 		oh, ow := (c.h+2*c.p-c.k)/c.s+1, (c.w+2*c.p-c.k)/c.s+1
@@ -167,7 +173,7 @@ func testConv2d(t *testing.T, cases []convCase) {
 			ps[i] = to64(o.data)
 		}
 		want := ref(ps)
-		if ok, msg := close32(y, want, 1e-5, 1e-5); !ok {
+		if ok, msg := close32(y, want, fwdTol, fwdTol); !ok {
 			t.Errorf("case %v: forward: %s", c, msg)
 		}
 		if wantCost := dot(want, r); !closeScalar(cost, wantCost, 1e-4) {

@@ -38,6 +38,9 @@ type gemmConv struct {
 	// rows: the other stride-1 convolutions with 5×5 or larger kernels
 	// (LeNet++'s 7×7 images) run without im2col as a rowConv.
 	rows *rowConv
+
+	// wino: 5×5 stride-1 convolutions run by Winograd F(m×m, 5×5) (wino.go).
+	wino *winoConv
 }
 
 // padMaxWaste is the largest share of wasted products, (S−OW)/S, for which
@@ -144,6 +147,11 @@ func groupFor(g geom, batch int) int {
 
 func newGemmConv(g geom, batch, cout int) gemmConv {
 	bg := newBatchGeom(g, batch, cout)
+	if useWino(g, cout) {
+		wc := newWinoConv(g, batch, cout)
+		bg.group = wc.group
+		return gemmConv{batchGeom: bg, wino: wc}
+	}
 	if !usePadded(g) {
 		if useRows(g) {
 			rc := newRowConv(g, batch, cout)
@@ -208,6 +216,10 @@ func (c *batchGeom) gather(dy, buf []float32, n0, g int) {
 
 // run computes out from x, w and b (nil: no bias).
 func (c *gemmConv) run(x, w, b, out []float32) {
+	if c.wino != nil {
+		c.wino.run(x, w, b, out)
+		return
+	}
 	c.xd, c.wd, c.bd, c.out = x, w, b, out
 	slots := slotsFor(c.items())
 	k := c.kdim()

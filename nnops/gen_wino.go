@@ -1,0 +1,713 @@
+//go:build ignore
+
+// gen_wino derives the Winograd F(2×2, 5×5) transforms and writes them as Go
+// tables (wino_tables.go) and as AVX-512 kernels (wino_amd64.s):
+//
+//	go run gen_wino.go
+//
+// The matrices follow Lavin & Gray, "Fast Algorithms for Convolutional
+// Neural Networks" (CVPR 2016), §4, built by the Toom-Cook method on the
+// interpolation points 0, 1, −1, 2, −1/2 and ∞ (n = m + r − 1 = 6 points for
+// m = 2 outputs and r = 5 taps). For the 1-D correlation
+// y_i = Σ_k d[i+k]·g[k] (i < m, d of length n):
+//
+//	y = Aᵀ [(G g) ⊙ (Bᵀ d)]
+//
+// with, for the finite points p_j (j < n−1) and f_j = Π_{l≠j} (p_j − p_l),
+//
+//	Aᵀ[i][j] = p_jⁱ,            Aᵀ[i][n−1] = [i = m−1]   (m × n)
+//	G[j][k]  = p_jᵏ / f_j,      G[n−1][k]  = [k = r−1]   (n × r)
+//
+// and Bᵀ (n × n) the solution of Σ_j Aᵀ[i][j]·G[j][k]·Bᵀ[j][l] = [l = i+k]
+// for all i, k, l, found here exactly in rationals: the terms depend on s =
+// i+k only, so for s ≤ n−2 Bᵀ[j][l]/f_j is the inverse of the Vandermonde
+// matrix V[s][j] = p_jˢ, and the ∞ row cancels the p_j^{n−1} terms of s = n−1.
+// The points: −1/2 in place of the usual −2 (the points of F(4×4, 3×3))
+// halves the float32 error, measured against a float64 direct convolution
+// (TestWinoConv, TestWinoGradW: forward ≤ 1.7e-6 and dw ≤ 3.4e-6 of the
+// largest output instead of 3.3e-6 and 1.0e-5; 0, ±1, ±1/2 was worse, 0, ±1,
+// 1/2, −2 in between); Barabasz et al., "Error analysis and improving the
+// accuracy of Winograd convolution for deep neural networks" (ACM TOMS 2020)
+// discusses such choices.
+// The 2-D convolution of a 6×6 tile d with a 5×5 kernel g is then
+//
+//	Y (2×2) = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A.
+//
+// Each kernel applies one 2-D transform out = L·X·Rᵀ to 16 independent
+// problems at once (one per zmm lane), a column pass into a stack buffer and
+// a row pass, with every product by a constant other than ±1 an FMA against
+// a broadcast constant held in a register.
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"go/format"
+	"math"
+	"math/big"
+	"os"
+	"strings"
+)
+
+// r is the kernel size; m (outputs per tile) and n = m + r − 1 (inputs per
+// tile) are set per variant by derive.
+const r = 5
+
+var m, n int
+
+// points2 are the finite points of F(2×2, 5×5), points4 those of
+// F(4×4, 5×5) (the 8 points of the usual F(6×6, 3×3): 0, ±1, ±2, ±1/2, ∞).
+var (
+	points2 = []*big.Rat{big.NewRat(0, 1), big.NewRat(1, 1), big.NewRat(-1, 1), big.NewRat(2, 1), big.NewRat(-1, 2)}
+	points4 = []*big.Rat{big.NewRat(0, 1), big.NewRat(1, 1), big.NewRat(-1, 1), big.NewRat(2, 1), big.NewRat(-2, 1), big.NewRat(1, 2), big.NewRat(-1, 2)}
+)
+
+type mat [][]*big.Rat
+
+func newMat(rows, cols int) mat {
+	a := make(mat, rows)
+	for i := range a {
+		a[i] = make([]*big.Rat, cols)
+		for j := range a[i] {
+			a[i][j] = new(big.Rat)
+		}
+	}
+	return a
+}
+
+func pow(p *big.Rat, e int) *big.Rat {
+	v := big.NewRat(1, 1)
+	for ; e > 0; e-- {
+		v.Mul(v, p)
+	}
+	return v
+}
+
+func transpose(a mat) mat {
+	t := newMat(len(a[0]), len(a))
+	for i := range a {
+		for j := range a[i] {
+			t[j][i].Set(a[i][j])
+		}
+	}
+	return t
+}
+
+// inverse inverts a square rational matrix by Gauss-Jordan elimination.
+func inverse(a mat) mat {
+	k := len(a)
+	w := newMat(k, 2*k)
+	for i := 0; i < k; i++ {
+		for j := 0; j < k; j++ {
+			w[i][j].Set(a[i][j])
+		}
+		w[i][k+i].SetInt64(1)
+	}
+	for c := 0; c < k; c++ {
+		piv := c
+		for piv < k && w[piv][c].Sign() == 0 {
+			piv++
+		}
+		if piv == k {
+			panic("singular")
+		}
+		w[c], w[piv] = w[piv], w[c]
+		inv := new(big.Rat).Inv(w[c][c])
+		for j := range w[c] {
+			w[c][j].Mul(w[c][j], inv)
+		}
+		for i := 0; i < k; i++ {
+			if i == c || w[i][c].Sign() == 0 {
+				continue
+			}
+			f := new(big.Rat).Set(w[i][c])
+			for j := range w[i] {
+				w[i][j].Sub(w[i][j], new(big.Rat).Mul(f, w[c][j]))
+			}
+		}
+	}
+	out := newMat(k, k)
+	for i := range out {
+		for j := range out[i] {
+			out[i][j].Set(w[i][k+j])
+		}
+	}
+	return out
+}
+
+// derive returns Aᵀ (m×n), G (n×r) and Bᵀ (n×n) for the finite points
+// (m = len(points) − r + 2), and checks the identity.
+func derive(points []*big.Rat) (at, g, bt mat) {
+	n = len(points) + 1
+	m = n - r + 1
+	at, g, bt = newMat(m, n), newMat(n, r), newMat(n, n)
+	f := make([]*big.Rat, n-1)
+	for j, pj := range points {
+		f[j] = big.NewRat(1, 1)
+		for l, pl := range points {
+			if l != j {
+				f[j].Mul(f[j], new(big.Rat).Sub(pj, pl))
+			}
+		}
+		for i := 0; i < m; i++ {
+			at[i][j] = pow(pj, i)
+		}
+		for k := 0; k < r; k++ {
+			g[j][k] = new(big.Rat).Quo(pow(pj, k), f[j])
+		}
+	}
+	at[m-1][n-1].SetInt64(1)
+	g[n-1][r-1].SetInt64(1)
+	v := newMat(n-1, n-1)
+	for s := 0; s < n-1; s++ {
+		for j, pj := range points {
+			v[s][j] = pow(pj, s)
+		}
+	}
+	x := inverse(v) // x[j][s]: Σ_j V[s][j]·x[j][l] = [s = l]
+	for j := 0; j < n-1; j++ {
+		for l := 0; l < n-1; l++ {
+			bt[j][l].Mul(f[j], x[j][l])
+		}
+	}
+	for l := 0; l < n-1; l++ {
+		for j, pj := range points {
+			bt[n-1][l].Sub(bt[n-1][l], new(big.Rat).Mul(pow(pj, n-1), x[j][l]))
+		}
+	}
+	bt[n-1][n-1].SetInt64(1)
+	// Check Σ_j Aᵀ[i][j]·G[j][k]·Bᵀ[j][l] = [l = i+k] exactly.
+	for i := 0; i < m; i++ {
+		for k := 0; k < r; k++ {
+			for l := 0; l < n; l++ {
+				s := new(big.Rat)
+				for j := 0; j < n; j++ {
+					s.Add(s, new(big.Rat).Mul(new(big.Rat).Mul(at[i][j], g[j][k]), bt[j][l]))
+				}
+				want := int64(0)
+				if l == i+k {
+					want = 1
+				}
+				if s.Cmp(big.NewRat(want, 1)) != 0 {
+					panic(fmt.Sprintf("identity fails at i=%d k=%d l=%d: %v", i, k, l, s))
+				}
+			}
+		}
+	}
+	return at, g, bt
+}
+
+func f32(a mat) [][]float32 {
+	out := make([][]float32, len(a))
+	for i := range a {
+		out[i] = make([]float32, len(a[i]))
+		for j := range a[i] {
+			v, _ := a[i][j].Float64()
+			out[i][j] = float32(v)
+		}
+	}
+	return out
+}
+
+var w bytes.Buffer
+
+// data collects the kernels' constant tables.
+var data bytes.Buffer
+
+func p(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
+
+func goTable(name, doc string, a mat) {
+	p("// %s", doc)
+	p("var %s = [%d][%d]float64{", name, len(a), len(a[0]))
+	for _, row := range a {
+		var s []string
+		for _, v := range row {
+			if v.IsInt() {
+				s = append(s, v.Num().String())
+			} else {
+				s = append(s, v.Num().String()+".0/"+v.Denom().String())
+			}
+		}
+		p("\t{%s},", strings.Join(s, ", "))
+	}
+	p("}")
+	p("")
+}
+
+// consts collects the distinct constants of the kernels (values other than
+// 0 and ±1); each gets 4 bytes in winoConst<> and a register Z16+index.
+type consts struct {
+	vals []float32
+}
+
+func (c *consts) index(v float32) int {
+	for i, u := range c.vals {
+		if u == v {
+			return i
+		}
+	}
+	c.vals = append(c.vals, v)
+	return len(c.vals) - 1
+}
+
+// stride is an address step: an immediate (reg == "") or a register.
+type stride struct {
+	reg string
+	imm int
+}
+
+// combine emits dst = Σ_k coef[k]·src[k] (zmm registers); coef has at least
+// one non-zero.
+func combine(cs *consts, dst string, coef []float32, src []string) {
+	first := true
+	for k, c := range coef {
+		if c == 0 {
+			continue
+		}
+		switch {
+		case first && c == 1:
+			p("\tVMOVAPS %s, %s", src[k], dst)
+		case first && c == -1:
+			p("\tVXORPS %s, %s, %s", dst, dst, dst)
+			p("\tVSUBPS %s, %s, %s", src[k], dst, dst)
+		case first:
+			p("\tVMULPS Z%d, %s, %s", 16+cs.index(c), src[k], dst)
+		case c == 1:
+			p("\tVADDPS %s, %s, %s", src[k], dst, dst)
+		case c == -1:
+			p("\tVSUBPS %s, %s, %s", src[k], dst, dst)
+		case c < 0:
+			p("\tVFNMADD231PS Z%d, %s, %s", 16+cs.index(-c), src[k], dst)
+		default:
+			p("\tVFMADD231PS Z%d, %s, %s", 16+cs.index(c), src[k], dst)
+		}
+		first = false
+	}
+	if first {
+		p("\tVXORPS %s, %s, %s", dst, dst, dst)
+	}
+}
+
+// step is one operation of a hand-factored 1-D transform on inputs x0…
+// and outputs y0…: add (dst = a + b), sub (dst = a − b), fma (dst = a +
+// c·b), fnma (dst = a − c·b), mul (dst = c·b), c > 0.
+type step struct {
+	op, dst, a, b string
+	c             float64
+}
+
+// btProg is y = Bᵀx for the points 0, 1, −1, 2, −1/2 with shared terms
+// (15 operations instead of the 26 of Bᵀ's non-zeros); checkProg verifies
+// it against Bᵀ.
+var btProg = []step{
+	{"sub", "a", "x4", "x2", 0},
+	{"sub", "b", "x1", "x3", 0},
+	{"fnma", "y3", "a", "b", 0.5},
+	{"fma", "y4", "a", "b", 2},
+	{"fma", "c", "x1", "x2", 1.5},
+	{"fma", "c", "c", "x3", 0.5},
+	{"sub", "y1", "a", "c", 0},
+	{"add", "y2", "a", "c", 0},
+	{"fnma", "y2", "y2", "x3", 3},
+	{"add", "y0", "x0", "a", 0},
+	{"fma", "y0", "y0", "b", 1.5},
+	{"sub", "y0", "y0", "x2", 0},
+	{"add", "y5", "x5", "b", 0},
+	{"sub", "y5", "y5", "x3", 0},
+	{"fnma", "y5", "y5", "a", 1.5},
+}
+
+// bt4Prog is y = Bᵀx for the points 0, ±1, ±2, ±1/2 (the even/odd split of
+// the usual F(6×6, 3×3) input transform: 26 operations instead of the 44 of
+// Bᵀ's non-zeros); checkProg verifies it against Bᵀ.
+var bt4Prog = []step{
+	{"sub", "t0", "x6", "x0", 0},
+	{"sub", "u", "x2", "x4", 0},
+	{"fma", "y0", "t0", "u", 21.0 / 4},
+	{"sub", "t7", "x7", "x1", 0},
+	{"sub", "v", "x3", "x5", 0},
+	{"fma", "y7", "t7", "v", 21.0 / 4},
+	{"add", "a", "x2", "x6", 0},
+	{"fnma", "a", "a", "x4", 17.0 / 4},
+	{"add", "b", "x1", "x5", 0},
+	{"fnma", "b", "b", "x3", 17.0 / 4},
+	{"add", "y1", "a", "b", 0},
+	{"sub", "y2", "a", "b", 0},
+	{"fma", "c", "x6", "x2", 1.0 / 4},
+	{"fnma", "c", "c", "x4", 5.0 / 4},
+	{"mul", "d", "", "x1", 1.0 / 2},
+	{"fnma", "d", "d", "x3", 5.0 / 2},
+	{"fma", "d", "d", "x5", 2},
+	{"add", "y3", "c", "d", 0},
+	{"sub", "y4", "c", "d", 0},
+	{"fma", "e", "x6", "x2", 4},
+	{"fnma", "e", "e", "x4", 5},
+	{"mul", "f", "", "x1", 2},
+	{"fnma", "f", "f", "x3", 5.0 / 2},
+	{"fma", "f", "f", "x5", 1.0 / 2},
+	{"add", "y5", "e", "f", 0},
+	{"sub", "y6", "e", "f", 0},
+}
+
+// checkProg panics unless prog computes y = m·x exactly.
+func checkProg(prog []step, m mat) {
+	for k := range m[0] {
+		v := map[string]float64{}
+		for i := range m[0] {
+			v[fmt.Sprintf("x%d", i)] = 0
+		}
+		v[fmt.Sprintf("x%d", k)] = 1
+		for _, s := range prog {
+			switch s.op {
+			case "add":
+				v[s.dst] = v[s.a] + v[s.b]
+			case "sub":
+				v[s.dst] = v[s.a] - v[s.b]
+			case "fma":
+				v[s.dst] = v[s.a] + s.c*v[s.b]
+			case "fnma":
+				v[s.dst] = v[s.a] - s.c*v[s.b]
+			case "mul":
+				v[s.dst] = s.c * v[s.b]
+			}
+		}
+		for i := range m {
+			want, _ := m[i][k].Float64()
+			if got := v[fmt.Sprintf("y%d", i)]; got != want {
+				panic(fmt.Sprintf("program: y%d/x%d = %v, want %v", i, k, got, want))
+			}
+		}
+	}
+}
+
+// emitProg emits prog on the q inputs in Z0… and returns the registers of
+// its n outputs. Registers Z0…Z14 are allocated by liveness: a name's
+// register is free after its last use (an input's too), and a step whose
+// first operand dies there writes into that operand's register (no move).
+func emitProg(cs *consts, prog []step, q, n int) []string {
+	reg := map[string]int{}
+	used := make([]bool, 15)
+	for i := 0; i < q; i++ {
+		reg[fmt.Sprintf("x%d", i)] = i
+		used[i] = true
+	}
+	last := map[string]int{} // last step reading the name
+	for k, s := range prog {
+		for _, a := range []string{s.a, s.b} {
+			if a != "" {
+				last[a] = k
+			}
+		}
+	}
+	isOut := func(name string) bool { return name[0] == 'y' }
+	dies := func(name string, k int) bool { return !isOut(name) && last[name] <= k }
+	alloc := func() int {
+		for r, u := range used {
+			if !u {
+				used[r] = true
+				return r
+			}
+		}
+		panic("emitProg: out of registers")
+	}
+	z := func(r int) string { return fmt.Sprintf("Z%d", r) }
+	for k, s := range prog {
+		var a, b int
+		if s.op != "mul" {
+			a = reg[s.a]
+		}
+		b = reg[s.b]
+		d, ok := reg[s.dst]
+		if !ok {
+			switch {
+			case s.op != "mul" && dies(s.a, k):
+				d = a // the first operand's register: it dies here
+				delete(reg, s.a)
+			default:
+				d = alloc()
+			}
+			reg[s.dst] = d
+		}
+		switch s.op {
+		case "add":
+			p("\tVADDPS %s, %s, %s", z(b), z(a), z(d))
+		case "sub":
+			p("\tVSUBPS %s, %s, %s", z(b), z(a), z(d))
+		case "mul":
+			p("\tVMULPS Z%d, %s, %s", 16+cs.index(float32(s.c)), z(b), z(d))
+		case "fma", "fnma":
+			if d != a {
+				p("\tVMOVAPS %s, %s", z(a), z(d))
+			}
+			ins := map[string]string{"fma": "VFMADD231PS", "fnma": "VFNMADD231PS"}[s.op]
+			p("\t%s Z%d, %s, %s", ins, 16+cs.index(float32(s.c)), z(b), z(d))
+		}
+		// Free the registers of names read for the last time here.
+		for _, name := range []string{s.a, s.b} {
+			if r, ok := reg[name]; ok && name != "" && dies(name, k) && name != s.dst {
+				used[r] = false
+				delete(reg, name)
+			}
+		}
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = z(reg[fmt.Sprintf("y%d", i)])
+	}
+	return out
+}
+
+// kernel emits
+//
+//	func name(src, dst *float32, cnt int, s1, s2 uintptr[, bias float32])
+//
+// that for each of cnt problems computes out = L·X·Rᵀ on 16 lanes (plus
+// bias), X[k][l] (16 floats) at src + k·inRow + l·inCol, out[i][j] stored at
+// dst + i·outRow + j·outCol, then advances src by srcStep and dst by
+// dstStep bytes. The strides name the registers R8 (= s1), R9 (= s2) and
+// R10, R11 (multiples of them set up by setup).
+// kernel emits one transform kernel (kernelPass) with its own table of
+// constants, broadcast into Z16… at entry: a first pass collects them.
+func kernel(name, doc string, l, rm [][]float32, prog []step, inRow, inCol, outRow, outCol stride, srcStep, dstStep int, setup []string, bias bool) {
+	cs := &consts{}
+	mark := w.Len()
+	kernelPass(cs, 0, name, doc, l, rm, prog, inRow, inCol, outRow, outCol, srcStep, dstStep, setup, bias)
+	w.Truncate(mark)
+	if len(cs.vals) > 16 {
+		panic(fmt.Sprintf("%s: %d constants, more than Z16…Z31", name, len(cs.vals)))
+	}
+	kernelPass(cs, len(cs.vals), name, doc, l, rm, prog, inRow, inCol, outRow, outCol, srcStep, dstStep, setup, bias)
+	for i, v := range cs.vals {
+		fmt.Fprintf(&data, "DATA %sC<>+%d(SB)/4, $0x%08x // %g\n", name, 4*i, math.Float32bits(v), v)
+	}
+	fmt.Fprintf(&data, "GLOBL %sC<>(SB), RODATA|NOPTR, $%d\n", name, 4*max(1, len(cs.vals)))
+}
+
+func kernelPass(cs *consts, nconst int, name, doc string, l, rm [][]float32, prog []step, inRow, inCol, outRow, outCol stride, srcStep, dstStep int, setup []string, bias bool) {
+	pr, q := len(l), len(l[0])
+	pc, qc := len(rm), len(rm[0])
+	tmp := pr * qc * 64
+	args := 40
+	sig := "src, dst *float32, cnt int, s1, s2 uintptr"
+	if bias {
+		args = 44
+		sig += ", bias float32"
+	}
+	p("")
+	p("// func %s(%s)", name, sig)
+	p("//")
+	p("// %s", doc)
+	// Not NOSPLIT: the frame is larger than a nosplit function may use.
+	p("TEXT ·%s(SB), 0, $%d-%d", name, tmp, args)
+	p("\tMOVQ src+0(FP), SI")
+	p("\tMOVQ dst+8(FP), DI")
+	p("\tMOVQ cnt+16(FP), CX")
+	p("\tMOVQ s1+24(FP), R8")
+	p("\tMOVQ s2+32(FP), R9")
+	for _, s := range setup {
+		p("\t%s", s)
+	}
+	for i := 0; i < nconst; i++ {
+		p("\tVBROADCASTSS %sC<>+%d(SB), Z%d", name, 4*i, 16+i)
+	}
+	if bias {
+		p("\tVBROADCASTSS bias+40(FP), Z15")
+	}
+	p("%s_loop:", name)
+	// Column pass: T[i][c] = Σ_k L[i][k]·X[k][c], into the stack buffer.
+	// R13 is the column's base, R12 walks down the column.
+	p("\tMOVQ SI, R13")
+	for c := 0; c < qc; c++ {
+		p("\tMOVQ R13, R12")
+		var in []string
+		for k := 0; k < q; k++ {
+			reg := fmt.Sprintf("Z%d", k)
+			p("\tVMOVUPS %d(R12), %s", c*inCol.imm+k*inRow.imm, reg)
+			if inRow.reg != "" && k < q-1 {
+				p("\tADDQ %s, R12", inRow.reg)
+			}
+			in = append(in, reg)
+		}
+		if inCol.reg != "" {
+			p("\tADDQ %s, R13", inCol.reg)
+		}
+		if prog != nil {
+			for i, reg := range emitProg(cs, prog, q, pr) {
+				p("\tVMOVUPS %s, %d(SP)", reg, (i*qc+c)*64)
+			}
+			continue
+		}
+		for i := 0; i < pr; i++ {
+			reg := fmt.Sprintf("Z%d", 8+i%7)
+			combine(cs, reg, l[i], in)
+			p("\tVMOVUPS %s, %d(SP)", reg, (i*qc+c)*64)
+		}
+	}
+	// Row pass: out[i][j] = Σ_c T[i][c]·R[j][c]. R13 is the row's base,
+	// R12 walks along the row.
+	p("\tMOVQ DI, R13")
+	for i := 0; i < pr; i++ {
+		var in []string
+		for c := 0; c < qc; c++ {
+			reg := fmt.Sprintf("Z%d", c)
+			p("\tVMOVUPS %d(SP), %s", (i*qc+c)*64, reg)
+			in = append(in, reg)
+		}
+		p("\tMOVQ R13, R12")
+		var outs []string
+		if prog != nil {
+			outs = emitProg(cs, prog, qc, pc)
+		}
+		for j := 0; j < pc; j++ {
+			reg := fmt.Sprintf("Z%d", 8+j%7)
+			if prog != nil {
+				reg = outs[j]
+			} else {
+				combine(cs, reg, rm[j], in)
+			}
+			if bias {
+				p("\tVADDPS Z15, %s, %s", reg, reg)
+			}
+			p("\tVMOVUPS %s, %d(R12)", reg, j*outCol.imm+i*outRow.imm)
+			if outCol.reg != "" && j < pc-1 {
+				p("\tADDQ %s, R12", outCol.reg)
+			}
+		}
+		if outRow.reg != "" {
+			p("\tADDQ %s, R13", outRow.reg)
+		}
+	}
+	p("\tADDQ $%d, SI", srcStep)
+	p("\tADDQ $%d, DI", dstStep)
+	p("\tDECQ CX")
+	p("\tJNZ %s_loop", name)
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// gatherScatter emits the lane transposes between NCHW planes and the
+// kernels' 16-lane layout (lane = image):
+//
+//	winoGather16(dst, src *float32, cnt int, idx *int32, mask uint64)
+//	  dst[t·16 + l] = src[t + idx[l]] for the lanes l set in mask, else 0
+//	winoScatter16(dst, src *float32, cnt int, idx *int32, mask uint64)
+//	  dst[t + idx[l]] = src[t·16 + l] for the lanes l set in mask
+//
+// for t < cnt (cnt > 0).
+func gatherScatter() {
+	p("")
+	p("// func winoGather16(dst, src *float32, cnt int, idx *int32, mask uint64)")
+	p("TEXT ·winoGather16(SB), NOSPLIT, $0-40")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ cnt+16(FP), CX")
+	p("\tMOVQ idx+24(FP), AX")
+	p("\tVMOVDQU32 (AX), Z0")
+	p("\tMOVQ mask+32(FP), BX")
+	p("winoGather16_loop:")
+	p("\tKMOVW BX, K1")
+	p("\tVXORPS Z1, Z1, Z1")
+	p("\tVGATHERDPS (SI)(Z0*4), K1, Z1")
+	p("\tVMOVUPS Z1, (DI)")
+	p("\tADDQ $4, SI")
+	p("\tADDQ $64, DI")
+	p("\tDECQ CX")
+	p("\tJNZ winoGather16_loop")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	p("")
+	p("// func winoScatter16(dst, src *float32, cnt int, idx *int32, mask uint64)")
+	p("TEXT ·winoScatter16(SB), NOSPLIT, $0-40")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ cnt+16(FP), CX")
+	p("\tMOVQ idx+24(FP), AX")
+	p("\tVMOVDQU32 (AX), Z0")
+	p("\tMOVQ mask+32(FP), BX")
+	p("winoScatter16_loop:")
+	p("\tKMOVW BX, K1")
+	p("\tVMOVUPS (SI), Z1")
+	p("\tVSCATTERDPS Z1, K1, (DI)(Z0*4)")
+	p("\tADDQ $64, SI")
+	p("\tADDQ $4, DI")
+	p("\tDECQ CX")
+	p("\tJNZ winoScatter16_loop")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// family emits the five kernels of one variant F(m×m, 5×5): prefix names
+// them, at, g, bt are its matrices, prog (or nil) the factored Bᵀ.
+func family(prefix string, at, g, bt mat, prog []step) {
+	m, n := len(at), len(at[0])
+	btf, gf, atf := f32(bt), f32(g), f32(at)
+	a := f32(transpose(at)) // A (n×m)
+	gt := f32(transpose(g)) // Gᵀ (r×n)
+	reg := func(r string) stride { return stride{reg: r} }
+	imm := func(v int) stride { return stride{imm: v} }
+	// R10 = n·s2 (pos rows of V), n·s1, or 5·s1 / 5·s2.
+	times := func(src, dst string, k int) []string {
+		switch k {
+		case 5:
+			return []string{fmt.Sprintf("LEAQ (%s)(%s*4), %s", src, src, dst)}
+		case 6:
+			return []string{fmt.Sprintf("LEAQ (%s)(%s*2), %s", src, src, dst), "SHLQ $1, " + dst}
+		case 8:
+			return []string{fmt.Sprintf("MOVQ %s, %s", src, dst), "SHLQ $3, " + dst}
+		}
+		panic("times")
+	}
+	tile := 64 * m // bytes from one tile to the next along a row of 16-lane values
+	kernel(prefix+"InputAVX512", fmt.Sprintf("V = Bᵀ·d·B for cnt tiles: d[k][l] at src + k·s1 + l·64, V[i·%d+j] at dst + (i·%d+j)·s2; src advances %d bytes a tile, dst 64.", n, n, tile),
+		btf, btf, prog, reg("R8"), imm(64), reg("R10"), reg("R9"), tile, 64, times("R9", "R10", n), false)
+	kernel(prefix+"OutputAVX512", fmt.Sprintf("Y = Aᵀ·M·A + bias for cnt tiles: M[k·%d+l] at src + (k·%d+l)·s1, Y[i][j] at dst + i·s2 + j·64; src advances 64 bytes a tile, dst %d.", n, n, tile),
+		atf, atf, nil, reg("R10"), reg("R8"), reg("R9"), imm(64), 64, tile, times("R8", "R10", n), true)
+	kernel(prefix+"KernelAVX512", fmt.Sprintf("U = G·g·Gᵀ for cnt groups of 16 kernels: g[k][l] at src + (k·5+l)·s1, U[i·%d+j] at dst + (i·%d+j)·s2; src and dst advance 64 bytes.", n, n),
+		gf, gf, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64, append(times("R8", "R10", 5), times("R9", "R11", n)...), false)
+	kernel(prefix+"GradOutputAVX512", fmt.Sprintf("dM = A·dY·Aᵀ for cnt tiles: dY[k][l] at src + k·s1 + l·64, dM[i·%d+j] at dst + (i·%d+j)·s2; src advances %d bytes a tile, dst 64.", n, n, tile),
+		a, a, nil, reg("R8"), imm(64), reg("R10"), reg("R9"), tile, 64, times("R9", "R10", n), false)
+	kernel(prefix+"GradKernelAVX512", fmt.Sprintf("dg = Gᵀ·dU·G for cnt groups of 16: dU[k·%d+l] at src + (k·%d+l)·s1, dg[i][j] at dst + (i·5+j)·s2; src and dst advance 64 bytes.", n, n),
+		gt, gt, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64, append(times("R8", "R10", n), times("R9", "R11", 5)...), false)
+}
+
+func main() {
+	at2, g2, bt2 := derive(points2)
+	checkProg(btProg, bt2)
+	at4, g4, bt4 := derive(points4)
+	checkProg(bt4Prog, bt4)
+
+	// Go tables: the exact matrices, for the reference transforms and the
+	// tests.
+	p("// Code generated by gen_wino.go; DO NOT EDIT.")
+	p("")
+	p("package nnops")
+	p("")
+	goTable("winoAT", "winoAT is Aᵀ (2×6) of Winograd F(2, 5): the output transform.", at2)
+	goTable("winoG", "winoG is G (6×5) of Winograd F(2, 5): the kernel transform.", g2)
+	goTable("winoBT", "winoBT is Bᵀ (6×6) of Winograd F(2, 5): the input transform.", bt2)
+	goTable("wino4AT", "wino4AT is Aᵀ (4×8) of Winograd F(4, 5).", at4)
+	goTable("wino4G", "wino4G is G (8×5) of Winograd F(4, 5).", g4)
+	goTable("wino4BT", "wino4BT is Bᵀ (8×8) of Winograd F(4, 5).", bt4)
+	src, err := format.Source(w.Bytes())
+	if err != nil {
+		panic(err)
+	}
+	if err := os.WriteFile("wino_tables.go", src, 0o644); err != nil {
+		panic(err)
+	}
+
+	w.Reset()
+	p("// Code generated by gen_wino.go; DO NOT EDIT.")
+	p("")
+	p("//go:build amd64")
+	p("")
+	p("#include \"textflag.h\"")
+	family("wino", at2, g2, bt2, btProg)
+	family("wino4", at4, g4, bt4, bt4Prog)
+	gatherScatter()
+	p("")
+	w.Write(data.Bytes())
+	if err := os.WriteFile("wino_amd64.s", w.Bytes(), 0o644); err != nil {
+		panic(err)
+	}
+}
