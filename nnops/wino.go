@@ -202,6 +202,14 @@ func (wc *winoConv) prepare(w, b []float32) {
 	}
 }
 
+// buffers are worker slot's parts of the scratch: the gathered input xt,
+// its transform v, the transformed output m (dM for dw) and the output yt
+// before its scatter (the gathered dy for dw).
+func (wc *winoConv) buffers(slot int) (xt, v, m, yt []float32) {
+	col, aux := wc.sc.col[slot], wc.sc.aux[slot]
+	return col[:wc.xtLen], col[wc.xtLen : wc.xtLen+wc.vLen], aux[:wc.mLen], aux[wc.mLen : wc.mLen+wc.ytLen]
+}
+
 // item computes images 16i … 16i+15 (fewer in the last group).
 func (wc *winoConv) item(slot, i int) {
 	if wc.gradW {
@@ -211,9 +219,7 @@ func (wc *winoConv) item(slot, i int) {
 	n0, g := wc.images(i)
 	mask := uint64(1)<<g - 1
 	cin, cout := wc.c, wc.cout
-	col, aux := wc.sc.col[slot], wc.sc.aux[slot]
-	xt, v := col[:wc.xtLen], col[wc.xtLen:wc.xtLen+wc.vLen]
-	m, yt := aux[:wc.mLen], aux[wc.mLen:wc.mLen+wc.ytLen]
+	xt, v, m, yt := wc.buffers(slot)
 	wc.gatherInput(xt, n0, mask)
 
 	tiles := wc.th * wc.tw
@@ -343,9 +349,7 @@ func (wc *winoConv) gradWItem(slot, i int) {
 	n0, g := wc.images(i)
 	mask := uint64(1)<<g - 1
 	cin, cout := wc.c, wc.cout
-	col, aux := wc.sc.col[slot], wc.sc.aux[slot]
-	xt, v := col[:wc.xtLen], col[wc.xtLen:wc.xtLen+wc.vLen]
-	dm, dyt := aux[:wc.mLen], aux[wc.mLen:wc.mLen+wc.ytLen]
+	xt, v, dm, dyt := wc.buffers(slot)
 	du, pl := wc.sc.part[slot], wc.duLen()
 	wc.gatherInput(xt, n0, mask)
 	wc.gatherGrad(dyt, n0, mask)
