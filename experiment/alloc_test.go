@@ -2,7 +2,6 @@ package experiment
 
 import (
 	"runtime"
-	"runtime/debug"
 	"testing"
 )
 
@@ -50,21 +49,15 @@ func TestTrainStepDoesNotAllocate(t *testing.T) {
 				stepErr = err
 			}
 		}
-		// With the collector off and one P: internal/gemm keeps its workspaces in
-		// sync.Pools, whose per-P lists the runtime drops at every collection, and the
-		// first Put on a P after that allocates the P's list cell (a 48-byte element and
-		// a 128-byte ring: at most 2 allocations per pool and P per collection; the
-		// workspaces themselves survive a collection in the pool's victim cache). With
-		// two Ps, which P's cell comes first after the warm-up is up to the scheduler.
-		// Those are the runtime's, a few per collection, and a step that allocates
-		// nothing triggers no collection. The ops' two workers still run.
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
-		gc := debug.SetGCPercent(-1)
-		for range 3 { // warm-up: the first run makes the values, the next ones the pools' cells
+		// With the collector on and every P: nothing the step uses lives in a
+		// sync.Pool (internal/gemm keeps its workspaces in free lists), so a
+		// collection between the warm-up and the measured runs must not make
+		// the next step allocate.
+		for range 2 { // warm-up: the first run makes the values
 			step()
 		}
+		runtime.GC()
 		got := testing.AllocsPerRun(5, step)
-		debug.SetGCPercent(gc)
 		if stepErr != nil {
 			t.Fatalf("case %s: %v", c.name, stepErr)
 		}
@@ -76,11 +69,10 @@ func TestTrainStepDoesNotAllocate(t *testing.T) {
 				stepErr = err
 			}
 		}
-		gc = debug.SetGCPercent(-1)
 		evalStep()
 		evalStep()
+		runtime.GC()
 		got = testing.AllocsPerRun(5, evalStep)
-		debug.SetGCPercent(gc)
 		if got != 0 {
 			t.Errorf("case %s: got %v allocations per evaluation batch, want 0", c.name, got)
 		}

@@ -92,14 +92,14 @@ func SgemmPack(transA bool, m, n, k int, alpha float32, a []float32, lda int, pa
 	}
 	checkMatrix("A", transA, m, k, a, lda)
 	kr := active.Load()
-	cl := callPool.Get().(*call)
+	cl := getCall()
 	*cl = call{kr: kr, transA: transA, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, lda: lda, c: c, ldc: ldc, packB: pack}
 	ws := getWorkspace(kr)
 	ws.run(cl, 0, m, 0, n)
 	putWorkspace(ws)
 	cl.a, cl.c, cl.packB = nil, nil, nil
-	callPool.Put(cl)
+	calls.put(cl)
 }
 
 // Transpose8Gather sets, for i < 8, r < rows and p < 8·bpr,

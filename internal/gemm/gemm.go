@@ -54,8 +54,35 @@ type kernel struct {
 	// always packed, rounded to bfloat16, two depth steps to a 32-bit
 	// element (packAPairs, packBPairs), and the kernel's depth counts pairs.
 	pairs bool
-	// pool recycles this kernel's workspaces.
-	pool sync.Pool
+	// free holds this kernel's idle workspaces.
+	free freeList[workspace]
+}
+
+// freeList recycles values like a sync.Pool but keeps them across garbage
+// collections (which empty a sync.Pool, so that the next call would
+// allocate again): the calls in flight bound how many it holds.
+type freeList[T any] struct {
+	mu    sync.Mutex
+	items []*T
+}
+
+// get returns an idle value, or nil when there is none.
+func (f *freeList[T]) get() *T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.items)
+	if n == 0 {
+		return nil
+	}
+	x := f.items[n-1]
+	f.items = f.items[:n-1]
+	return x
+}
+
+func (f *freeList[T]) put(x *T) {
+	f.mu.Lock()
+	f.items = append(f.items, x)
+	f.mu.Unlock()
 }
 
 var (
@@ -141,7 +168,15 @@ type call struct {
 // goroutines (a variable so tests can split small calls too).
 var parallelMinFlop = 8 << 20
 
-var callPool = sync.Pool{New: func() any { return new(call) }}
+var calls freeList[call]
+
+// getCall returns an idle call (return it with calls.put).
+func getCall() *call {
+	if cl := calls.get(); cl != nil {
+		return cl
+	}
+	return new(call)
+}
 
 // trivial checks the dimensions and C, the preamble of every GEMM entry
 // point, and does the whole product when nothing needs multiplying: C empty
@@ -177,7 +212,7 @@ func gemm(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []float
 	checkMatrix("A", transA, m, k, a, lda)
 	checkMatrix("B", transB, k, n, b, ldb)
 
-	cl := callPool.Get().(*call)
+	cl := getCall()
 	*cl = call{kr: kr, transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc}
 
@@ -195,7 +230,7 @@ func gemm(kr *kernel, transA, transB bool, m, n, k int, alpha float32, a []float
 		parallel(cl, t)
 	}
 	cl.a, cl.b, cl.c = nil, nil, nil
-	callPool.Put(cl)
+	calls.put(cl)
 }
 
 // parallel splits the larger of the M and N ranges, in whole micro-tiles,
@@ -310,14 +345,13 @@ type workspace struct {
 }
 
 func getWorkspace(kr *kernel) *workspace {
-	ws, _ := kr.pool.Get().(*workspace)
-	if ws == nil {
-		ws = newWorkspace(kr)
+	if ws := kr.free.get(); ws != nil {
+		return ws
 	}
-	return ws
+	return newWorkspace(kr)
 }
 
-func putWorkspace(ws *workspace) { ws.kr.pool.Put(ws) }
+func putWorkspace(ws *workspace) { ws.kr.free.put(ws) }
 
 func newWorkspace(kr *kernel) *workspace {
 	ws := &workspace{kr: kr}
