@@ -347,44 +347,58 @@ func avx2() {
 func peak() {
 	for _, reg := range []string{"Z", "Y"} {
 		name := map[string]string{"Z": "peakFMA512", "Y": "peakFMA256"}[reg]
-		p("")
-		p("// func %s(n int)", name)
-		p("TEXT ·%s(SB), NOSPLIT, $0-8", name)
-		p("\tMOVQ n+0(FP), CX")
-		for r := 0; r < 14; r++ {
-			p("\tVXORPS Y%d, Y%d, Y%d", r, r, r)
-		}
-		p("\tTESTQ CX, CX")
-		p("\tJEQ %s_done", name)
-		p("%s_loop:", name)
-		for r := 0; r < 12; r++ {
-			p("\tVFMADD231PS %s12, %s13, %s%d", reg, reg, reg, r)
-		}
-		p("\tDECQ CX")
-		p("\tJNE %s_loop", name)
-		p("%s_done:", name)
-		p("\tVZEROUPPER")
-		p("\tRET")
+		peakLoop(name, func(r int) { p("\tVXORPS Y%d, Y%d, Y%d", r, r, r) },
+			func(r int) { p("\tVFMADD231PS %s12, %s13, %s%d", reg, reg, reg, r) })
 	}
 	// The same loop of VDPBF16PS (two multiply-adds per 32-bit lane).
+	peakLoop("peakBF16", func(r int) { p("\tVPXORD Z%d, Z%d, Z%d", r, r, r) },
+		func(r int) { vdpbf16ps(12, 13, r) })
+}
+
+// peakLoop emits func name(n int): zero(r) clears registers 0..13, then n
+// rounds of fma(r) into the 12 accumulators r = 0..11 from registers 12
+// and 13.
+func peakLoop(name string, zero, fma func(r int)) {
 	p("")
-	p("// func peakBF16(n int)")
-	p("TEXT ·peakBF16(SB), NOSPLIT, $0-8")
+	p("// func %s(n int)", name)
+	p("TEXT ·%s(SB), NOSPLIT, $0-8", name)
 	p("\tMOVQ n+0(FP), CX")
 	for r := 0; r < 14; r++ {
-		p("\tVPXORD Z%d, Z%d, Z%d", r, r, r)
+		zero(r)
 	}
 	p("\tTESTQ CX, CX")
-	p("\tJEQ peakBF16_done")
-	p("peakBF16_loop:")
+	p("\tJEQ %s_done", name)
+	p("%s_loop:", name)
 	for r := 0; r < 12; r++ {
-		vdpbf16ps(12, 13, r)
+		fma(r)
 	}
 	p("\tDECQ CX")
-	p("\tJNE peakBF16_loop")
-	p("peakBF16_done:")
+	p("\tJNE %s_loop", name)
+	p("%s_done:", name)
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// transpose8x8 emits the 8×8 transpose of the rows in Y0..Y7 into the
+// columns in Y8..Y15 (Y0..Y7 clobbered): unpacks into t0..t7 (Y8..Y15),
+// shuffles into s0..s7 (Y0..Y7: s0..s3 from (t0,t2),(t1,t3), s4..s7 from
+// (t4,t6),(t5,t7)), then 128-bit permutes.
+func transpose8x8() {
+	for i := 0; i < 4; i++ {
+		p("\tVUNPCKLPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
+		p("\tVUNPCKHPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
+	}
+	for _, hi := range []int{0, 4} {
+		for j := 0; j < 2; j++ {
+			t0, t2 := 8+hi+j, 10+hi+j
+			p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", t2, t0, hi+2*j)
+			p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", t2, t0, hi+2*j+1)
+		}
+	}
+	for i := 0; i < 4; i++ {
+		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
+		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
+	}
 }
 
 // transpose8 emits the 8-row interleave used to pack transposed operands:
@@ -415,24 +429,7 @@ func transpose8() {
 	p("\tVMOVUPS (R10)(R8*1), Y5")
 	p("\tVMOVUPS (R10)(R8*2), Y6")
 	p("\tVMOVUPS (R10)(R9*1), Y7")
-	// t0..t7 in Y8..Y15
-	for i := 0; i < 4; i++ {
-		p("\tVUNPCKLPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
-		p("\tVUNPCKHPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
-	}
-	// s0..s3 from (t0,t2),(t1,t3) into Y0..Y3; s4..s7 from (t4,t6),(t5,t7) into Y4..Y7
-	p("\tVSHUFPS $0x44, Y10, Y8, Y0")
-	p("\tVSHUFPS $0xEE, Y10, Y8, Y1")
-	p("\tVSHUFPS $0x44, Y11, Y9, Y2")
-	p("\tVSHUFPS $0xEE, Y11, Y9, Y3")
-	p("\tVSHUFPS $0x44, Y14, Y12, Y4")
-	p("\tVSHUFPS $0xEE, Y14, Y12, Y5")
-	p("\tVSHUFPS $0x44, Y15, Y13, Y6")
-	p("\tVSHUFPS $0xEE, Y15, Y13, Y7")
-	for i := 0; i < 4; i++ {
-		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
-		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
-	}
+	transpose8x8()
 	p("\tLEAQ (DI)(R11*4), R13")
 	p("\tVMOVUPS Y8, (DI)")
 	p("\tVMOVUPS Y9, (DI)(R11*1)")
@@ -483,22 +480,7 @@ func transpose8Gather() {
 	for i, r := range []string{"AX", "BX", "CX", "DX", "R9", "R10", "R14", "R15"} {
 		p("\tVMOVUPS (SI)(%s*1), Y%d", r, i)
 	}
-	for i := 0; i < 4; i++ {
-		p("\tVUNPCKLPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
-		p("\tVUNPCKHPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
-	}
-	p("\tVSHUFPS $0x44, Y10, Y8, Y0")
-	p("\tVSHUFPS $0xEE, Y10, Y8, Y1")
-	p("\tVSHUFPS $0x44, Y11, Y9, Y2")
-	p("\tVSHUFPS $0xEE, Y11, Y9, Y3")
-	p("\tVSHUFPS $0x44, Y14, Y12, Y4")
-	p("\tVSHUFPS $0xEE, Y14, Y12, Y5")
-	p("\tVSHUFPS $0x44, Y15, Y13, Y6")
-	p("\tVSHUFPS $0xEE, Y15, Y13, Y7")
-	for i := 0; i < 4; i++ {
-		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
-		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
-	}
+	transpose8x8()
 	p("\tVMOVUPS Y8, (DI)")
 	p("\tVMOVUPS Y9, (DI)(R11*1)")
 	p("\tVMOVUPS Y10, (DI)(R11*2)")
