@@ -443,7 +443,7 @@ func newAttackModel(cfg Config, ck *Checkpoint, test *data.Set, norm data.Norm, 
 	if err := checkFits(ss.g, s.B); err != nil {
 		return fail(err)
 	}
-	if m.run, err = vm.New(ss.g); err != nil {
+	if m.run, err = vm.New(ss.g, vm.Share(&ss.arena)); err != nil { // never runs with ss.eval
 		return fail(fmt.Errorf("attack machine: %w", err))
 	}
 	return m, nil

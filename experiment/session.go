@@ -55,6 +55,9 @@ type session struct {
 
 	train *vm.Machine // forward + backward of the whole graph; nil for evaluation-only sessions
 	eval  *vm.Machine // forward to logits and features only
+	arena vm.Arena    // the machines' values: they never run at the same time
+
+	evalRoots G.Nodes // what the evaluation machine reads out
 }
 
 // newSession builds the graph for cfg at batch size s.B. With train it also
@@ -94,11 +97,11 @@ func newSession(cfg Config, s shape, train bool) (*session, error) {
 	if err := checkFits(ss.g, s.B); err != nil {
 		return nil, err
 	}
-	evalRoots := G.Nodes{G.Read(ss.out.Logits, &ss.logitsV), G.Read(feat, &ss.featV)}
+	ss.evalRoots = G.Nodes{G.Read(ss.out.Logits, &ss.logitsV), G.Read(feat, &ss.featV)}
 	if ss.out.LogLik != nil {
-		evalRoots = append(evalRoots, G.Read(ss.out.LogLik, &ss.loglikV))
+		ss.evalRoots = append(ss.evalRoots, G.Read(ss.out.LogLik, &ss.loglikV))
 	}
-	if ss.eval, err = vm.New(ss.g.SubgraphRoots(evalRoots...)); err != nil {
+	if ss.eval, err = vm.New(ss.g.SubgraphRoots(ss.evalRoots...), vm.Share(&ss.arena)); err != nil {
 		return nil, fmt.Errorf("evaluation machine: %w", err)
 	}
 	if !train {
@@ -118,7 +121,7 @@ func newSession(cfg Config, s shape, train bool) (*session, error) {
 	if err := checkFits(ss.g, s.B); err != nil { // with the gradient nodes
 		return nil, err
 	}
-	if ss.train, err = vm.New(ss.g, vm.Grads(ss.params...)); err != nil {
+	if ss.train, err = vm.New(ss.g, vm.Grads(ss.params...), vm.Share(&ss.arena)); err != nil {
 		return nil, fmt.Errorf("training machine: %w", err)
 	}
 	return ss, nil

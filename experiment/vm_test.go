@@ -2,10 +2,12 @@ package experiment
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	G "gorgonia.org/gorgonia"
 
+	"github.com/lgm-dev/lgm/internal/vm"
 	"github.com/lgm-dev/lgm/loss"
 )
 
@@ -110,6 +112,32 @@ func TestMachineMatchesTapeMachine(t *testing.T) {
 					t.Errorf("case %s: %s differs after 3 steps", name, a.params[i].Name)
 				}
 			}
+			// The evaluation machine shares its memory with the training
+			// machine: after training, it computes what one with memory of its
+			// own computes.
+			ref, err := vm.New(a.ss.g.SubgraphRoots(a.ss.evalRoots...), vm.NoSharing())
+			if err != nil {
+				t.Fatalf("case %s: %v", name, err)
+			}
+			a.ss.load(a.train, a.idx, a.labels)
+			if err := a.ss.runEval(); err != nil {
+				t.Fatalf("case %s: evaluation: %v", name, err)
+			}
+			logits := slices.Clone(numbers(a.ss.logitsV))
+			feat := slices.Clone(numbers(a.ss.featV))
+			if err := ref.RunAll(); err != nil {
+				t.Fatalf("case %s: evaluation without sharing: %v", name, err)
+			}
+			same := func(what string, xs, ys []float32) {
+				for i := range xs {
+					if math.Float32bits(xs[i]) != math.Float32bits(ys[i]) {
+						t.Errorf("case %s: evaluation %s[%d]: shared %v, own memory %v", name, what, i, xs[i], ys[i])
+						return
+					}
+				}
+			}
+			same("logits", logits, numbers(a.ss.logitsV))
+			same("feature", feat, numbers(a.ss.featV))
 			tape.Close()
 			a.ss.close()
 			b.ss.close()

@@ -124,3 +124,8 @@ func growSlots(bufs [][]float32, slots, n int) [][]float32 {
 	}
 	return bufs
 }
+
+// WritesIntoPrealloc marks the ops as internal/vm's PreallocWriter: given a
+// float32 tensor of the output's shape, UsePreallocDo writes into it and
+// returns it, and no output is a view of an input.
+func (opBase) WritesIntoPrealloc() {}

@@ -53,6 +53,12 @@ type Machine struct {
 	vals   []G.Value   // by position in steps
 	grads  [][]float32 // accumulators, by parameter
 	gradOf map[*G.Node]int
+
+	// The shared buffer (share.go): off[i] is step i's offset in it, or -1.
+	off   []int
+	size  int
+	arena *Arena
+	gen   int // the arena's generation the values are bound to
 }
 
 var _ G.VM = (*Machine)(nil)
@@ -82,7 +88,11 @@ type step struct {
 // Option configures New.
 type Option func(*config)
 
-type config struct{ grads G.Nodes }
+type config struct {
+	grads     G.Nodes
+	arena     *Arena
+	noSharing bool
+}
 
 // Grads makes the machine accumulate the gradients of params (nodes that
 // G.Grad has differentiated against) at every run; see Machine.Grad.
@@ -139,6 +149,20 @@ func New(g *G.ExprGraph, opts ...Option) (*Machine, error) {
 			return nil, err
 		}
 	}
+	m.off, m.size = m.plan(c.noSharing)
+	m.arena = c.arena
+	m.bind()
+	for i := range m.steps { // the kernels' values outside the shared buffer
+		s := &m.steps[i]
+		if s.kind != kindOwn || m.off[i] >= 0 {
+			continue
+		}
+		if s.node.IsScalar() {
+			m.vals[i] = new(G.F32)
+		} else {
+			m.vals[i] = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(s.node.Shape()...))
+		}
+	}
 	return m, nil
 }
 
@@ -182,12 +206,8 @@ func (m *Machine) compile(s *step, i int) error {
 			}
 			s.sizes = append(s.sizes, n)
 		}
-		if nd.IsScalar() {
-			m.vals[i] = new(G.F32)
-		} else {
-			m.vals[i] = tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(nd.Shape()...))
-		}
-		return nil
+		return nil // New gives it its value
+
 	}
 	if _, ok := op.(G.UsePreallocDoer); ok {
 		s.kind = kindPrealloc
@@ -208,6 +228,9 @@ func isGorgonia(op G.Op, name string) bool {
 
 // RunAll runs the graph once.
 func (m *Machine) RunAll() error {
+	if m.arena != nil && m.gen != m.arena.gen {
+		m.bind() // another machine has grown the arena
+	}
 	for i := range m.steps {
 		s := &m.steps[i]
 		for j, a := range s.args {
@@ -227,6 +250,9 @@ func (m *Machine) RunAll() error {
 			}
 		case kindOwn:
 			if !s.fits() {
+				if m.off[i] >= 0 { // see plan: its inputs are all values made here
+					return fmt.Errorf("vm: %v: inputs of sizes other than the graph's", s.node)
+				}
 				// Gorgonia's shape inference disagrees with a value (a stock op's
 				// own Do made it): leave this node to its op from now on.
 				s.kind, s.kern, m.vals[i] = kindDo, nil, nil
@@ -247,6 +273,11 @@ func (m *Machine) RunAll() error {
 			}
 			if err != nil {
 				return fmt.Errorf("vm: %v: %w", s.node, err)
+			}
+			if m.off[i] >= 0 {
+				if err := checkShared(s, m.vals[i], v); err != nil {
+					return err
+				}
 			}
 			m.vals[i] = v
 		case kindDo:
