@@ -14,6 +14,9 @@ import (
 type BenchOptions struct {
 	Steps  int // measured steps (training) and batches (evaluation)
 	Warmup int // unmeasured steps first
+	// Shapes adds a profile of the training step's matrix products
+	// (BenchResult.GEMM), over Steps more steps; it needs one thread.
+	Shapes bool
 	// Progress, if set, is called after every measured step.
 	Progress func(phase string, step int)
 }
@@ -44,6 +47,8 @@ type BenchResult struct {
 		Train float64 `json:"train"`
 		Eval  float64 `json:"eval"`
 	} `json:"gflops"`
+	// GEMM is the training step's products by shape (BenchOptions.Shapes).
+	GEMM *GEMMProfile `json:"gemm,omitempty"`
 }
 
 // Bench measures training-step and evaluation throughput of cfg's network
@@ -55,6 +60,11 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 	}
 	if opts.Steps < 1 {
 		return BenchResult{}, fmt.Errorf("--steps must be >= 1 (got %d)", opts.Steps)
+	}
+	if opts.Shapes {
+		if err := oneThread(); err != nil {
+			return BenchResult{}, err
+		}
 	}
 	t, set, err := benchTrainer(cfg)
 	if err != nil {
@@ -101,6 +111,11 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 	res.ForwardMFLOP = flops / 1e6
 	res.GFLOPS.Train = 3 * flops * res.TrainImgS / 1e9
 	res.GFLOPS.Eval = flops * res.EvalImgS / 1e9
+	if opts.Shapes {
+		if res.GEMM, err = profileGEMM(ctx, step, opts.Steps); err != nil {
+			return res, err
+		}
+	}
 	return res, nil
 }
 

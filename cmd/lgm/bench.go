@@ -18,7 +18,7 @@ type benchOptions struct {
 	steps, warmup int
 	threads       int
 	width         float64
-	json          bool
+	json, shapes  bool
 }
 
 func newBenchCmd(io streams) *cobra.Command {
@@ -46,8 +46,14 @@ With --json, one object:
   gflops                         {"train": 3 × forward_mflop × train_img_s / 1000,
                                   "eval": forward_mflop × eval_img_s / 1000}: the achieved
                                  GFLOP/s (a training step counts the forward product and
-                                 the backward's two)`,
+                                 the backward's two)
+  gemm                           with --shapes: {"steps", "peak_gflops": one core's FMA peak
+                                 measured between the profiled steps, "step_s", "gemm_share":
+                                 the products' share of the step, "gemm_pct_peak", "shapes":
+                                 [{"entry", "trans_a", "trans_b", "m", "n", "k", "calls" per
+                                 step, "step_share", "gflops", "pct_peak"}, most time first]}`,
 		Example: `  lgm bench --net lenetpp --batch 128 --threads 1
+  lgm bench --net lenetpp --threads 1 --shapes           # each GEMM shape's fraction of peak
   lgm bench --net lenet --threads 2 --json
   lgm bench --net vgg --width 0.25 --dim 96 --head lgm   # the shipped CIFAR configs' network
   lgm bench --net resnet20 --dim 64 --head lgm           # ResNet-20 with its pooled 64-D feature`,
@@ -56,13 +62,16 @@ With --json, one object:
 			if err := useThreads(o.threads); err != nil {
 				return err
 			}
+			if o.shapes && o.threads != 1 {
+				return usageError{fmt.Errorf("--shapes measures one core at a time: add --threads 1 (got --threads %d)", o.threads), true}
+			}
 			cfg := experiment.Default()
 			cfg.Model.Net, cfg.Model.Dim, cfg.Model.Width = o.net, o.dim, o.width
 			cfg.Head, cfg.Train.Batch = experiment.HeadDefaults(o.head), o.batch
 			if err := cfg.Validate(); err != nil { // every setting came from a flag
 				return nameFlags(err, func(string) bool { return true }, "")
 			}
-			res, err := experiment.Bench(cmd.Context(), cfg, experiment.BenchOptions{Steps: o.steps, Warmup: o.warmup})
+			res, err := experiment.Bench(cmd.Context(), cfg, experiment.BenchOptions{Steps: o.steps, Warmup: o.warmup, Shapes: o.shapes})
 			if err != nil {
 				return err
 			}
@@ -72,6 +81,9 @@ With --json, one object:
 			}
 			fmt.Fprintf(io.out, "%s batch %d, %d thread(s), median of %d steps: train %.1f img/s (%.1f GFLOP/s), eval %.1f img/s (%.1f GFLOP/s), peak memory %.0f MB, %s on %s\n",
 				res.Net, res.Batch, res.Threads, res.Steps, res.TrainImgS, res.GFLOPS.Train, res.EvalImgS, res.GFLOPS.Eval, res.PeakRSSMB, res.Precision, res.CPU.Model)
+			if res.GEMM != nil {
+				printGEMMProfile(io, res.GEMM)
+			}
 			return nil
 		},
 	}
@@ -85,6 +97,7 @@ With --json, one object:
 	f.IntVar(&o.warmup, "warmup", 2, "unmeasured steps first")
 	threadsFlag(f, &o.threads)
 	f.BoolVar(&o.json, "json", false, `print one JSON object (its fields are listed above)`)
+	f.BoolVar(&o.shapes, "shapes", false, "then time every matrix product of --steps more training steps, by shape, against one core's FMA peak (needs --threads 1)")
 	return cmd
 }
 
@@ -100,4 +113,22 @@ func useThreads(n int) error {
 	}
 	experiment.SetThreads(n) // Go's scheduler and our ops' workers
 	return nil
+}
+
+// printGEMMProfile writes lgm bench --shapes' table.
+func printGEMMProfile(io streams, p *experiment.GEMMProfile) {
+	fmt.Fprintf(io.out, "matrix products of the training step, %d steps on one core (FMA peak %.1f GFLOP/s, measured between them): %.0f%% of the step's %.3f s, at %.0f%% of peak\n",
+		p.Steps, p.PeakGFLOPS, 100*p.GEMMShare, p.StepS, p.GEMMPctPeak)
+	fmt.Fprintf(io.out, "  %-11s %-5s %6s %7s %6s %10s %7s %8s %7s\n", "entry", "op", "M", "N", "K", "calls/step", "% step", "GFLOP/s", "% peak")
+	for _, s := range p.Shapes {
+		op := [2]string{"A", "Aᵀ"}[b2i(s.TransA)] + [2]string{"B", "Bᵀ"}[b2i(s.TransB)]
+		fmt.Fprintf(io.out, "  %-11s %-5s %6d %7d %6d %10.1f %7.1f %8.1f %7.1f\n", s.Entry, op, s.M, s.N, s.K, s.Calls, 100*s.StepShare, s.GFLOPS, s.PctPeak)
+	}
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -256,3 +256,43 @@ func TestBenchJSON(t *testing.T) {
 		t.Errorf("bench --net vgg: exit %d, %q, %q", code, out, stderr)
 	}
 }
+
+// TestBenchShapes: --shapes lists the training step's products by shape,
+// among them LeNet's FC layer (B × 800 times 800 × 500, once a step), with
+// shares of the step that add up, and needs --threads 1.
+func TestBenchShapes(t *testing.T) {
+	code, out, stderr := lgm(t, "bench", "--net", "lenet", "--batch", "4", "--steps", "2", "--warmup", "1", "--threads", "1", "--json", "--shapes")
+	if code != exitOK {
+		t.Fatalf("bench --shapes: exit %d: %s", code, stderr)
+	}
+	var res struct {
+		GEMM *experiment.GEMMProfile `json:"gemm"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || res.GEMM == nil {
+		t.Fatalf("bench --shapes --json printed %q: %v", out, err)
+	}
+	p := res.GEMM
+	if p.Steps != 2 || !(p.PeakGFLOPS > 0) || !(p.StepS > 0) || !(p.GEMMShare > 0 && p.GEMMShare <= 1) || !(p.GEMMPctPeak > 0) {
+		t.Errorf("profile %+v", *p)
+	}
+	var share float64
+	fc := false
+	for _, s := range p.Shapes {
+		share += s.StepShare
+		if s.M == 4 && s.N == 500 && s.K == 800 && !s.TransA && !s.TransB {
+			fc = s.Calls == 1
+		}
+		if !(s.Calls > 0) || s.GFLOPS < 0 || s.PctPeak < 0 {
+			t.Errorf("shape %+v", s)
+		}
+	}
+	if math.Abs(share-p.GEMMShare) > 1e-9 {
+		t.Errorf("the shapes' shares add up to %v, the products' to %v", share, p.GEMMShare)
+	}
+	if !fc {
+		t.Errorf("no product of 4×800 by 800×500 once a step (LeNet's FC layer) among %+v", p.Shapes)
+	}
+	if code, _, stderr := lgm(t, "bench", "--shapes", "--threads", "2"); code != exitUsage || !strings.Contains(stderr, "--threads 1") {
+		t.Errorf("bench --shapes --threads 2: exit %d, %q", code, stderr)
+	}
+}

@@ -54,7 +54,9 @@ func SgemmBF16(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 	if bf16Kernel == nil {
 		panic("gemm: SgemmBF16 needs a CPU with AVX512_BF16 (see HasBF16)")
 	}
+	t0 := traceStart()
 	gemm(bf16Kernel, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	traceEnd(t0, "SgemmBF16", transA, transB, m, n, k)
 }
 
 // words views a packing buffer as the 32-bit elements the bf16 kernels read.

@@ -20,6 +20,12 @@ const GatherSlack = 16
 // only reach lanes that are not stored). beta == 0: C is not read. It
 // panics unless HasGather.
 func SgemmGather(m, n, k int, alpha float32, a []float32, lda int, b []float32, off []int, beta float32, c []float32, ldc int) {
+	t0 := traceStart()
+	sgemmGather(m, n, k, alpha, a, lda, b, off, beta, c, ldc)
+	traceEnd(t0, "SgemmGather", false, false, m, n, k)
+}
+
+func sgemmGather(m, n, k int, alpha float32, a []float32, lda int, b []float32, off []int, beta float32, c []float32, ldc int) {
 	kr := active.Load()
 	if kr.gather == nil {
 		panic("gemm: SgemmGather needs the avx512 kernel")
@@ -87,6 +93,12 @@ func PackWidths() (nr, vec int) {
 // the layout the micro-kernel reads (a convolution's taps, say) without
 // materialising B. p0 is a multiple of the depth block (256 on AVX-512).
 func SgemmPack(transA bool, m, n, k int, alpha float32, a []float32, lda int, pack func(dst []float32, p0, kb, j0, nb int), beta float32, c []float32, ldc int) {
+	t0 := traceStart()
+	sgemmPack(transA, m, n, k, alpha, a, lda, pack, beta, c, ldc)
+	traceEnd(t0, "SgemmPack", transA, false, m, n, k)
+}
+
+func sgemmPack(transA bool, m, n, k int, alpha float32, a []float32, lda int, pack func(dst []float32, p0, kb, j0, nb int), beta float32, c []float32, ldc int) {
 	if trivial(m, n, k, alpha, beta, c, ldc) {
 		return
 	}

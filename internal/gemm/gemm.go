@@ -201,7 +201,9 @@ func trivial(m, n, k int, alpha, beta float32, c []float32, ldc int) bool {
 // transA/transB: the stored matrix is the transpose. beta == 0 means C is
 // overwritten without being read.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	t0 := traceStart()
 	gemm(active.Load(), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	traceEnd(t0, "Sgemm", transA, transB, m, n, k)
 }
 
 // gemm is Sgemm (and SgemmBF16) with kernel kr.
