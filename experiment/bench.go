@@ -32,8 +32,9 @@ type BenchResult struct {
 	PeakRSSMB  float64 `json:"peak_rss_mb"` // of the whole process
 	TrainStepS float64 `json:"train_step_s"`
 	EvalStepS  float64 `json:"eval_step_s"`
-	// Precision of the convolution and FC products: "fp32" (float32 operands
-	// and accumulation), the only one so far.
+	// Precision of the convolutions' products: "fp32" (float32 operands and
+	// accumulation) or "bf16" (bfloat16 operands, float32 accumulation);
+	// train.precision.
 	Precision string  `json:"precision"`
 	CPU       CPUInfo `json:"cpu"`
 	// ForwardMFLOP is the network's counted forward arithmetic per image
@@ -106,7 +107,11 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 	res.TrainImgS = float64(cfg.Train.Batch) / med[0]
 	res.EvalImgS = float64(cfg.Train.Batch) / med[1]
 	res.PeakRSSMB = peakRSSMB()
-	res.Precision, res.CPU = "fp32", HostCPU()
+	res.Precision, res.CPU = precisionName(cfg.Train), HostCPU()
+	if res.Precision == "bf16" { // VDPBF16PS
+		res.CPU.Features = append(res.CPU.Features, "avx512_bf16")
+		slices.Sort(res.CPU.Features)
+	}
 	flops := float64(t.ss.net.FLOPs())
 	res.ForwardMFLOP = flops / 1e6
 	res.GFLOPS.Train = 3 * flops * res.TrainImgS / 1e9

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/lgm-dev/lgm/internal/fileio"
+	"github.com/lgm-dev/lgm/internal/gemm"
 
 	"github.com/lgm-dev/lgm/loss"
 	"github.com/lgm-dev/lgm/model"
@@ -78,6 +79,11 @@ type TrainConfig struct {
 	// written as "") or best-val, which also keeps checkpoint-best.safetensors,
 	// the epoch of lowest validation error (data.val must be > 0).
 	Keep string `yaml:"keep,omitempty"`
+	// Precision is the arithmetic of the convolutions' products: fp32 (the
+	// default, also written as "") or bf16, bfloat16 operands with float32
+	// accumulation (AVX512_BF16 CPUs only). Weights, solver state, heads,
+	// losses and the FC layers stay float32 either way.
+	Precision string `yaml:"precision,omitempty"`
 }
 
 // Default returns the defaults in code: the authors' later MNIST recipe
@@ -303,6 +309,15 @@ func (c Config) Validate() error {
 	if c.Data.Val < 0 {
 		bad("data.val", " must be >= 0 (got %d)", c.Data.Val)
 	}
+	switch t.Precision {
+	case "", "fp32":
+	case "bf16":
+		if !hasBF16() {
+			bad("train.precision", " bf16 needs a CPU with AVX512_BF16 (Intel Cooper Lake, Sapphire Rapids and later, AMD Zen 4 and later), which this one (%s) lacks: use fp32", HostCPU().Model)
+		}
+	default:
+		bad("train.precision", " must be one of fp32, bf16 (got %q)", t.Precision)
+	}
 	switch t.Keep {
 	case "", KeepLast:
 	case KeepBestVal:
@@ -336,4 +351,16 @@ func (e *ConfigError) Error() string {
 		msgs[i] = err.Error()
 	}
 	return "invalid config: " + strings.Join(msgs, "; ")
+}
+
+// hasBF16 reports whether the CPU runs bfloat16 products (a variable for
+// tests of the refusal on CPUs without them).
+var hasBF16 = gemm.HasBF16
+
+// precisionName is the name of cfg's train.precision: "fp32" or "bf16".
+func precisionName(t TrainConfig) string {
+	if t.Precision == "" {
+		return "fp32"
+	}
+	return t.Precision
 }

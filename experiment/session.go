@@ -12,6 +12,7 @@ import (
 	"github.com/lgm-dev/lgm/internal/vm"
 	"github.com/lgm-dev/lgm/loss"
 	"github.com/lgm-dev/lgm/model"
+	"github.com/lgm-dev/lgm/nnops"
 )
 
 // Seed streams: every random choice of a run comes from the run's one seed,
@@ -65,6 +66,9 @@ type session struct {
 // initialisation stream of cfg.Seed.
 func newSession(cfg Config, s shape, train bool) (*session, error) {
 	fastblas.Install()
+	if err := nnops.SetBF16(cfg.Train.Precision == "bf16"); err != nil { // before the graph: the ops choose their path by it
+		return nil, fmt.Errorf("train.precision: %w", err)
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, streamInit))
 	ss := &session{shape: s, g: G.NewGraph(), dim: cfg.Model.Dim}
 	ss.xT = tensor.New(tensor.WithShape(s.B, s.C, s.H, s.W), tensor.Of(tensor.Float32))

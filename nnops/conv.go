@@ -7,8 +7,6 @@ import (
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
-
-	"github.com/lgm-dev/lgm/internal/gemm"
 )
 
 // Conv2d is a 2-D convolution (cross-correlation, as in PyTorch and
@@ -324,11 +322,11 @@ func (op *convGradXOp) item(slot, i int) {
 		op.gather(op.dy, dyg, n0, g)
 	}
 	if op.direct() {
-		gemm.Sgemm(true, false, k, a, op.cout, 1, op.wd, k, dyg, a, 0, op.out[n0*img:(n0+1)*img], a)
+		sgemm(true, false, k, a, op.cout, 1, op.wd, k, dyg, a, 0, op.out[n0*img:(n0+1)*img], a)
 		return
 	}
 	col := op.sc.col[slot]
-	gemm.Sgemm(true, false, k, g*a, op.cout, 1, op.wd, k, dyg, g*a, 0, col, g*a)
+	sgemm(true, false, k, g*a, op.cout, 1, op.wd, k, dyg, g*a, 0, col, g*a)
 	for t := 0; t < g; t++ {
 		dxn := op.out[(n0+t)*img : (n0+t+1)*img]
 		clear(dxn)
@@ -480,7 +478,7 @@ func (op *convGradWOp) item(slot, i int) {
 	if slot > 0 {
 		part = op.sc.part[slot]
 	}
-	gemm.Sgemm(false, true, op.cout, k, g*a, 1, dyg, g*a, col, g*a, 1, part, k)
+	sgemm(false, true, op.cout, k, g*a, 1, dyg, g*a, col, g*a, 1, part, k)
 }
 
 // convGradBOp computes db (b's shape) from dy: db[o] = Σ_{n,i,j} dy[n][o][i][j].

@@ -62,7 +62,7 @@ func usePadded(g geom) bool {
 	if g.k < 5 {
 		waste = padMaxWaste3
 	}
-	return gemm.HasGather() && g.s == 1 && !g.direct() && g.kdim() >= padMinK &&
+	return gemm.HasGather() && !bf16.Load() && g.s == 1 && !g.direct() && g.kdim() >= padMinK &&
 		float64(g.w+g.p-g.ow) <= waste*float64(g.w+g.p)
 }
 
@@ -106,7 +106,7 @@ func (c *gemmConv) padRows(x, xp []float32) {
 // 16×16 1.18–1.24× im2col (its unfolding is cheap: 9 taps a channel), on
 // 8×8 0.85–1.17×.
 func useRows(g geom) bool {
-	return gemm.HasGather() && g.s == 1 && !g.direct() && g.kdim() >= padMinK && g.k >= rowMinK && !usePadded(g)
+	return gemm.HasGather() && !bf16.Load() && g.s == 1 && !g.direct() && g.kdim() >= padMinK && g.k >= rowMinK && !usePadded(g)
 }
 
 // rowMinK is the smallest kernel that runs as a rowConv or a padW.
@@ -248,10 +248,11 @@ func (c *gemmConv) run(x, w, b, out []float32) {
 		c.xd, c.wd, c.bd, c.out, c.folded, c.sc = nil, nil, nil, nil, false, nil
 		return
 	}
-	if b != nil && !c.direct() {
+	if b != nil && !c.direct() && !bf16.Load() {
 		// Fold the bias into the GEMM: wb = [w | b] (Cout × (C·K·K+1))
 		// times col with a last row of ones. It saves a pass that fills
-		// out with the bias and the GEMM's reading it back.
+		// out with the bias and the GEMM's reading it back. Not in bf16,
+		// where the bias would be rounded with the weights.
 		c.wb = grow32(c.wb, c.cout*(k+1))
 		for o := 0; o < c.cout; o++ {
 			copy(c.wb[o*(k+1):], w[o*k:(o+1)*k])
@@ -302,7 +303,7 @@ func (c *gemmConv) item(slot, i int) {
 		}
 		if folded {
 			fill(col[k*ld:k*ld+a], 1)
-			gemm.Sgemm(false, false, c.cout, a, k+1, 1, c.wd, k+1, col, ld, 0, yn, a)
+			sgemm(false, false, c.cout, a, k+1, 1, c.wd, k+1, col, ld, 0, yn, a)
 			return
 		}
 		var beta float32
@@ -312,7 +313,7 @@ func (c *gemmConv) item(slot, i int) {
 			}
 			beta = 1
 		}
-		gemm.Sgemm(false, false, c.cout, a, k, 1, c.wd, k, col, ld, beta, yn, a)
+		sgemm(false, false, c.cout, a, k, 1, c.wd, k, col, ld, beta, yn, a)
 		return
 	}
 	col, yb, ld := c.sc.col[slot], c.sc.aux[slot], c.colStride()
@@ -321,7 +322,7 @@ func (c *gemmConv) item(slot, i int) {
 		fill(col[k*ld:k*ld+g*a], 1)
 		k++
 	}
-	gemm.Sgemm(false, false, c.cout, g*a, k, 1, c.wd, k, col, ld, 0, yb, g*a)
+	sgemm(false, false, c.cout, g*a, k, 1, c.wd, k, col, ld, 0, yb, g*a)
 	for t := 0; t < g; t++ {
 		for o := 0; o < c.cout; o++ {
 			dst := c.out[((n0+t)*c.cout+o)*a : ((n0+t)*c.cout+o+1)*a]

@@ -33,7 +33,7 @@ const padWGroupQ = 1024
 // usePadW reports whether the weight gradient of geometry g runs padded:
 // 5×5 and larger kernels (VGG's 3×3 measured even or 1.06–1.24× slower).
 func usePadW(g geom) bool {
-	return gemm.HasGather() && g.s == 1 && !g.direct() && g.kdim() >= padMinK && g.k >= rowMinK
+	return gemm.HasGather() && !bf16.Load() && g.s == 1 && !g.direct() && g.kdim() >= padMinK && g.k >= rowMinK
 }
 
 func newPadW(g geom, batch, cout int) *padW {

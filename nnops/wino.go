@@ -126,7 +126,7 @@ var winoMinC = 16
 // the gathers' and scatters' int32 indices).
 func useWino(g geom, cout int) bool {
 	const maxImg = (1<<31 - 1) / 16
-	return winoOn && hasWinoAVX512 && g.k == 5 && g.s == 1 && g.p <= 4 && g.oh > 0 && g.ow > 0 && g.c >= winoMinC &&
+	return winoOn && !bf16.Load() && hasWinoAVX512 && g.k == 5 && g.s == 1 && g.p <= 4 && g.oh > 0 && g.ow > 0 && g.c >= winoMinC &&
 		g.c*g.h*g.w <= maxImg && cout*g.oh*g.ow <= maxImg
 }
 

@@ -15,6 +15,8 @@ p.add_argument("--steps", type=int, default=10)
 p.add_argument("--warmup", type=int, default=2)
 p.add_argument("--threads", type=int, default=1)
 p.add_argument("--dim", type=int, default=2)
+p.add_argument("--autocast", choices=["none", "bf16"], default="none",
+               help="bf16: run forward and loss under torch.cpu.amp.autocast(dtype=torch.bfloat16), oneDNN's bfloat16 on AVX512_BF16")
 a = p.parse_args()
 torch.set_num_threads(a.threads)
 torch.manual_seed(1)
@@ -101,21 +103,31 @@ x = torch.rand(a.batch, 3, 32, 32) if a.net in ("vgg", "resnet20") else torch.ra
 y = torch.randint(0, 10, (a.batch,))
 
 
+import contextlib
+
+
+def precision():
+    if a.autocast == "bf16":
+        return torch.cpu.amp.autocast(dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
 def train_step():
     net.train()
     opt.zero_grad(set_to_none=False)
-    loss = loss_fn(head(net(x)), y)
+    with precision():
+        loss = loss_fn(head(net(x)), y)
     loss.backward()
     opt.step()
 
 
 def eval_step():
     net.eval()  # BatchNorm's running statistics, as lgm eval
-    with torch.no_grad():
+    with torch.no_grad(), precision():
         head(net(x)).argmax(1)
 
 
-out = {"net": a.net, "batch": a.batch, "threads": a.threads, "dim": a.dim}
+out = {"net": a.net, "batch": a.batch, "threads": a.threads, "dim": a.dim, "precision": "bf16" if a.autocast == "bf16" else "fp32"}
 if a.net in ("vgg", "resnet20"):
     out["width"] = a.width
 for name, f in (("train", train_step), ("eval", eval_step)):

@@ -19,6 +19,7 @@ type benchOptions struct {
 	threads       int
 	width         float64
 	json, shapes  bool
+	precision     string
 }
 
 func newBenchCmd(io streams) *cobra.Command {
@@ -36,7 +37,7 @@ With --json, one object:
   train_img_s, eval_img_s        images per second, medians over the measured steps
   train_step_s, eval_step_s      the median step times, in seconds
   peak_rss_mb                    the process's peak resident memory, in MB
-  precision                      the convolution and FC products' arithmetic: "fp32"
+  precision                      the convolutions' products' arithmetic: "fp32" or "bf16"
   cpu                            {"model": the processor's model name,
                                   "features": the SIMD sets lgm's kernels use on it,
                                   such as ["avx2", "avx512f", "fma"]}
@@ -54,6 +55,7 @@ With --json, one object:
                                  step, "step_share", "gflops", "pct_peak"}, most time first]}`,
 		Example: `  lgm bench --net lenetpp --batch 128 --threads 1
   lgm bench --net lenetpp --threads 1 --shapes           # each GEMM shape's fraction of peak
+  lgm bench --net lenetpp --threads 1 --precision bf16   # bfloat16 products (AVX512_BF16 CPUs)
   lgm bench --net lenet --threads 2 --json
   lgm bench --net vgg --width 0.25 --dim 96 --head lgm   # the shipped CIFAR configs' network
   lgm bench --net resnet20 --dim 64 --head lgm           # ResNet-20 with its pooled 64-D feature`,
@@ -68,6 +70,7 @@ With --json, one object:
 			cfg := experiment.Default()
 			cfg.Model.Net, cfg.Model.Dim, cfg.Model.Width = o.net, o.dim, o.width
 			cfg.Head, cfg.Train.Batch = experiment.HeadDefaults(o.head), o.batch
+			cfg.Train.Precision = o.precision
 			if err := cfg.Validate(); err != nil { // every setting came from a flag
 				return nameFlags(err, func(string) bool { return true }, "")
 			}
@@ -97,6 +100,7 @@ With --json, one object:
 	f.IntVar(&o.warmup, "warmup", 2, "unmeasured steps first")
 	threadsFlag(f, &o.threads)
 	f.BoolVar(&o.json, "json", false, `print one JSON object (its fields are listed above)`)
+	precisionFlag(f, &o.precision)
 	f.BoolVar(&o.shapes, "shapes", false, "then time every matrix product of --steps more training steps, by shape, against one core's FMA peak (needs --threads 1)")
 	return cmd
 }
@@ -131,4 +135,9 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// precisionFlag adds --precision, the arithmetic of the convolutions' products.
+func precisionFlag(f *pflag.FlagSet, p *string) {
+	f.StringVar(p, "precision", "", "arithmetic of the convolutions' products: fp32 | bf16 (bfloat16 operands, float32 accumulation; AVX512_BF16 CPUs only) (config train.precision; default fp32)")
 }

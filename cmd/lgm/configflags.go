@@ -24,6 +24,7 @@ type configOptions struct {
 	seed               uint64
 	val                int
 	keep               string
+	precision          string
 }
 
 // addFlags adds the config flags to f.
@@ -42,6 +43,7 @@ func (o *configOptions) addFlags(f *pflag.FlagSet) {
 	f.Uint64Var(&o.seed, "seed", 0, "seed of initialisation and data order (config seed)")
 	f.IntVar(&o.limit, "limit", 0, "at most `N` batches per epoch, for smoke runs (config train.limit)")
 	f.IntVar(&o.val, "val", 0, "hold `N` training images out as a validation set, chosen by the seed and stratified by class (config data.val)")
+	precisionFlag(f, &o.precision)
 	f.StringVar(&o.keep, "keep", "", "checkpoints to keep: last | best-val (also checkpoint-best.safetensors, the lowest validation error) (config train.keep)")
 }
 
@@ -82,6 +84,7 @@ func (o *configOptions) resolve(fs *pflag.FlagSet) (experiment.Config, error) {
 	set("limit", func() { cfg.Train.Limit = o.limit })
 	set("val", func() { cfg.Data.Val = o.val })
 	set("keep", func() { cfg.Train.Keep = o.keep })
+	set("precision", func() { cfg.Train.Precision = o.precision })
 	if err := cfg.Validate(); err != nil {
 		return cfg, nameSources(err, fs.Changed, o.config, sets)
 	}

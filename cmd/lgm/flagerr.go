@@ -12,7 +12,7 @@ var configFlags = map[string]string{
 	"model.net": "--net", "model.width": "--width", "model.dim": "--dim",
 	"head.name": "--head", "data.dataset": "--dataset", "data.augment": "--augment",
 	"train.epochs": "--epochs", "train.batch": "--batch", "train.lr": "--lr", "train.limit": "--limit",
-	"data.val": "--val", "train.keep": "--keep",
+	"data.val": "--val", "train.keep": "--keep", "train.precision": "--precision",
 }
 
 // nameFlags rewrites a config's validation error so that each problem with a

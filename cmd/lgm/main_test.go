@@ -10,10 +10,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/lgm-dev/lgm/experiment"
+	"github.com/lgm-dev/lgm/nnops"
 )
 
 // lgm runs the command line with args and returns its exit code and streams.
@@ -294,5 +296,27 @@ func TestBenchShapes(t *testing.T) {
 	}
 	if code, _, stderr := lgm(t, "bench", "--shapes", "--threads", "2"); code != exitUsage || !strings.Contains(stderr, "--threads 1") {
 		t.Errorf("bench --shapes --threads 2: exit %d, %q", code, stderr)
+	}
+}
+
+// TestBenchBF16: --precision bf16 is reported with the instruction set it
+// uses, and an unknown precision is a usage error naming the flag.
+func TestBenchBF16(t *testing.T) {
+	if code, _, stderr := lgm(t, "bench", "--precision", "fp8", "--threads", "1"); code != exitUsage || !strings.Contains(stderr, "--precision must be one of fp32, bf16") {
+		t.Errorf("bench --precision fp8: exit %d, %q", code, stderr)
+	}
+	if !nnops.SetBF16Supported() {
+		t.Skip("no AVX512_BF16 on this CPU")
+	}
+	code, out, stderr := lgm(t, "bench", "--net", "lenet", "--batch", "4", "--steps", "1", "--warmup", "0", "--threads", "1", "--json", "--precision", "bf16")
+	if code != exitOK {
+		t.Fatalf("bench --precision bf16: exit %d: %s", code, stderr)
+	}
+	var res experiment.BenchResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("bench --json printed %q: %v", out, err)
+	}
+	if res.Precision != "bf16" || !slices.Contains(res.CPU.Features, "avx512_bf16") {
+		t.Errorf("precision %q, features %v", res.Precision, res.CPU.Features)
 	}
 }
