@@ -32,7 +32,7 @@ type BenchResult struct {
 	PeakRSSMB  float64 `json:"peak_rss_mb"` // of the whole process
 	TrainStepS float64 `json:"train_step_s"`
 	EvalStepS  float64 `json:"eval_step_s"`
-	// Precision of the convolutions' products: "fp32" (float32 operands and
+	// Precision of the network's products: "fp32" (float32 operands and
 	// accumulation) or "bf16" (bfloat16 operands, float32 accumulation);
 	// train.precision.
 	Precision string  `json:"precision"`

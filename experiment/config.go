@@ -79,10 +79,11 @@ type TrainConfig struct {
 	// written as "") or best-val, which also keeps checkpoint-best.safetensors,
 	// the epoch of lowest validation error (data.val must be > 0).
 	Keep string `yaml:"keep,omitempty"`
-	// Precision is the arithmetic of the convolutions' products: fp32 (the
-	// default, also written as "") or bf16, bfloat16 operands with float32
-	// accumulation (AVX512_BF16 CPUs only). Weights, solver state, heads,
-	// losses and the FC layers stay float32 either way.
+	// Precision is the arithmetic of the network's products (convolutions
+	// and FC layers, forward and backward): fp32 (the default, also written
+	// as "") or bf16, bfloat16 operands with float32 accumulation
+	// (AVX512_BF16 CPUs only). Weights, activations, solver state, heads and
+	// losses stay float32 either way.
 	Precision string `yaml:"precision,omitempty"`
 }
 

@@ -32,7 +32,7 @@ func TestPrecisionValidated(t *testing.T) {
 }
 
 // TestBF16Session: a session of a bf16 config trains with bfloat16
-// convolution products (a first step's loss near fp32's but not equal), and
+// convolution and FC products (nnops.MatMul for the FC layer) (a first step's loss near fp32's but not equal), and
 // the next fp32 session is float32 again (its loss equals the first fp32
 // session's bit for bit).
 func TestBF16Session(t *testing.T) {
@@ -50,6 +50,16 @@ func TestBF16Session(t *testing.T) {
 		if nnops.BF16() != (precision == "bf16") {
 			t.Fatalf("precision %s: nnops.BF16() = %v", precision, nnops.BF16())
 		}
+		_, ops := tr.ss.train.Kernels()
+		fc := 0
+		for _, op := range ops {
+			if strings.Contains(op, "MatMul") {
+				fc++
+			}
+		}
+		if want := map[bool]int{true: 3, false: 0}[precision == "bf16"]; fc != want { // the FC layer's y, dx, dw
+			t.Errorf("precision %s: %d nnops.MatMul nodes, want %d", precision, fc, want)
+		}
 		if err := tr.step(); err != nil {
 			t.Fatal(err)
 		}
@@ -63,4 +73,3 @@ func TestBF16Session(t *testing.T) {
 		t.Errorf("bf16 loss %v, fp32 %v: want near but not equal", b, f1)
 	}
 }
-

@@ -127,9 +127,15 @@ func newLinear(g *G.ExprGraph, name string, rng *rand.Rand, in, out int) *linear
 	}
 }
 
-// forward maps (B, In) to (B, Out).
+// forward maps (B, In) to (B, Out). In bf16 (nnops.SetBF16, set before
+// the graph is built) the product is nnops.MatMul, whose products follow
+// the precision; in fp32 Gorgonia's own, as it always was.
 func (l *linear) forward(x *G.Node) (*G.Node, error) {
-	y, err := G.Mul(x, l.w)
+	mul := G.Mul
+	if nnops.BF16() {
+		mul = nnops.MatMul
+	}
+	y, err := mul(x, l.w)
 	if err != nil {
 		return nil, fmt.Errorf("linear %v: %w", l.w.Name(), err)
 	}

@@ -7,14 +7,16 @@ import (
 	"github.com/lgm-dev/lgm/internal/gemm"
 )
 
-// bf16 makes the convolutions' products (forward, dx and dw) take bfloat16
-// operands with float32 accumulation (gemm.SgemmBF16); see SetBF16.
+// bf16 makes the products of the convolutions and of MatMul (forward, dx
+// and dw) take bfloat16 operands with float32 accumulation
+// (gemm.SgemmBF16); see SetBF16.
 var bf16 atomic.Bool
 
 // ErrNoBF16 is SetBF16's answer on a CPU without AVX512_BF16.
 var ErrNoBF16 = errors.New("bfloat16 products need a CPU with AVX512_BF16 (VDPBF16PS: Intel Cooper Lake, Sapphire Rapids and later, AMD Zen 4 and later); this one lacks it: use fp32")
 
-// SetBF16 switches the convolutions' matrix products to bfloat16 operands
+// SetBF16 switches the matrix products of the convolutions and of MatMul
+// (the FC layers, when the model builds them with it) to bfloat16 operands
 // (rounded to nearest even) with float32 accumulation, or back to float32.
 // Inputs, outputs, weights and everything outside the products stay
 // float32. In bf16 the convolutions run as im2col products (the Winograd,
@@ -33,7 +35,7 @@ func SetBF16(on bool) error {
 // SetBF16Supported reports whether SetBF16(true) succeeds here.
 func SetBF16Supported() bool { return gemm.HasBF16() }
 
-// BF16 reports whether the convolutions' products are bfloat16.
+// BF16 reports whether the products are bfloat16.
 func BF16() bool { return bf16.Load() }
 
 // sgemm is gemm.Sgemm, or gemm.SgemmBF16 when BF16.

@@ -37,7 +37,7 @@ With --json, one object:
   train_img_s, eval_img_s        images per second, medians over the measured steps
   train_step_s, eval_step_s      the median step times, in seconds
   peak_rss_mb                    the process's peak resident memory, in MB
-  precision                      the convolutions' products' arithmetic: "fp32" or "bf16"
+  precision                      the network's products' arithmetic: "fp32" or "bf16"
   cpu                            {"model": the processor's model name,
                                   "features": the SIMD sets lgm's kernels use on it,
                                   such as ["avx2", "avx512f", "fma"]}
@@ -137,7 +137,7 @@ func b2i(b bool) int {
 	return 0
 }
 
-// precisionFlag adds --precision, the arithmetic of the convolutions' products.
+// precisionFlag adds --precision, the arithmetic of the network's products.
 func precisionFlag(f *pflag.FlagSet, p *string) {
-	f.StringVar(p, "precision", "", "arithmetic of the convolutions' products: fp32 | bf16 (bfloat16 operands, float32 accumulation; AVX512_BF16 CPUs only) (config train.precision; default fp32)")
+	f.StringVar(p, "precision", "", "arithmetic of the network's products (convolutions, FC layers): fp32 | bf16 (bfloat16 operands, float32 accumulation; AVX512_BF16 CPUs only) (config train.precision; default fp32)")
 }
