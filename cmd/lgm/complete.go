@@ -16,14 +16,15 @@ import (
 // flagValues are the values shell completion offers for a flag, whatever
 // command has it (so a new command's --method completes without more code).
 var flagValues = map[string]func() []string{
-	"head":    loss.Names,
-	"net":     func() []string { return model.Names },
-	"dataset": func() []string { return experiment.Datasets },
-	"split":   func() []string { return []string{"test", "train", "val"} },
-	"method":  func() []string { return []string{"fgsm", "bim", "pgd"} },
-	"keep":    func() []string { return []string{"last", "best-val"} },
-	"to":      func() []string { return []string{"pytorch"} },
-	"emit":    func() []string { return []string{"slurm"} },
+	"head":      loss.Names,
+	"net":       func() []string { return model.Names },
+	"dataset":   func() []string { return experiment.Datasets },
+	"split":     func() []string { return []string{"test", "train", "val"} },
+	"method":    func() []string { return []string{"fgsm", "bim", "pgd"} },
+	"keep":      func() []string { return []string{"last", "best-val"} },
+	"precision": func() []string { return []string{"fp32", "bf16"} },
+	"to":        func() []string { return []string{"pytorch"} },
+	"emit":      func() []string { return []string{"slurm"} },
 }
 
 // registerCompletions gives every flag of the command tree under root that

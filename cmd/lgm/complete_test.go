@@ -45,6 +45,7 @@ func TestCompletion(t *testing.T) {
 		{[]string{"train", "--dataset", ""}, []string{"cifar10", "cifar100", "fashion-mnist", "folder", "mnist"}},
 		{[]string{"embed", "x", "--split", ""}, []string{"test", "train"}},
 		{[]string{"attack", "x", "--method", ""}, []string{"fgsm", "bim", "pgd"}},
+		{[]string{"bench", "--precision", ""}, []string{"fp32", "bf16"}},
 		{[]string{"train", "--config", "mnist2d-l"}, []string{"mnist2d-lgm\t", "mnist2d-lsoftmax\t"}},
 		{[]string{"config", "show", "--set", "head.alpha.k"}, []string{"head.alpha.kind="}},
 	}
