@@ -15,11 +15,22 @@ import (
 func convRef(x, w, b []float64, bsz, cin, h, wd, cout, k, s, p int) []float64 {
 	oh, ow := (h+2*p-k)/s+1, (wd+2*p-k)/s+1
 	y := make([]float64, bsz*cout*oh*ow)
+	for i := range y {
+		y[i] = b[i/(oh*ow)%cout]
+	}
+	convTaps(bsz, cin, h, wd, cout, k, s, p, func(xi, wi, yi int) { y[yi] += w[wi] * x[xi] })
+	return y
+}
+
+// convTaps calls f with the indices of x, w and y of every product of a
+// direct convolution, in the order of the sum of each output.
+func convTaps(bsz, cin, h, wd, cout, k, s, p int, f func(xi, wi, yi int)) {
+	oh, ow := (h+2*p-k)/s+1, (wd+2*p-k)/s+1
 	for n := 0; n < bsz; n++ {
 		for o := 0; o < cout; o++ {
 			for i := 0; i < oh; i++ {
 				for j := 0; j < ow; j++ {
-					sum := b[o]
+					yi := ((n*cout+o)*oh+i)*ow + j
 					for c := 0; c < cin; c++ {
 						for u := 0; u < k; u++ {
 							for v := 0; v < k; v++ {
@@ -27,16 +38,14 @@ func convRef(x, w, b []float64, bsz, cin, h, wd, cout, k, s, p int) []float64 {
 								if ih < 0 || ih >= h || iw < 0 || iw >= wd {
 									continue
 								}
-								sum += w[((o*cin+c)*k+u)*k+v] * x[((n*cin+c)*h+ih)*wd+iw]
+								f(((n*cin+c)*h+ih)*wd+iw, ((o*cin+c)*k+u)*k+v, yi)
 							}
 						}
 					}
-					y[((n*cout+o)*oh+i)*ow+j] = sum
 				}
 			}
 		}
 	}
-	return y
 }
 
 type convCase struct {

@@ -111,30 +111,11 @@ func TestSetBF16(t *testing.T) {
 // convAdjoint is convRef's loop run backwards: the gradients of Σ y ⊙ r
 // with respect to x and w, in float64.
 func convAdjoint(x, w, r []float64, bsz, cin, h, wd, cout, k, s, p int) (dx, dw []float64) {
-	oh, ow := (h+2*p-k)/s+1, (wd+2*p-k)/s+1
 	dx, dw = make([]float64, len(x)), make([]float64, len(w))
-	for n := 0; n < bsz; n++ {
-		for o := 0; o < cout; o++ {
-			for i := 0; i < oh; i++ {
-				for j := 0; j < ow; j++ {
-					g := r[((n*cout+o)*oh+i)*ow+j]
-					for c := 0; c < cin; c++ {
-						for u := 0; u < k; u++ {
-							for v := 0; v < k; v++ {
-								ih, iw := i*s-p+u, j*s-p+v
-								if ih < 0 || ih >= h || iw < 0 || iw >= wd {
-									continue
-								}
-								xi, wi := ((n*cin+c)*h+ih)*wd+iw, ((o*cin+c)*k+u)*k+v
-								dx[xi] += w[wi] * g
-								dw[wi] += x[xi] * g
-							}
-						}
-					}
-				}
-			}
-		}
-	}
+	convTaps(bsz, cin, h, wd, cout, k, s, p, func(xi, wi, yi int) {
+		dx[xi] += w[wi] * r[yi]
+		dw[wi] += x[xi] * r[yi]
+	})
 	return dx, dw
 }
 
