@@ -31,9 +31,12 @@
 // adds it into the parameter's dual value; Grad returns it, and the caller
 // clears it between steps.
 //
-// A Machine's values are overwritten by its next run, and ops may keep
-// per-run state (nnops' max pooling): do not run two machines over one graph
-// at the same time.
+// The values a Machine makes share one buffer by lifetime (share.go): a
+// value is there from the step that writes it to the last step that reads
+// it, and may be overwritten after that, within the same run; read results
+// out with G.Read and gradients with Grad. Machines over one graph may share
+// that buffer too (Share), and ops may keep per-run state (nnops' max
+// pooling): do not run two machines over one graph at the same time.
 package vm
 
 import (
@@ -207,7 +210,6 @@ func (m *Machine) compile(s *step, i int) error {
 			s.sizes = append(s.sizes, n)
 		}
 		return nil // New gives it its value
-
 	}
 	if _, ok := op.(G.UsePreallocDoer); ok {
 		s.kind = kindPrealloc
