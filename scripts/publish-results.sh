@@ -62,8 +62,11 @@ fi
   echo
   echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
   rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-  [ -z "$(git status --porcelain 2>/dev/null)" ] || rev="$rev (with uncommitted changes)"
-  echo "- lgm: built from revision $rev of this repository, $(go version | cut -d' ' -f3)"
+  mine=() # what this script is writing is not an uncommitted change of the build
+  rel=$(realpath --relative-to=. "$out")
+  case $rel in ..*) ;; *) mine=(":(exclude)$rel") ;; esac
+  [ -z "$(git status --porcelain -- . "${mine[@]}" 2>/dev/null)" ] || rev="$rev (with uncommitted changes)"
+  echo "- lgm: this report drawn by a build of revision $rev of this repository (the runs were trained by whichever build ran the sweep), $(go version | cut -d' ' -f3)"
   echo "- sweep file: \`$1\`"
   echo "- published: $(date -u +%Y-%m-%d)"
   echo
