@@ -107,11 +107,7 @@ func Bench(ctx context.Context, cfg Config, opts BenchOptions) (BenchResult, err
 	res.TrainImgS = float64(cfg.Train.Batch) / med[0]
 	res.EvalImgS = float64(cfg.Train.Batch) / med[1]
 	res.PeakRSSMB = peakRSSMB()
-	res.Precision, res.CPU = precisionName(cfg.Train), HostCPU()
-	if res.Precision == "bf16" { // VDPBF16PS
-		res.CPU.Features = append(res.CPU.Features, "avx512_bf16")
-		slices.Sort(res.CPU.Features)
-	}
+	res.Precision, res.CPU = precisionName(cfg.Train), HostCPU() // after the session set the precision
 	flops := float64(t.ss.net.FLOPs())
 	res.ForwardMFLOP = flops / 1e6
 	res.GFLOPS.Train = 3 * flops * res.TrainImgS / 1e9

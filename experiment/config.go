@@ -20,6 +20,7 @@ import (
 
 	"github.com/lgm-dev/lgm/loss"
 	"github.com/lgm-dev/lgm/model"
+	"github.com/lgm-dev/lgm/nnops"
 )
 
 // Config is everything that decides what a run computes. The resolved config
@@ -314,10 +315,10 @@ func (c Config) Validate() error {
 	case "", "fp32":
 	case "bf16":
 		if !hasBF16() {
-			bad("train.precision", " bf16 needs a CPU with AVX512_BF16 (Intel Cooper Lake, Sapphire Rapids and later, AMD Zen 4 and later), which this one (%s) lacks: use fp32", HostCPU().Model)
+			bad("train.precision", " bf16: %v (this CPU: %s)", nnops.ErrNoBF16, HostCPU().Model)
 		}
 	default:
-		bad("train.precision", " must be one of fp32, bf16 (got %q)", t.Precision)
+		bad("train.precision", " must be one of %s (got %q)", strings.Join(Precisions, ", "), t.Precision)
 	}
 	switch t.Keep {
 	case "", KeepLast:
@@ -353,6 +354,9 @@ func (e *ConfigError) Error() string {
 	}
 	return "invalid config: " + strings.Join(msgs, "; ")
 }
+
+// Precisions lists the values of train.precision ("" means fp32).
+var Precisions = []string{"fp32", "bf16"}
 
 // hasBF16 reports whether the CPU runs bfloat16 products (a variable for
 // tests of the refusal on CPUs without them).

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/cpu"
 
 	"github.com/lgm-dev/lgm/internal/gemm"
+	"github.com/lgm-dev/lgm/nnops"
 )
 
 // CPUInfo names the processor lgm runs on and the SIMD instruction sets its
@@ -28,7 +29,7 @@ func HostCPU() CPUInfo {
 		}
 		f.Close()
 	}
-	return CPUInfo{Model: model, Features: kernelFeatures(gemm.Kernel(), cpu.X86.HasAVX2 && cpu.X86.HasFMA)}
+	return CPUInfo{Model: model, Features: kernelFeatures(gemm.Kernel(), cpu.X86.HasAVX2 && cpu.X86.HasFMA, nnops.BF16())}
 }
 
 // cpuModel returns the first "model name" of a /proc/cpuinfo listing, or "".
@@ -44,9 +45,10 @@ func cpuModel(f *os.File) string {
 
 // kernelFeatures lists, sorted, the instruction sets of the GEMM micro-kernel
 // named gemmKernel (internal/gemm: "avx512" needs AVX-512F, AVX2 and FMA;
-// "avx2" AVX2 and FMA; "generic" none) and of nnops' elementwise kernels
-// (AVX2 and FMA when simd).
-func kernelFeatures(gemmKernel string, simd bool) []string {
+// "avx2" AVX2 and FMA; "generic" none), of nnops' elementwise kernels (AVX2
+// and FMA when simd) and of the bfloat16 products (AVX512_BF16 when bf16,
+// nnops.SetBF16).
+func kernelFeatures(gemmKernel string, simd, bf16 bool) []string {
 	fs := []string{}
 	switch gemmKernel {
 	case "avx512":
@@ -56,6 +58,9 @@ func kernelFeatures(gemmKernel string, simd bool) []string {
 	}
 	if simd {
 		fs = append(fs, "avx2", "fma")
+	}
+	if bf16 {
+		fs = append(fs, "avx512_bf16")
 	}
 	slices.Sort(fs)
 	return slices.Compact(fs)

@@ -33,17 +33,18 @@ func TestCPUModel(t *testing.T) {
 
 func TestKernelFeatures(t *testing.T) {
 	for _, c := range []struct {
-		kernel string
-		simd   bool
-		want   []string
+		kernel     string
+		simd, bf16 bool
+		want       []string
 	}{
-		{"avx512", true, []string{"avx2", "avx512f", "fma"}},
-		{"avx2", true, []string{"avx2", "fma"}},
-		{"generic", true, []string{"avx2", "fma"}},
-		{"generic", false, []string{}},
+		{"avx512", true, false, []string{"avx2", "avx512f", "fma"}},
+		{"avx512", true, true, []string{"avx2", "avx512_bf16", "avx512f", "fma"}},
+		{"avx2", true, false, []string{"avx2", "fma"}},
+		{"generic", true, false, []string{"avx2", "fma"}},
+		{"generic", false, false, []string{}},
 	} {
-		if got := kernelFeatures(c.kernel, c.simd); !slices.Equal(got, c.want) {
-			t.Errorf("case %s simd %v: got %v, want %v", c.kernel, c.simd, got, c.want)
+		if got := kernelFeatures(c.kernel, c.simd, c.bf16); !slices.Equal(got, c.want) {
+			t.Errorf("case %s simd %v bf16 %v: got %v, want %v", c.kernel, c.simd, c.bf16, got, c.want)
 		}
 	}
 }

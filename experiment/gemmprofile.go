@@ -16,7 +16,7 @@ import (
 // GEMMShape is one shape of matrix product that a training step runs, and
 // how fast it ran: lgm bench --shapes.
 type GEMMShape struct {
-	Entry  string `json:"entry"` // Sgemm, SgemmGather (a convolution's taps read in place), SgemmPack (packed straight from the image)
+	Entry  string `json:"entry"` // Sgemm, SgemmGather (a convolution's taps read in place), SgemmPack (packed straight from the image), SgemmBF16
 	TransA bool   `json:"trans_a"`
 	TransB bool   `json:"trans_b"`
 	M      int    `json:"m"`
@@ -49,14 +49,11 @@ type shapeKey struct {
 	m, n, k        int
 }
 
-// profileGEMM runs steps training steps of t with every matrix product
-// timed, one core's FMA peak measured between them, and returns the
-// products by shape. It must run on one thread: products then run one at a
-// time, each on one core.
+// profileGEMM runs steps training steps with every matrix product timed,
+// one core's FMA peak measured between them, and returns the products by
+// shape. It must run on one thread (Bench checks it with oneThread):
+// products then run one at a time, each on one core.
 func profileGEMM(ctx context.Context, step func() error, steps int) (*GEMMProfile, error) {
-	if err := oneThread(); err != nil {
-		return nil, err
-	}
 	type acc struct {
 		calls int
 		t     time.Duration

@@ -226,16 +226,17 @@ func onStep(f func(epoch, batch int)) func(string, int, int) {
 }
 
 // sameBits reports whether a and b hold the same float32 bit patterns.
-func sameBits(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
-			return false
+func sameBits(a, b []float32) bool { return len(a) == len(b) && bitDiff(a, b) < 0 }
+
+// bitDiff returns the first index at which xs and ys (of equal length)
+// differ bit for bit, or -1.
+func bitDiff(xs, ys []float32) int {
+	for i := range xs {
+		if math.Float32bits(xs[i]) != math.Float32bits(ys[i]) {
+			return i
 		}
 	}
-	return true
+	return -1
 }
 
 func TestResumeRefusals(t *testing.T) {

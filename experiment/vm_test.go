@@ -1,7 +1,6 @@
 package experiment
 
 import (
-	"math"
 	"slices"
 	"testing"
 
@@ -62,13 +61,8 @@ func TestMachineMatchesTapeMachine(t *testing.T) {
 					t.Helper()
 					if len(xs) != len(ys) {
 						t.Errorf("case %s step %d: %s: %d values, want %d", name, step, what, len(xs), len(ys))
-						return
-					}
-					for i := range xs {
-						if math.Float32bits(xs[i]) != math.Float32bits(ys[i]) {
-							t.Errorf("case %s step %d: %s[%d]: vm %v, tape %v", name, step, what, i, xs[i], ys[i])
-							return
-						}
+					} else if i := bitDiff(xs, ys); i >= 0 {
+						t.Errorf("case %s step %d: %s[%d]: vm %v, tape %v", name, step, what, i, xs[i], ys[i])
 					}
 				}
 				same("loss", numbers(a.ss.lossV), numbers(b.ss.lossV))
@@ -104,11 +98,7 @@ func TestMachineMatchesTapeMachine(t *testing.T) {
 				tape.Reset()
 			}
 			for i := range a.params {
-				same := true
-				for j, v := range a.params[i].Value {
-					same = same && math.Float32bits(v) == math.Float32bits(b.params[i].Value[j])
-				}
-				if !same {
+				if !sameBits(a.params[i].Value, b.params[i].Value) {
 					t.Errorf("case %s: %s differs after 3 steps", name, a.params[i].Name)
 				}
 			}
@@ -128,16 +118,11 @@ func TestMachineMatchesTapeMachine(t *testing.T) {
 			if err := ref.RunAll(); err != nil {
 				t.Fatalf("case %s: evaluation without sharing: %v", name, err)
 			}
-			same := func(what string, xs, ys []float32) {
-				for i := range xs {
-					if math.Float32bits(xs[i]) != math.Float32bits(ys[i]) {
-						t.Errorf("case %s: evaluation %s[%d]: shared %v, own memory %v", name, what, i, xs[i], ys[i])
-						return
-					}
+			for what, got := range map[string][][]float32{"logits": {logits, numbers(a.ss.logitsV)}, "feature": {feat, numbers(a.ss.featV)}} {
+				if i := bitDiff(got[0], got[1]); i >= 0 {
+					t.Errorf("case %s: evaluation %s[%d]: shared %v, own memory %v", name, what, i, got[0][i], got[1][i])
 				}
 			}
-			same("logits", logits, numbers(a.ss.logitsV))
-			same("feature", feat, numbers(a.ss.featV))
 			tape.Close()
 			a.ss.close()
 			b.ss.close()

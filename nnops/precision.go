@@ -32,9 +32,6 @@ func SetBF16(on bool) error {
 	return nil
 }
 
-// SetBF16Supported reports whether SetBF16(true) succeeds here.
-func SetBF16Supported() bool { return gemm.HasBF16() }
-
 // BF16 reports whether the products are bfloat16.
 func BF16() bool { return bf16.Load() }
 

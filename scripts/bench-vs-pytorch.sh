@@ -31,8 +31,9 @@ while [ $# -gt 0 ]; do
     *) echo "bench-vs-pytorch.sh: unknown argument $1" >&2; usage >&2; exit 2 ;;
   esac
 done
-case $precision in
-  fp32|bf16) ;;
+case $precision in # PyTorch's peers: fp32, and for bf16 its bf16 autocast too
+  fp32) autocasts=none ;;
+  bf16) autocasts="none bf16" ;;
   *) echo "bench-vs-pytorch.sh: --precision must be fp32 or bf16 (got $precision)" >&2; exit 2 ;;
 esac
 if [ -z "$width" ]; then
@@ -54,14 +55,13 @@ go build -o "$bin" ./cmd/lgm
 results=$(mktemp)
 for threads in 1 2; do
   for r in $(seq "$rounds"); do
-    OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OPENBLAS_CORETYPE=SkylakeX \
-      "$py" scripts/bench_pytorch.py --net "$net" --width "$width" --dim "$dim" --batch "$batch" --steps "$steps" --threads "$threads" |
-      sed "s/^/pytorch $threads /" >>"$results"
-    if [ "$precision" = bf16 ]; then
+    for autocast in $autocasts; do
+      who=pytorch
+      [ "$autocast" = none ] || who=pytorch-$autocast
       OMP_NUM_THREADS=$threads OPENBLAS_NUM_THREADS=$threads OPENBLAS_CORETYPE=SkylakeX \
-        "$py" scripts/bench_pytorch.py --net "$net" --width "$width" --dim "$dim" --batch "$batch" --steps "$steps" --threads "$threads" --autocast bf16 |
-        sed "s/^/pytorch-bf16 $threads /" >>"$results"
-    fi
+        "$py" scripts/bench_pytorch.py --net "$net" --width "$width" --dim "$dim" --batch "$batch" --steps "$steps" --threads "$threads" --autocast "$autocast" |
+        sed "s/^/$who $threads /" >>"$results"
+    done
     "$bin" bench --net "$net" --width "$width" --dim "$dim" --batch "$batch" --steps "$steps" --threads "$threads" --precision "$precision" --json |
       sed "s/^/lgm $threads /" >>"$results"
   done

@@ -125,16 +125,16 @@ func printGEMMProfile(io streams, p *experiment.GEMMProfile) {
 		p.Steps, p.PeakGFLOPS, 100*p.GEMMShare, p.StepS, p.GEMMPctPeak)
 	fmt.Fprintf(io.out, "  %-11s %-5s %6s %7s %6s %10s %7s %8s %7s\n", "entry", "op", "M", "N", "K", "calls/step", "% step", "GFLOP/s", "% peak")
 	for _, s := range p.Shapes {
-		op := [2]string{"A", "Aᵀ"}[b2i(s.TransA)] + [2]string{"B", "Bᵀ"}[b2i(s.TransB)]
+		op := "A"
+		if s.TransA {
+			op += "ᵀ"
+		}
+		op += "B"
+		if s.TransB {
+			op += "ᵀ"
+		}
 		fmt.Fprintf(io.out, "  %-11s %-5s %6d %7d %6d %10.1f %7.1f %8.1f %7.1f\n", s.Entry, op, s.M, s.N, s.K, s.Calls, 100*s.StepShare, s.GFLOPS, s.PctPeak)
 	}
-}
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // precisionFlag adds --precision, the arithmetic of the network's products.

@@ -22,7 +22,7 @@ var flagValues = map[string]func() []string{
 	"split":     func() []string { return []string{"test", "train", "val"} },
 	"method":    func() []string { return []string{"fgsm", "bim", "pgd"} },
 	"keep":      func() []string { return []string{"last", "best-val"} },
-	"precision": func() []string { return []string{"fp32", "bf16"} },
+	"precision": func() []string { return experiment.Precisions },
 	"to":        func() []string { return []string{"pytorch"} },
 	"emit":      func() []string { return []string{"slurm"} },
 }

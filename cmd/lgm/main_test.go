@@ -15,7 +15,7 @@ import (
 	"testing"
 
 	"github.com/lgm-dev/lgm/experiment"
-	"github.com/lgm-dev/lgm/nnops"
+	"github.com/lgm-dev/lgm/internal/gemm"
 )
 
 // lgm runs the command line with args and returns its exit code and streams.
@@ -305,7 +305,7 @@ func TestBenchBF16(t *testing.T) {
 	if code, _, stderr := lgm(t, "bench", "--precision", "fp8", "--threads", "1"); code != exitUsage || !strings.Contains(stderr, "--precision must be one of fp32, bf16") {
 		t.Errorf("bench --precision fp8: exit %d, %q", code, stderr)
 	}
-	if !nnops.SetBF16Supported() {
+	if !gemm.HasBF16() {
 		t.Skip("no AVX512_BF16 on this CPU")
 	}
 	code, out, stderr := lgm(t, "bench", "--net", "lenet", "--batch", "4", "--steps", "1", "--warmup", "0", "--threads", "1", "--json", "--precision", "bf16")
