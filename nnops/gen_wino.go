@@ -49,17 +49,21 @@ import (
 	"strings"
 )
 
-// r is the kernel size; m (outputs per tile) and n = m + r − 1 (inputs per
-// tile) are set per variant by derive.
-const r = 5
-
-var m, n int
+// r is the kernel size (5, or 3 for F(4×4, 3×3)); m (outputs per tile) and
+// n = m + r − 1 (inputs per tile) are set per variant by derive.
+var r, m, n int
 
 // points2 are the finite points of F(2×2, 5×5), points4 those of
 // F(4×4, 5×5) (the 8 points of the usual F(6×6, 3×3): 0, ±1, ±2, ±1/2, ∞).
 var (
 	points2 = []*big.Rat{big.NewRat(0, 1), big.NewRat(1, 1), big.NewRat(-1, 1), big.NewRat(2, 1), big.NewRat(-1, 2)}
 	points4 = []*big.Rat{big.NewRat(0, 1), big.NewRat(1, 1), big.NewRat(-1, 1), big.NewRat(2, 1), big.NewRat(-2, 1), big.NewRat(1, 2), big.NewRat(-1, 2)}
+	// points43 are those of F(4×4, 3×3), the 3×3 layers of VGG and
+	// ResNet-20: 1/2 in place of the usual 2 cut the float32 error about 3×
+	// (TestWinoConv's 3×3 cases: forward ≤ 2.1e-6 of the largest output
+	// instead of 7.0e-6 with 0, ±1, ±2; TestWinoGradW ≤ 1.5e-6 instead of
+	// 3.7e-6; 0, ±1, ±1/2 was in between).
+	points43 = []*big.Rat{big.NewRat(0, 1), big.NewRat(1, 1), big.NewRat(-1, 1), big.NewRat(1, 2), big.NewRat(-2, 1)}
 )
 
 type mat [][]*big.Rat
@@ -137,7 +141,8 @@ func inverse(a mat) mat {
 
 // derive returns Aᵀ (m×n), G (n×r) and Bᵀ (n×n) for the finite points
 // (m = len(points) − r + 2), and checks the identity.
-func derive(points []*big.Rat) (at, g, bt mat) {
+func derive(points []*big.Rat, taps int) (at, g, bt mat) {
+	r = taps
 	n = len(points) + 1
 	m = n - r + 1
 	at, g, bt = newMat(m, n), newMat(n, r), newMat(n, n)
@@ -593,7 +598,13 @@ func kernelPass(cs *consts, nconst int, name, doc string, l, rm [][]float32, pro
 //	winoScatter16(dst, src *float32, cnt int, idx *int32, mask uint64)
 //	  dst[t + idx[l]] = src[t·16 + l] for the lanes l set in mask
 //
-// for t < cnt (cnt > 0).
+// for t < cnt (cnt > 0). With all 16 lanes in mask (every group of a batch
+// of 16k images) they move 16 values of t at a time: 16 vector loads (one
+// per lane), a 16×16 transpose in registers (transpose16), 16 vector stores,
+// the last block of fewer than 16 under a mask. VGATHERDPS and VSCATTERDPS,
+// one element a lane, are the path for other masks: on the AMD EPYC (family
+// 25) of 2026-12-02 they took 38 % of a VGG training step's CPU time (pprof of
+// BenchmarkTrainStepVGG128 with F(4×4, 3×3)).
 func gatherScatter() {
 	p("")
 	p("// func winoGather16(dst, src *float32, cnt int, idx *int32, mask uint64)")
@@ -602,8 +613,10 @@ func gatherScatter() {
 	p("\tMOVQ src+8(FP), SI")
 	p("\tMOVQ cnt+16(FP), CX")
 	p("\tMOVQ idx+24(FP), AX")
-	p("\tVMOVDQU32 (AX), Z0")
 	p("\tMOVQ mask+32(FP), BX")
+	p("\tCMPQ BX, $0xffff")
+	p("\tJEQ winoGather16_block")
+	p("\tVMOVDQU32 (AX), Z0")
 	p("winoGather16_loop:")
 	p("\tKMOVW BX, K1")
 	p("\tVXORPS Z1, Z1, Z1")
@@ -615,6 +628,45 @@ func gatherScatter() {
 	p("\tJNZ winoGather16_loop")
 	p("\tVZEROUPPER")
 	p("\tRET")
+	// Blocks of 16 t: Zl = src[t0 … t0+15 + idx[l]], transposed so that
+	// register j holds dst row t0+j.
+	p("winoGather16_block:")
+	p("\tCMPQ CX, $16")
+	p("\tJLT winoGather16_tail")
+	for l := 0; l < 16; l++ {
+		p("\tMOVLQSX %d(AX), DX", 4*l)
+		p("\tVMOVUPS (SI)(DX*4), Z%d", l)
+	}
+	out := transpose16()
+	for j := 0; j < 16; j++ {
+		p("\tVMOVUPS Z%d, %d(DI)", out[j], 64*j)
+	}
+	p("\tADDQ $64, SI")
+	p("\tADDQ $1024, DI")
+	p("\tSUBQ $16, CX")
+	p("\tJNZ winoGather16_block")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	// The last cnt < 16: masked (zeroing) loads, cnt rows stored.
+	p("winoGather16_tail:")
+	p("\tMOVQ $1, BX")
+	p("\tSHLQ CX, BX")
+	p("\tDECQ BX")
+	p("\tKMOVW BX, K1")
+	for l := 0; l < 16; l++ {
+		p("\tMOVLQSX %d(AX), DX", 4*l)
+		p("\tVMOVUPS.Z (SI)(DX*4), K1, Z%d", l)
+	}
+	out = transpose16()
+	for j := 0; j < 15; j++ {
+		p("\tVMOVUPS Z%d, %d(DI)", out[j], 64*j)
+		p("\tCMPQ CX, $%d", j+1)
+		p("\tJEQ winoGather16_done")
+	}
+	p("winoGather16_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+
 	p("")
 	p("// func winoScatter16(dst, src *float32, cnt int, idx *int32, mask uint64)")
 	p("TEXT ·winoScatter16(SB), NOSPLIT, $0-40")
@@ -622,8 +674,10 @@ func gatherScatter() {
 	p("\tMOVQ src+8(FP), SI")
 	p("\tMOVQ cnt+16(FP), CX")
 	p("\tMOVQ idx+24(FP), AX")
-	p("\tVMOVDQU32 (AX), Z0")
 	p("\tMOVQ mask+32(FP), BX")
+	p("\tCMPQ BX, $0xffff")
+	p("\tJEQ winoScatter16_block")
+	p("\tVMOVDQU32 (AX), Z0")
 	p("winoScatter16_loop:")
 	p("\tKMOVW BX, K1")
 	p("\tVMOVUPS (SI), Z1")
@@ -634,6 +688,85 @@ func gatherScatter() {
 	p("\tJNZ winoScatter16_loop")
 	p("\tVZEROUPPER")
 	p("\tRET")
+	// Blocks of 16 t: Zj = src row t0+j, transposed so that register l
+	// holds lane l's dst[t0 … t0+15 + idx[l]].
+	p("winoScatter16_block:")
+	p("\tCMPQ CX, $16")
+	p("\tJLT winoScatter16_tail")
+	for j := 0; j < 16; j++ {
+		p("\tVMOVUPS %d(SI), Z%d", 64*j, j)
+	}
+	out = transpose16()
+	for l := 0; l < 16; l++ {
+		p("\tMOVLQSX %d(AX), DX", 4*l)
+		p("\tVMOVUPS Z%d, (DI)(DX*4)", out[l])
+	}
+	p("\tADDQ $1024, SI")
+	p("\tADDQ $64, DI")
+	p("\tSUBQ $16, CX")
+	p("\tJNZ winoScatter16_block")
+	p("\tVZEROUPPER")
+	p("\tRET")
+	// The last cnt < 16: cnt rows loaded (the other registers' values are
+	// never stored), masked stores.
+	p("winoScatter16_tail:")
+	p("\tMOVQ $1, BX")
+	p("\tSHLQ CX, BX")
+	p("\tDECQ BX")
+	p("\tKMOVW BX, K1")
+	for j := 0; j < 15; j++ {
+		p("\tVMOVUPS %d(SI), Z%d", 64*j, j)
+		p("\tCMPQ CX, $%d", j+1)
+		p("\tJEQ winoScatter16_tr")
+	}
+	p("winoScatter16_tr:")
+	out = transpose16()
+	for l := 0; l < 16; l++ {
+		p("\tMOVLQSX %d(AX), DX", 4*l)
+		p("\tVMOVUPS Z%d, K1, (DI)(DX*4)", out[l])
+	}
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// transpose16 emits the transpose of the 16×16 floats in Z0…Z15 (row i in
+// Zi) and returns the registers of its rows (column j of the input in
+// out[j]), with Z16…Z31 as scratch: unpacks of pairs of floats and of pairs
+// of doubles within 128-bit lanes, then two rounds of 128-bit lane shuffles.
+func transpose16() (out [16]int) {
+	// a[2i], a[2i+1] (Z16+…) = unpacklo/hi_ps(r[2i], r[2i+1]).
+	for i := 0; i < 8; i++ {
+		p("\tVUNPCKLPS Z%d, Z%d, Z%d", 2*i+1, 2*i, 16+2*i)
+		p("\tVUNPCKHPS Z%d, Z%d, Z%d", 2*i+1, 2*i, 16+2*i+1)
+	}
+	// b[4i+c] (Z0+…): in 128-bit block k, column 4k+c of rows 4i … 4i+3.
+	for i := 0; i < 4; i++ {
+		a := 16 + 4*i
+		p("\tVUNPCKLPD Z%d, Z%d, Z%d", a+2, a, 4*i)
+		p("\tVUNPCKHPD Z%d, Z%d, Z%d", a+2, a, 4*i+1)
+		p("\tVUNPCKLPD Z%d, Z%d, Z%d", a+3, a+1, 4*i+2)
+		p("\tVUNPCKHPD Z%d, Z%d, Z%d", a+3, a+1, 4*i+3)
+	}
+	// c[c][q] (Z16 + 4c + q): blocks of rows 0–7 (q < 2) or 8–15 from
+	// b[c], b[4+c] (or b[8+c], b[12+c]); 0x88 takes blocks 0 and 2 of each,
+	// 0xdd blocks 1 and 3.
+	for c := 0; c < 4; c++ {
+		d := 16 + 4*c
+		p("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d", 4+c, c, d)
+		p("\tVSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", 4+c, c, d+1)
+		p("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d", 12+c, 8+c, d+2)
+		p("\tVSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", 12+c, 8+c, d+3)
+	}
+	// Columns c, 8+c from c[c][0], c[c][2]; 4+c, 12+c from c[c][1], c[c][3].
+	for c := 0; c < 4; c++ {
+		d := 16 + 4*c
+		p("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d", d+2, d, c)
+		p("\tVSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", d+2, d, 8+c)
+		p("\tVSHUFF32X4 $0x88, Z%d, Z%d, Z%d", d+3, d+1, 4+c)
+		p("\tVSHUFF32X4 $0xdd, Z%d, Z%d, Z%d", d+3, d+1, 12+c)
+		out[c], out[8+c], out[4+c], out[12+c] = c, 8+c, 4+c, 12+c
+	}
+	return out
 }
 
 // family emits the five kernels of one variant F(m×m, 5×5): prefix names
@@ -645,9 +778,11 @@ func family(prefix string, at, g, bt mat, prog []step) {
 	gt := f32(transpose(g)) // Gᵀ (r×n)
 	reg := func(r string) stride { return stride{reg: r} }
 	imm := func(v int) stride { return stride{imm: v} }
-	// R10 = n·s2 (pos rows of V), n·s1, or 5·s1 / 5·s2.
+	// R10 = n·s2 (pos rows of V), n·s1, or r·s1 / r·s2.
 	times := func(src, dst string, k int) []string {
 		switch k {
+		case 3:
+			return []string{fmt.Sprintf("LEAQ (%s)(%s*2), %s", src, src, dst)}
 		case 5:
 			return []string{fmt.Sprintf("LEAQ (%s)(%s*4), %s", src, src, dst)}
 		case 6:
@@ -662,19 +797,20 @@ func family(prefix string, at, g, bt mat, prog []step) {
 		btf, btf, prog, reg("R8"), imm(64), reg("R10"), reg("R9"), tile, 64, times("R9", "R10", n), false)
 	kernel(prefix+"OutputAVX512", fmt.Sprintf("Y = Aᵀ·M·A + bias for cnt tiles: M[k·%d+l] at src + (k·%d+l)·s1, Y[i][j] at dst + i·s2 + j·64; src advances 64 bytes a tile, dst %d.", n, n, tile),
 		atf, atf, nil, reg("R10"), reg("R8"), reg("R9"), imm(64), 64, tile, times("R8", "R10", n), true)
-	kernel(prefix+"KernelAVX512", fmt.Sprintf("U = G·g·Gᵀ for cnt groups of 16 kernels: g[k][l] at src + (k·5+l)·s1, U[i·%d+j] at dst + (i·%d+j)·s2; src and dst advance 64 bytes.", n, n),
-		gf, gf, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64, append(times("R8", "R10", 5), times("R9", "R11", n)...), false)
+	kernel(prefix+"KernelAVX512", fmt.Sprintf("U = G·g·Gᵀ for cnt groups of 16 kernels: g[k][l] at src + (k·%d+l)·s1, U[i·%d+j] at dst + (i·%d+j)·s2; src and dst advance 64 bytes.", r, n, n),
+		gf, gf, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64, append(times("R8", "R10", r), times("R9", "R11", n)...), false)
 	kernel(prefix+"GradOutputAVX512", fmt.Sprintf("dM = A·dY·Aᵀ for cnt tiles: dY[k][l] at src + k·s1 + l·64, dM[i·%d+j] at dst + (i·%d+j)·s2; src advances %d bytes a tile, dst 64.", n, n, tile),
 		a, a, nil, reg("R8"), imm(64), reg("R10"), reg("R9"), tile, 64, times("R9", "R10", n), false)
-	kernel(prefix+"GradKernelAVX512", fmt.Sprintf("dg = Gᵀ·dU·G for cnt groups of 16: dU[k·%d+l] at src + (k·%d+l)·s1, dg[i][j] at dst + (i·5+j)·s2; src and dst advance 64 bytes.", n, n),
-		gt, gt, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64, append(times("R8", "R10", n), times("R9", "R11", 5)...), false)
+	kernel(prefix+"GradKernelAVX512", fmt.Sprintf("dg = Gᵀ·dU·G for cnt groups of 16: dU[k·%d+l] at src + (k·%d+l)·s1, dg[i][j] at dst + (i·%d+j)·s2; src and dst advance 64 bytes.", n, n, r),
+		gt, gt, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64, append(times("R8", "R10", n), times("R9", "R11", r)...), false)
 }
 
 func main() {
-	at2, g2, bt2 := derive(points2)
+	at2, g2, bt2 := derive(points2, 5)
 	checkProg(btProg, bt2)
-	at4, g4, bt4 := derive(points4)
+	at4, g4, bt4 := derive(points4, 5)
 	checkProg(bt4Prog, bt4)
+	at3, g3, bt3 := derive(points43, 3)
 
 	// Go tables: the exact matrices, for the reference transforms and the
 	// tests.
@@ -688,6 +824,9 @@ func main() {
 	goTable("wino4AT", "wino4AT is Aᵀ (4×8) of Winograd F(4, 5).", at4)
 	goTable("wino4G", "wino4G is G (8×5) of Winograd F(4, 5).", g4)
 	goTable("wino4BT", "wino4BT is Bᵀ (8×8) of Winograd F(4, 5).", bt4)
+	goTable("wino43AT", "wino43AT is Aᵀ (4×6) of Winograd F(4, 3).", at3)
+	goTable("wino43G", "wino43G is G (6×3) of Winograd F(4, 3).", g3)
+	goTable("wino43BT", "wino43BT is Bᵀ (6×6) of Winograd F(4, 3).", bt3)
 	src, err := format.Source(w.Bytes())
 	if err != nil {
 		panic(err)
@@ -702,8 +841,11 @@ func main() {
 	p("//go:build amd64")
 	p("")
 	p("#include \"textflag.h\"")
+	r = 5
 	family("wino", at2, g2, bt2, btProg)
 	family("wino4", at4, g4, bt4, bt4Prog)
+	r = 3
+	family("wino43", at3, g3, bt3, nil)
 	gatherScatter()
 	p("")
 	w.Write(data.Bytes())

@@ -8,27 +8,28 @@ import (
 )
 
 // winoConv is a stride-1 convolution with a 5×5 kernel by Winograd's
-// minimal filtering F(m×m, 5×5), m = 4 (or 2; winoTileFor) (Lavin & Gray,
+// minimal filtering F(m×m, 5×5), m = 4 (or 2; winoTileFor), or with a 3×3
+// kernel by F(4×4, 3×3) (r = 3 below in place of 5) (Lavin & Gray,
 // "Fast Algorithms for Convolutional Neural Networks", CVPR 2016): each m×m
 // block of outputs ("tile") of each output channel o is
 //
 //	Y = Aᵀ [Σ_c U[o][c] ⊙ V[c]] A,   U[o][c] = G w[o][c] Gᵀ,   V[c] = Bᵀ d[c] B,
 //
-// d[c] the n×n input window of the tile in channel c (n = m + 4, zero
+// d[c] the n×n input window of the tile in channel c (n = m + r − 1, zero
 // outside the image) and Aᵀ, G, Bᵀ the matrices of wino_tables.go
 // (gen_wino.go derives them). Written per element pos of the n×n
 // transformed tile, the sum over c is one GEMM per pos over all tiles t:
 //
 //	M[pos] (Cout × T) = U[pos] (Cout × Cin) · V[pos] (Cin × T),
 //
-// n² products of Cin·Cout per tile of m² outputs instead of 25·m²: for
-// F(4×4) 64 per 16 outputs, 6.25× fewer multiply-adds (F(2×2): 36 per 4,
-// 2.8×), paid for by the transforms.
+// n² products of Cin·Cout per tile of m² outputs instead of r²·m²: for
+// F(4×4, 5×5) 64 per 16 outputs, 6.25× fewer multiply-adds (F(2×2): 36 per
+// 4, 2.8×; F(4×4, 3×3): 36 per 16, 4×), paid for by the transforms.
 //
 // Layout: images are taken 16 at a time, one per zmm lane, so that every
 // transform is the same vertical arithmetic on 16 lanes with no shuffles.
 // A group's input is transposed (gathered) into xt (Cin × Hp × Wp × 16,
-// zero-bordered, Hp = m·TH + 4 rows for TH tile rows), the tiles are worked
+// zero-bordered, Hp = m·TH + r − 1 rows for TH tile rows), the tiles are worked
 // on in blocks of nb (the GEMMs' N = 16·nb columns: V and M of a block about
 // fit in L2), the block's outputs transformed back into yt (Cout × m·TH ×
 // m·TW × 16), and yt scattered into the NCHW output. A group of fewer than
@@ -36,22 +37,23 @@ import (
 type winoConv struct {
 	batchGeom
 	winoFns
-	m, npos int // outputs per tile side (2 or 4), (m+4)² transformed values per tile
+	r, rr   int // kernel side (5 or 3) and its r² taps
+	m, npos int // outputs per tile side (2 or 4), (m+r−1)² transformed values per tile
 	th, tw  int // tile rows and columns per image
-	hp, wp  int // rows and columns of xt: m·th + 4, m·tw + 4
+	hp, wp  int // rows and columns of xt: m·th + r − 1, m·tw + r − 1
 	nb      int // tiles per block
 	ldv     int // row stride of V (≥ 16·nb, read in place by the GEMM)
 	vPos    int // floats from V[pos] to V[pos+1]: Cin·ldv + 16 (see winoPosPad)
 	coutp   int // cout rounded up to 16: the kernel transform's lanes
 
-	wt []float32 // 16 kernels (25 × 16 lanes): gathered from w, or dw's before the scatter
+	wt []float32 // 16 kernels (r² × 16 lanes): gathered from w, or dw's before the scatter
 	ut []float32 // Uᵀ per pos: (npos, Cin, coutp)
 	bz []float32 // the bias, coutp values (zero without one)
 
 	imgIdx [16]int32 // lane l → l·Cin·H·W (gather)
 	outIdx [16]int32 // lane l → l·Cout·OH·OW (scatter)
-	wIdx   [16]int32 // lane l → l·Cin·25 (the weights' gather)
-	kIdx   [16]int32 // lane l → l·25 (dw's scatter)
+	wIdx   [16]int32 // lane l → l·Cin·r² (the weights' gather)
+	kIdx   [16]int32 // lane l → l·r² (dw's scatter)
 
 	gradW   bool // the run is runGradW's (out is dy)
 	l       loop
@@ -72,6 +74,8 @@ type winoFns struct {
 var (
 	wino2Fns = winoFns{winoInputAVX512, winoGradOutputAVX512, winoKernelAVX512, winoGradKernelAVX512, winoOutputAVX512}
 	wino4Fns = winoFns{wino4InputAVX512, wino4GradOutputAVX512, wino4KernelAVX512, wino4GradKernelAVX512, wino4OutputAVX512}
+	// F(4×4, 3×3)
+	wino43Fns = winoFns{wino43InputAVX512, wino43GradOutputAVX512, wino43KernelAVX512, wino43GradKernelAVX512, wino43OutputAVX512}
 )
 
 // winoTileFor is the output tile side m of F(m×m, 5×5) for geometry g: 4,
@@ -85,7 +89,13 @@ var (
 // wasted). Its float32 error is about 3× F(2×2)'s (TestWinoConv: ≤ 5.8e-6
 // of the largest output, dw ≤ 8e-6). LGM_WINO_M = 2 or 4 sets it for every
 // geometry.
+//
+// 3×3 kernels always take F(4×4, 3×3): 6×6 tiles, 36 products per 16
+// outputs instead of 144.
 func winoTileFor(g geom) int {
+	if g.k == 3 {
+		return 4
+	}
 	if winoM == 2 || winoM == 4 {
 		return winoM
 	}
@@ -94,9 +104,13 @@ func winoTileFor(g geom) int {
 
 var winoM, _ = strconv.Atoi(os.Getenv("LGM_WINO_M"))
 
-// winoOn switches the Winograd path on (for 5×5 stride-1 convolutions on
-// AVX-512). LGM_WINO=0 turns it off, for A/B measurements.
-var winoOn = os.Getenv("LGM_WINO") != "0"
+// winoOn switches the Winograd path on (for 5×5 and 3×3 stride-1
+// convolutions on AVX-512). LGM_WINO=0 turns it off, LGM_WINO3=0 only for
+// 3×3 kernels, for A/B measurements.
+var (
+	winoOn  = os.Getenv("LGM_WINO") != "0"
+	wino3On = os.Getenv("LGM_WINO3") != "0"
+)
 
 // winoL2 is the bytes of V and M one block aims at: about half of a 2 MB
 // L2, so that xt's rows and yt's stay cached too. LGM_WINO_NB sets the tiles
@@ -126,21 +140,26 @@ var winoMinC = 16
 // the gathers' and scatters' int32 indices).
 func useWino(g geom, cout int) bool {
 	const maxImg = (1<<31 - 1) / 16
-	return winoOn && !bf16.Load() && hasWinoAVX512 && g.k == 5 && g.s == 1 && g.p <= 4 && g.oh > 0 && g.ow > 0 && g.c >= winoMinC &&
+	return winoOn && !bf16.Load() && hasWinoAVX512 && (g.k == 5 || g.k == 3 && wino3On) && g.s == 1 && g.p <= g.k-1 && g.oh > 0 && g.ow > 0 && g.c >= winoMinC &&
 		g.c*g.h*g.w <= maxImg && cout*g.oh*g.ow <= maxImg
 }
 
 func newWinoConv(g geom, batch, cout int) *winoConv {
 	wc := &winoConv{batchGeom: newBatchGeom(g, batch, cout)}
 	wc.group = 16
+	wc.r, wc.rr = g.k, g.k*g.k
 	wc.m = winoTileFor(g)
-	wc.winoFns = wino2Fns
-	if wc.m == 4 {
+	switch {
+	case wc.r == 3:
+		wc.winoFns = wino43Fns
+	case wc.m == 4:
 		wc.winoFns = wino4Fns
+	default:
+		wc.winoFns = wino2Fns
 	}
-	wc.npos = (wc.m + 4) * (wc.m + 4)
+	wc.npos = (wc.m + wc.r - 1) * (wc.m + wc.r - 1)
 	wc.th, wc.tw = (g.oh+wc.m-1)/wc.m, (g.ow+wc.m-1)/wc.m
-	wc.hp, wc.wp = wc.m*wc.th+4, wc.m*wc.tw+4
+	wc.hp, wc.wp = wc.m*wc.th+wc.r-1, wc.m*wc.tw+wc.r-1
 	wc.coutp = (cout + 15) &^ 15
 	tiles := wc.th * wc.tw
 	wc.nb = winoNB
@@ -162,8 +181,8 @@ func newWinoConv(g geom, batch, cout int) *winoConv {
 	for l := range 16 {
 		wc.imgIdx[l] = int32(l * g.c * g.h * g.w)
 		wc.outIdx[l] = int32(l * cout * g.oh * g.ow)
-		wc.wIdx[l] = int32(l * g.c * 25)
-		wc.kIdx[l] = int32(l * 25)
+		wc.wIdx[l] = int32(l * g.c * wc.rr)
+		wc.kIdx[l] = int32(l * wc.rr)
 	}
 	return wc
 }
@@ -186,7 +205,7 @@ func (wc *winoConv) run(x, w, b, out []float32) {
 // prepare transforms the weights into ut and copies the bias.
 func (wc *winoConv) prepare(w, b []float32) {
 	cin, cout, cp := wc.c, wc.cout, wc.coutp
-	wc.wt = grow32(wc.wt, 25*16)
+	wc.wt = grow32(wc.wt, wc.rr*16)
 	wc.ut = grow32(wc.ut, wc.npos*cin*cp)
 	wc.bz = grow32(wc.bz, cp)
 	clear(wc.bz)
@@ -196,7 +215,7 @@ func (wc *winoConv) prepare(w, b []float32) {
 	for o0 := 0; o0 < cout; o0 += 16 {
 		mask := uint64(1)<<min(16, cout-o0) - 1
 		for c := 0; c < cin; c++ {
-			winoGather16(&wc.wt[0], &w[(o0*cin+c)*25], 25, &wc.wIdx[0], mask)
+			winoGather16(&wc.wt[0], &w[(o0*cin+c)*wc.rr], wc.rr, &wc.wIdx[0], mask)
 			wc.kernel(&wc.wt[0], &wc.ut[c*cp+o0], 1, 64, uintptr(cin*cp*4))
 		}
 	}
@@ -331,10 +350,10 @@ func (wc *winoConv) runGradW(x, dy, dw []float32) {
 	// dg[k][l] = (Gᵀ dU G)[k] for the pairs p = (o, c) = p0+l, 16 at a
 	// time, scattered to dw[p][k].
 	np := wc.cout * wc.c
-	wc.wt = grow32(wc.wt, 25*16)
+	wc.wt = grow32(wc.wt, wc.rr*16)
 	for p0 := 0; p0 < np; p0 += 16 {
 		wc.gradKernel(&du[p0], &wc.wt[0], 1, uintptr(pl*4), 64)
-		winoScatter16(&dw[p0*25], &wc.wt[0], 25, &wc.kIdx[0], uint64(1)<<min(16, np-p0)-1)
+		winoScatter16(&dw[p0*wc.rr], &wc.wt[0], wc.rr, &wc.kIdx[0], uint64(1)<<min(16, np-p0)-1)
 	}
 	putScratch(wc.sc)
 	wc.xd, wc.out, wc.sc = nil, nil, nil

@@ -44,3 +44,18 @@ func wino4GradOutputAVX512(src, dst *float32, cnt int, s1, s2 uintptr)
 
 //go:noescape
 func wino4GradKernelAVX512(src, dst *float32, cnt int, s1, s2 uintptr)
+
+//go:noescape
+func wino43InputAVX512(src, dst *float32, cnt int, s1, s2 uintptr)
+
+//go:noescape
+func wino43OutputAVX512(src, dst *float32, cnt int, s1, s2 uintptr, bias float32)
+
+//go:noescape
+func wino43KernelAVX512(src, dst *float32, cnt int, s1, s2 uintptr)
+
+//go:noescape
+func wino43GradOutputAVX512(src, dst *float32, cnt int, s1, s2 uintptr)
+
+//go:noescape
+func wino43GradKernelAVX512(src, dst *float32, cnt int, s1, s2 uintptr)

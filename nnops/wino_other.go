@@ -17,3 +17,9 @@ func wino4OutputAVX512(*float32, *float32, int, uintptr, uintptr, float32) { pan
 func wino4KernelAVX512(*float32, *float32, int, uintptr, uintptr)          { panic("unreachable") }
 func wino4GradOutputAVX512(*float32, *float32, int, uintptr, uintptr)      { panic("unreachable") }
 func wino4GradKernelAVX512(*float32, *float32, int, uintptr, uintptr)      { panic("unreachable") }
+
+func wino43InputAVX512(*float32, *float32, int, uintptr, uintptr)           { panic("unreachable") }
+func wino43OutputAVX512(*float32, *float32, int, uintptr, uintptr, float32) { panic("unreachable") }
+func wino43KernelAVX512(*float32, *float32, int, uintptr, uintptr)          { panic("unreachable") }
+func wino43GradOutputAVX512(*float32, *float32, int, uintptr, uintptr)      { panic("unreachable") }
+func wino43GradKernelAVX512(*float32, *float32, int, uintptr, uintptr)      { panic("unreachable") }

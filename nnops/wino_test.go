@@ -108,19 +108,37 @@ func winoOutputRef(m [6][6]float64) (y [2][2]float64) {
 	return y
 }
 
-type winoCase struct{ b, cin, h, w, cout, p int }
+// winoCase is a convolution of b images; k is the kernel side (0: 5).
+type winoCase struct{ b, cin, h, w, cout, p, k int }
+
+func (c winoCase) kernel() int {
+	if c.k == 0 {
+		return 5
+	}
+	return c.k
+}
 
 func winoCases() []winoCase {
 	return []winoCase{
-		{1, 3, 7, 7, 5, 2},     // batch 1, 7×7: ragged 2×2 tiles, channels not a multiple of 16
-		{3, 20, 7, 9, 17, 2},   // batch 3, H ≠ W, Cout not a multiple of 16
-		{17, 5, 8, 8, 3, 2},    // two groups of 16 images, the second of one
-		{2, 4, 6, 5, 6, 0},     // pad 0: 2×1 outputs
-		{2, 3, 9, 9, 4, 1},     // pad 1
-		{2, 2, 5, 5, 3, 4},     // pad 4
-		{3, 32, 14, 14, 64, 2}, // LeNet++ shapes
-		{2, 64, 7, 7, 128, 2},
-		{1, 32, 28, 28, 32, 2},
+		{1, 3, 7, 7, 5, 2, 0},     // batch 1, 7×7: ragged 2×2 tiles, channels not a multiple of 16
+		{3, 20, 7, 9, 17, 2, 0},   // batch 3, H ≠ W, Cout not a multiple of 16
+		{17, 5, 8, 8, 3, 2, 0},    // two groups of 16 images, the second of one
+		{2, 4, 6, 5, 6, 0, 0},     // pad 0: 2×1 outputs
+		{2, 3, 9, 9, 4, 1, 0},     // pad 1
+		{2, 2, 5, 5, 3, 4, 0},     // pad 4
+		{3, 32, 14, 14, 64, 2, 0}, // LeNet++ shapes
+		{2, 64, 7, 7, 128, 2, 0},
+		{1, 32, 28, 28, 32, 2, 0},
+		// 3×3, F(4×4, 3×3)
+		{1, 3, 7, 7, 5, 1, 3},     // ragged tiles, channels not a multiple of 16
+		{3, 20, 7, 9, 17, 1, 3},   // H ≠ W, Cout not a multiple of 16
+		{17, 5, 8, 8, 3, 1, 3},    // two groups of 16 images
+		{2, 4, 6, 5, 6, 0, 3},     // pad 0
+		{2, 3, 9, 9, 4, 2, 3},     // pad 2
+		{2, 16, 32, 32, 16, 1, 3}, // VGG and ResNet-20 shapes
+		{3, 32, 16, 16, 32, 1, 3},
+		{2, 64, 8, 8, 64, 1, 3},
+		{2, 64, 4, 4, 64, 1, 3},
 	}
 }
 
@@ -137,12 +155,13 @@ func TestWinoConv(t *testing.T) {
 			nb := nbm[0]
 			winoM = nbm[1]
 			name := fmt.Sprintf("%+v/nb=%d/m=%d", c, nb, winoM)
-			g := newGeom(c.cin, c.h, c.w, 5, 1, c.p)
+			k := c.kernel()
+			g := newGeom(c.cin, c.h, c.w, k, 1, c.p)
 			rng := newRand(uint64(c.b*1000 + c.cin*10 + c.p))
 			x := uniform(rng, c.b*c.cin*c.h*c.w)
-			w := uniform(rng, c.cout*c.cin*25)
+			w := uniform(rng, c.cout*c.cin*k*k)
 			b := uniform(rng, c.cout)
-			want := convRef(to64(x), to64(w), to64(b), c.b, c.cin, c.h, c.w, c.cout, 5, 1, c.p)
+			want := convRef(to64(x), to64(w), to64(b), c.b, c.cin, c.h, c.w, c.cout, k, 1, c.p)
 			old := winoNB
 			winoNB = nb
 			wc := newWinoConv(g, c.b, c.cout)
@@ -180,15 +199,16 @@ func relErr(got []float32, want []float64) float64 {
 }
 
 // convGradWRef is dw[o][c][u][v] = Σ_{n,i,j} dy[n][o][i][j]·x[n][c][i−p+u][j−p+v]
-// in float64 (stride 1, 5×5).
+// in float64 (stride 1, k×k).
 func convGradWRef(x, dy []float64, c winoCase) []float64 {
-	oh, ow := c.h+2*c.p-4, c.w+2*c.p-4
-	dw := make([]float64, c.cout*c.cin*25)
+	k := c.kernel()
+	oh, ow := c.h+2*c.p-k+1, c.w+2*c.p-k+1
+	dw := make([]float64, c.cout*c.cin*k*k)
 	for n := 0; n < c.b; n++ {
 		for o := 0; o < c.cout; o++ {
 			for ch := 0; ch < c.cin; ch++ {
-				for u := 0; u < 5; u++ {
-					for v := 0; v < 5; v++ {
+				for u := 0; u < k; u++ {
+					for v := 0; v < k; v++ {
 						var s float64
 						for i := 0; i < oh; i++ {
 							ih := i - c.p + u
@@ -203,7 +223,7 @@ func convGradWRef(x, dy []float64, c winoCase) []float64 {
 								s += dy[((n*c.cout+o)*oh+i)*ow+j] * x[((n*c.cin+ch)*c.h+ih)*c.w+iw]
 							}
 						}
-						dw[((o*c.cin+ch)*5+u)*5+v] += s
+						dw[((o*c.cin+ch)*k+u)*k+v] += s
 					}
 				}
 			}
@@ -226,7 +246,7 @@ func TestWinoGradW(t *testing.T) {
 			SetThreads(th)
 			winoM = thm[1]
 			name := fmt.Sprintf("%+v/threads=%d/m=%d", c, th, winoM)
-			g := newGeom(c.cin, c.h, c.w, 5, 1, c.p)
+			g := newGeom(c.cin, c.h, c.w, c.kernel(), 1, c.p)
 			rng := newRand(uint64(c.b*1000 + c.cin*10 + c.p + 7))
 			x := uniform(rng, c.b*c.cin*c.h*c.w)
 			dy := uniform(rng, c.b*c.cout*g.oh*g.ow)
@@ -247,7 +267,7 @@ func TestWinoGradW(t *testing.T) {
 	}
 }
 
-// TestConv2dWino runs the convolution cases with 5×5 kernels and stride 1
+// TestConv2dWino runs the convolution cases with 5×5 and 3×3 kernels and stride 1
 // through Conv2d with every one of them on the Winograd path (forward, the dx
 // that is a convolution, dw): the forward against convRef and the gradients
 // against central differences, as TestConv2d.
@@ -266,8 +286,12 @@ func TestConv2dWino(t *testing.T) {
 		convCase{b: 17, cin: 3, h: 7, w: 7, cout: 5, k: 5, s: 1, p: 2},
 		convCase{b: 1, cin: 18, h: 7, w: 7, cout: 20, k: 5, s: 1, p: 2},
 		convCase{b: 2, cin: 21, h: 6, w: 6, cout: 10, k: 5, s: 1, p: 2}, // Cin ≥ 16: Winograd by default too
+		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 3, s: 1, p: 1},
+		convCase{b: 2, cin: 2, h: 11, w: 6, cout: 17, k: 3, s: 1, p: 0, noBias: true},
+		convCase{b: 17, cin: 3, h: 8, w: 8, cout: 5, k: 3, s: 1, p: 1},
+		convCase{b: 2, cin: 18, h: 8, w: 8, cout: 16, k: 3, s: 1, p: 1}, // Cin ≥ 16
 	) {
-		if c.k == 5 && c.s == 1 {
+		if (c.k == 5 || c.k == 3) && c.s == 1 {
 			cs = append(cs, c)
 		}
 	}
@@ -322,4 +346,67 @@ func BenchmarkWinoKernels(b *testing.B) {
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tiles), "ns/tile")
 	})
+}
+
+// TestWinoGatherScatter checks winoGather16 and winoScatter16 against their
+// definitions for every cnt from 1 to 40 (blocks of 16 and tails), with all
+// 16 lanes (the transposing path) and with some (the gather/scatter path).
+func TestWinoGatherScatter(t *testing.T) {
+	if !hasWinoAVX512 {
+		t.Skip("no AVX-512")
+	}
+	const stride = 53 // floats between lanes' rows: not a multiple of 16
+	var idx [16]int32
+	for l := range idx {
+		idx[l] = int32(l*stride + l%3)
+	}
+	rng := newRand(5)
+	for _, mask := range []uint64{0xffff, 0x7fff, 0x0001, 0x8421} {
+		for cnt := 1; cnt <= 40; cnt++ {
+			plane := make([]float32, 16*stride+2*40+8)
+			for i := range plane {
+				plane[i] = float32(rng.Float64())
+			}
+			// Gather: the lanes not in mask are zero, nothing past cnt rows written.
+			dst := make([]float32, (cnt+1)*16)
+			for i := range dst {
+				dst[i] = -7
+			}
+			winoGather16(&dst[0], &plane[1], cnt, &idx[0], mask)
+			for tt := 0; tt <= cnt; tt++ {
+				for l := 0; l < 16; l++ {
+					want := float32(-7)
+					if tt < cnt {
+						want = 0
+						if mask>>l&1 == 1 {
+							want = plane[1+tt+int(idx[l])]
+						}
+					}
+					if got := dst[tt*16+l]; got != want {
+						t.Fatalf("gather mask %#x cnt %d: dst[%d][%d] = %v, want %v", mask, cnt, tt, l, got, want)
+					}
+				}
+			}
+			// Scatter: only the lanes in mask and the first cnt values written.
+			src := make([]float32, cnt*16)
+			for i := range src {
+				src[i] = float32(rng.Float64()) + 2
+			}
+			out := append([]float32(nil), plane...)
+			want := append([]float32(nil), plane...)
+			for tt := 0; tt < cnt; tt++ {
+				for l := 0; l < 16; l++ {
+					if mask>>l&1 == 1 {
+						want[1+tt+int(idx[l])] = src[tt*16+l]
+					}
+				}
+			}
+			winoScatter16(&out[1], &src[0], cnt, &idx[0], mask)
+			for i := range want {
+				if out[i] != want[i] {
+					t.Fatalf("scatter mask %#x cnt %d: out[%d] = %v, want %v", mask, cnt, i, out[i], want[i])
+				}
+			}
+		}
+	}
 }
