@@ -112,6 +112,17 @@ var (
 	wino3On = os.Getenv("LGM_WINO3") != "0"
 )
 
+// SetWino3 turns the F(4×4, 3×3) path on or off for the convolutions built
+// after it (as LGM_WINO3) and returns the previous setting: for tests that
+// compare a network with its stock-op twin, where Winograd's float32 error
+// (≈ 3e-6 of a layer's largest output, 10× the GEMM path's) is enough to flip
+// a ReLU whose input is ≈ 0 somewhere in a deep network.
+func SetWino3(on bool) bool {
+	old := wino3On
+	wino3On = on
+	return old
+}
+
 // winoL2 is the bytes of V and M one block aims at: about half of a 2 MB
 // L2, so that xt's rows and yt's stay cached too. LGM_WINO_NB sets the tiles
 // per block instead (measurements).
