@@ -36,9 +36,9 @@ import (
 // dx is computed as that second convolution (im2col copies instead of
 // col2im's scattered adds).
 //
-// On AVX-512, 5×5 stride-1 convolutions with at least 16 input channels run
-// by Winograd F(4×4, 5×5) instead (winoConv, wino.go): the forward, the dx
-// that is a convolution, and dw.
+// On AVX-512, 5×5 and 3×3 stride-1 convolutions with at least 16 input
+// channels run by Winograd F(4×4, 5×5) or F(4×4, 3×3) instead (winoConv,
+// wino.go): the forward, the dx that is a convolution, and dw.
 //
 // Work is shared among SetThreads workers by groups of images; each GEMM is
 // single-threaded.
@@ -360,7 +360,7 @@ type convGradWOp struct {
 	bufs [][]float32 // per worker: Cin·K·K × group·H'·W'
 	pw   *padW       // stride 1 on AVX-512: no im2col (padw.go)
 	pwOK bool        // pw decided
-	wg   *winoConv   // Winograd F(m×m, 5×5) (wino.go)
+	wg   *winoConv   // Winograd F(m×m, 5×5) or F(4×4, 3×3) (wino.go)
 	// During a run, per worker: sc.col is Cin·K·K × group·H'·W', sc.aux,
 	// when group > 1, Cout × group·H'·W', and sc.part a dw partial sum
 	// (worker 0 sums straight into dw).

@@ -39,7 +39,8 @@ type gemmConv struct {
 	// (LeNet++'s 7×7 images) run without im2col as a rowConv.
 	rows *rowConv
 
-	// wino: 5×5 stride-1 convolutions run by Winograd F(m×m, 5×5) (wino.go).
+	// wino: 5×5 and 3×3 stride-1 convolutions run by Winograd F(m×m, 5×5)
+	// or F(4×4, 3×3) (wino.go).
 	wino *winoConv
 }
 
