@@ -29,6 +29,11 @@ func TestTrainStepDoesNotAllocate(t *testing.T) {
 			cfg.Model.Net, cfg.Model.Width, cfg.Model.Dim, cfg.Head = "vgg", 0.25, 96, HeadDefaults("lgm")
 			return cfg
 		}},
+		{"resnet20 lgm", func() Config {
+			cfg := Default()
+			cfg.Model.Net, cfg.Model.Width, cfg.Model.Dim, cfg.Head = "resnet20", 1, 64, HeadDefaults("lgm")
+			return cfg
+		}},
 	} {
 		cfg := c.cfg()
 		cfg.Train.Batch = 8 // the machinery is the same at 128; keep the test quick

@@ -268,8 +268,11 @@ func (n *ResNet20) Buffers() G.Nodes {
 // SetTraining switches every batch normalisation between training mode
 // (batch statistics, running statistics updated) and evaluation mode
 // (running statistics) for the runs that follow.
+// It allocates nothing (the trainer calls it every step).
 func (n *ResNet20) SetTraining(training bool) {
-	for _, b := range n.bns() {
-		b.state.SetTraining(training)
+	n.bn0.state.SetTraining(training)
+	for _, b := range n.blocks {
+		b.bn1.state.SetTraining(training)
+		b.bn2.state.SetTraining(training)
 	}
 }
