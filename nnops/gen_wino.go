@@ -649,20 +649,13 @@ func gatherScatter() {
 	p("\tRET")
 	// The last cnt < 16: masked (zeroing) loads, cnt rows stored.
 	p("winoGather16_tail:")
-	p("\tMOVQ $1, BX")
-	p("\tSHLQ CX, BX")
-	p("\tDECQ BX")
-	p("\tKMOVW BX, K1")
+	countMask()
 	for l := 0; l < 16; l++ {
 		p("\tMOVLQSX %d(AX), DX", 4*l)
 		p("\tVMOVUPS.Z (SI)(DX*4), K1, Z%d", l)
 	}
 	out = transpose16()
-	for j := 0; j < 15; j++ {
-		p("\tVMOVUPS Z%d, %d(DI)", out[j], 64*j)
-		p("\tCMPQ CX, $%d", j+1)
-		p("\tJEQ winoGather16_done")
-	}
+	firstRows("winoGather16_done", func(j int) { p("\tVMOVUPS Z%d, %d(DI)", out[j], 64*j) })
 	p("winoGather16_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
@@ -710,15 +703,8 @@ func gatherScatter() {
 	// The last cnt < 16: cnt rows loaded (the other registers' values are
 	// never stored), masked stores.
 	p("winoScatter16_tail:")
-	p("\tMOVQ $1, BX")
-	p("\tSHLQ CX, BX")
-	p("\tDECQ BX")
-	p("\tKMOVW BX, K1")
-	for j := 0; j < 15; j++ {
-		p("\tVMOVUPS %d(SI), Z%d", 64*j, j)
-		p("\tCMPQ CX, $%d", j+1)
-		p("\tJEQ winoScatter16_tr")
-	}
+	countMask()
+	firstRows("winoScatter16_tr", func(j int) { p("\tVMOVUPS %d(SI), Z%d", 64*j, j) })
 	p("winoScatter16_tr:")
 	out = transpose16()
 	for l := 0; l < 16; l++ {
@@ -727,6 +713,24 @@ func gatherScatter() {
 	}
 	p("\tVZEROUPPER")
 	p("\tRET")
+}
+
+// countMask sets K1 to the CX (< 16) low bits, the rows of a last block.
+func countMask() {
+	p("\tMOVQ $1, BX")
+	p("\tSHLQ CX, BX")
+	p("\tDECQ BX")
+	p("\tKMOVW BX, K1")
+}
+
+// firstRows emits row j's move for j < CX (1 ≤ CX < 16), then falls through
+// or jumps to label.
+func firstRows(label string, row func(j int)) {
+	for j := 0; j < 15; j++ {
+		row(j)
+		p("\tCMPQ CX, $%d", j+1)
+		p("\tJEQ %s", label)
+	}
 }
 
 // transpose16 emits the transpose of the 16×16 floats in Z0…Z15 (row i in
