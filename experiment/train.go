@@ -83,6 +83,9 @@ type Metrics struct {
 	ImgS     float64 `json:"img_s"`      // training images per second
 	EvalImgS float64 `json:"eval_img_s"` // evaluation images per second
 	Seconds  float64 `json:"seconds"`    // wall time of the epoch, evaluation included
+	// Build is the lgm binary that finished the epoch (Build()): a run
+	// resumed by another build says so epoch by epoch.
+	Build string `json:"build,omitempty"`
 }
 
 // DivergedError reports a non-finite loss.
@@ -547,6 +550,7 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		Terms:     make(map[string]float64, len(st.SumTerms)),
 		TestError: res.Error, TestN: res.N, Schedule: maps.Clone(t.schedule), // the head reuses its map
 		ImgS: float64(st.Seen) / st.Seconds, EvalImgS: res.ImgS, Seconds: st.Seconds + float64(res.N)/res.ImgS,
+		Build: Build(),
 	}
 	for name, v := range st.SumTerms {
 		m.Terms[name] = v / float64(t.batches)

@@ -6,7 +6,7 @@
 # (report.png), lgm compare of the runs (compare.md, with every epoch's test
 # error in compare-per-epoch.md), each run's attack results as JSON, and
 # machine.md: the CPU, the lgm revision, the sweep file and the wall time of
-# every run as its metrics.jsonl recorded it.
+# every run and the builds that trained it, as its metrics.jsonl recorded them.
 #
 # Usage: scripts/publish-results.sh SWEEP_FILE RUNS_DIR OUT_DIR
 #   e.g. scripts/publish-results.sh sweeps/mnist-table6.yaml /work/runs/mnist/runs docs/results/mnist-table6
@@ -70,14 +70,22 @@ fi
   echo "- sweep file: \`$1\`"
   echo "- published: $(date -u +%Y-%m-%d)"
   echo
-  echo "| run | epochs | wall time (train + eval, h) |"
-  echo "|---|---|---|"
+  echo "| run | epochs | wall time (train + eval, h) | builds that trained it (metrics.jsonl; \`lgm version\` prints a binary's) |"
+  echo "|---|---|---|---|"
   for d in "${dirs[@]}"; do
     python3 - "$d" <<'PY'
 import json, os, sys
 d = sys.argv[1]
 rows = [json.loads(l) for l in open(os.path.join(d, "metrics.jsonl")) if l.strip()]
-print(f"| {os.path.basename(d)} | {len(rows)} | {sum(r.get('seconds', 0) for r in rows) / 3600:.1f} |")
+builds = []
+for r in rows:
+    b = r.get("build") or "not recorded"
+    if not builds or builds[-1][0] != b:
+        builds.append([b, r["epoch"], r["epoch"]])
+    else:
+        builds[-1][2] = r["epoch"]
+spans = ", ".join(f"{b} (epoch {lo})" if lo == hi else f"{b} (epochs {lo}–{hi})" for b, lo, hi in builds)
+print(f"| {os.path.basename(d)} | {len(rows)} | {sum(r.get('seconds', 0) for r in rows) / 3600:.1f} | {spans} |")
 PY
   done
 } >"$out/machine.md"

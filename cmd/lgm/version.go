@@ -5,15 +5,21 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/lgm-dev/lgm/experiment"
 	"github.com/spf13/cobra"
 )
 
 // version describes this binary from its build information: the module's
 // version (a tag, a pseudo-version, or "(devel)" for a build inside the
-// repository) and the VCS revision it was built from, where recorded.
+// repository), the VCS revision it was built from, where recorded, and the
+// SHA-256 of the executable (as a run's metrics.jsonl records it per epoch).
 func version() string {
 	bi, ok := debug.ReadBuildInfo()
-	return formatVersion(bi, ok)
+	v := formatVersion(bi, ok)
+	if h := experiment.ExecutableHash(); h != "" {
+		v += "; executable sha256:" + h
+	}
+	return v
 }
 
 func formatVersion(bi *debug.BuildInfo, ok bool) string {

@@ -1,0 +1,69 @@
+package experiment
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"os"
+	"runtime/debug"
+	"sync"
+)
+
+// Build identifies the lgm binary that is running, for the record of which
+// build trained each epoch (Metrics.Build): "sha256:" and the first 12 hex
+// digits of the executable's SHA-256, then " rev " and the VCS revision's
+// first 12 digits where the build recorded one (not with -buildvcs=false),
+// marked "+dirty" for a build with local changes. "" when the executable
+// cannot be read. Computed once per process.
+func Build() string {
+	buildOnce.Do(func() { build = describeBuild(ExecutableHash()) })
+	return build
+}
+
+var (
+	buildOnce sync.Once
+	build     string
+)
+
+func describeBuild(hash string) string {
+	if hash == "" {
+		return ""
+	}
+	s := "sha256:" + hash
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		var rev, dirty string
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				rev = kv.Value
+			case "vcs.modified":
+				if kv.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+		if rev != "" {
+			s += " rev " + rev[:min(12, len(rev))] + dirty
+		}
+	}
+	return s
+}
+
+// ExecutableHash is the first 12 hex digits of the SHA-256 of the running
+// executable, or "" when it cannot be read.
+func ExecutableHash() string {
+	exe, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ""
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
