@@ -2,6 +2,7 @@ package report
 
 import (
 	"image/color"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -84,10 +85,38 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	for _, a := range []*plot.Axis{&p.X, &p.Y} {
 		a.Label.TextStyle.Font.Size = labelSize
 		a.Tick.Label.Font.Size = tickSize
+		a.Tick.Marker = shortTicks{}
 	}
 	p.Legend.TextStyle.Font.Size = legSize
 	p.Legend.Top = true
 	return p
+}
+
+// shortTicks are gonum's default ticks with the labels' trailing zeros cut
+// ("-25.00" → "-25", "7.50" → "7.5"): gonum gives every label of an axis the
+// decimals its step needs at the ends.
+type shortTicks struct{}
+
+func (shortTicks) Ticks(lo, hi float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i := range ts {
+		ts[i].Label = trimZeros(ts[i].Label)
+	}
+	return ts
+}
+
+// trimZeros cuts the trailing zeros of a decimal label, and its point when
+// nothing follows it; labels without a point, or with an exponent, are kept.
+func trimZeros(s string) string {
+	if !strings.Contains(s, ".") || strings.ContainsAny(s, "eE") {
+		return s
+	}
+	s = strings.TrimRight(s, "0")
+	s = strings.TrimSuffix(s, ".")
+	if s == "-0" || s == "" || s == "-" {
+		return "0"
+	}
+	return s
 }
 
 // newLegend returns a legend for a strip beside a plot: top left of it.
