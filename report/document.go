@@ -66,6 +66,9 @@ func Build(runs []*Run, opts Options) (*Document, error) {
 		if s, ok := detectionSection(groups); ok {
 			doc.Sections = append(doc.Sections, s)
 		}
+		if s, ok := claimsSection(groups); ok {
+			doc.Sections = append(doc.Sections, s)
+		}
 		if s, ok := calibrationSection(groups); ok {
 			doc.Sections = append(doc.Sections, s)
 		}
