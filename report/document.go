@@ -45,8 +45,9 @@ func pct(f float64) string { return fmt.Sprintf("%.2f", 100*f) }
 func signed(d float64) string { return fmt.Sprintf("%+.2f", d) }
 
 // Build assembles the report of runs: the runs, the groups' test error
-// beside the paper's numbers, Table 6 in its layout, detection and
-// calibration tables, and the pictures.
+// beside the paper's numbers, Table 6 in its layout, the detection table,
+// the paper's two adversarial claims tested (claims.go), the calibration
+// table, and the pictures.
 func Build(runs []*Run, opts Options) (*Document, error) {
 	if len(runs) == 0 {
 		return nil, fmt.Errorf("report: no runs")
