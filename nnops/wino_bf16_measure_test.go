@@ -3,6 +3,7 @@ package nnops
 import (
 	"math"
 	"os"
+	"reflect"
 	"testing"
 
 	"github.com/lgm-dev/lgm/internal/gemm"
@@ -110,59 +111,19 @@ func winoSim(at, g, bt [][]float64, cin, h, wd, p int, seed uint64) (eW, eD floa
 	return maxEW / maxRef, maxED / maxRef
 }
 
-// rows is a table of wino_tables.go as a slice of rows.
+// rows is a table of wino_tables.go (an array of arrays of float64) as a
+// slice of rows.
 func rows(a any) [][]float64 {
-	switch v := a.(type) {
-	case [4][8]float64:
-		o := make([][]float64, 4)
-		for i := range o {
-			o[i] = v[i][:]
+	v := reflect.ValueOf(a)
+	out := make([][]float64, v.Len())
+	for i := range out {
+		r := v.Index(i)
+		out[i] = make([]float64, r.Len())
+		for k := range out[i] {
+			out[i][k] = r.Index(k).Float()
 		}
-		return o
-	case [8][5]float64:
-		o := make([][]float64, 8)
-		for i := range o {
-			o[i] = v[i][:]
-		}
-		return o
-	case [8][8]float64:
-		o := make([][]float64, 8)
-		for i := range o {
-			o[i] = v[i][:]
-		}
-		return o
-	case [4][6]float64:
-		o := make([][]float64, 4)
-		for i := range o {
-			o[i] = v[i][:]
-		}
-		return o
-	case [6][3]float64:
-		o := make([][]float64, 6)
-		for i := range o {
-			o[i] = v[i][:]
-		}
-		return o
-	case [6][6]float64:
-		o := make([][]float64, 6)
-		for i := range o {
-			o[i] = v[i][:]
-		}
-		return o
-	case [2][6]float64:
-		o := make([][]float64, 2)
-		for i := range o {
-			o[i] = v[i][:]
-		}
-		return o
-	case [6][5]float64:
-		o := make([][]float64, 6)
-		for i := range o {
-			o[i] = v[i][:]
-		}
-		return o
 	}
-	panic("rows")
+	return out
 }
 
 func TestBF16WinogradError(t *testing.T) {
