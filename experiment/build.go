@@ -31,22 +31,34 @@ func describeBuild(hash string) string {
 	}
 	s := "sha256:" + hash
 	if bi, ok := debug.ReadBuildInfo(); ok {
-		var rev, dirty string
-		for _, kv := range bi.Settings {
-			switch kv.Key {
-			case "vcs.revision":
-				rev = kv.Value
-			case "vcs.modified":
-				if kv.Value == "true" {
-					dirty = "+dirty"
-				}
+		if rev, _, modified := VCS(bi); rev != "" {
+			s += " rev " + rev
+			if modified {
+				s += "+dirty"
 			}
-		}
-		if rev != "" {
-			s += " rev " + rev[:min(12, len(rev))] + dirty
 		}
 	}
 	return s
+}
+
+// VCS reads the build's VCS settings: the revision (its first 12 digits;
+// "" when the build recorded none, as with -buildvcs=false), the commit time
+// and whether the tree had local changes.
+func VCS(bi *debug.BuildInfo) (rev, time string, modified bool) {
+	if bi == nil {
+		return "", "", false
+	}
+	for _, kv := range bi.Settings {
+		switch kv.Key {
+		case "vcs.revision":
+			rev = kv.Value[:min(12, len(kv.Value))]
+		case "vcs.time":
+			time = kv.Value
+		case "vcs.modified":
+			modified = kv.Value == "true"
+		}
+	}
+	return rev, time, modified
 }
 
 // ExecutableHash is the first 12 hex digits of the SHA-256 of the running

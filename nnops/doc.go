@@ -35,7 +35,7 @@
 //     largest output, dw ≤ 8e-6; F(2×2, 5×5), LGM_WINO_M=2: 1.7e-6 and
 //     3.4e-6). 3×3 stride-1 convolutions (VGG's and ResNet-20's, but
 //     their first and the strided ones) run the same way by F(4×4, 3×3): 36
-//     products per tile instead of 144, float32 error ≤ 2.1e-6 of the
+//     products per tile instead of 144, float32 error ≤ 4.3e-6 of the
 //     largest output. LGM_WINO=0 turns Winograd off, LGM_WINO3=0 for 3×3.
 //   - Images (or channel planes) are shared among SetThreads workers of a
 //     small persistent pool; every GEMM runs single-threaded inside a worker,

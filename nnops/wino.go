@@ -88,7 +88,7 @@ var (
 // 0.64–0.86× at 14×14 (4 tiles of 4 for 14 outputs: 31 % of the products
 // wasted). Its float32 error is about 3× F(2×2)'s (TestWinoConv: ≤ 5.8e-6
 // of the largest output, dw ≤ 8e-6). LGM_WINO_M = 2 or 4 sets it for every
-// geometry.
+// 5×5 geometry.
 //
 // 3×3 kernels always take F(4×4, 3×3): 6×6 tiles, 36 products per 16
 // outputs instead of 144.
@@ -115,8 +115,8 @@ var (
 // SetWino3 turns the F(4×4, 3×3) path on or off for the convolutions built
 // after it (as LGM_WINO3) and returns the previous setting: for tests that
 // compare a network with its stock-op twin, where Winograd's float32 error
-// (≈ 3e-6 of a layer's largest output, 10× the GEMM path's) is enough to flip
-// a ReLU whose input is ≈ 0 somewhere in a deep network.
+// (up to 4.3e-6 of a layer's largest output, 3–10× the GEMM path's) can
+// flip a ReLU whose input is ≈ 0 somewhere in a deep network.
 func SetWino3(on bool) bool {
 	old := wino3On
 	wino3On = on

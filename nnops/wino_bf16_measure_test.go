@@ -9,16 +9,18 @@ import (
 	"github.com/lgm-dev/lgm/internal/gemm"
 )
 
-// This file measures, and does not test: how far bfloat16 operands take a
-// Winograd convolution from the exact one, against the direct sum of
-// bfloat16 operands (issue 14's bf16 mode runs the convolutions as im2col
-// products, off Winograd, because of these figures). Run it with
+// TestBF16WinogradError measures how far bfloat16 operands take a Winograd
+// convolution from the exact one, against the direct sum of bfloat16
+// operands (issue 14's bf16 mode runs the convolutions as im2col products,
+// off Winograd, because of these figures). It always checks the simulation
+// itself: with no rounding it must give the direct convolution to 1e-12.
+// The figures are printed with
 //
 //	LGM_MEASURE=1 go test ./nnops -run TestBF16WinogradError -v
 //
 // Each case is one output channel over every tile of a Cin × H × W input
 // (ReLU-like inputs in [0, 1), weights of He-like scale), the transformed
-// operands U and V rounded to bfloat16 and everything else in float64.
+// operands U and V rounded (to bfloat16) and everything else in float64.
 
 // bf rounds v to bfloat16 (through float32, nearest even).
 func bf(v float64) float64 {
@@ -27,9 +29,9 @@ func bf(v float64) float64 {
 
 // winoSim returns max|y − ref| / max|ref| over one output channel's
 // convolution (cin channels, h×wd, pad p) by the Winograd matrices at, g, bt
-// with U and V rounded to bfloat16 (eW), and the same for the direct sum of
+// with U and V rounded by rnd (eW), and the same for the direct sum of
 // rounded x and w (eD).
-func winoSim(at, g, bt [][]float64, cin, h, wd, p int, seed uint64) (eW, eD float64) {
+func winoSim(at, g, bt [][]float64, cin, h, wd, p int, seed uint64, rnd func(float64) float64) (eW, eD float64) {
 	n, r := len(bt), len(g[0])
 	m := n - r + 1
 	rng := newRand(seed)
@@ -67,14 +69,14 @@ func winoSim(at, g, bt [][]float64, cin, h, wd, p int, seed uint64) (eW, eD floa
 								s += bt[a][u] * at1(c, ti-p+u, tj-p+v) * bt[b][v]
 							}
 						}
-						V[a][b] = bf(s)
+						V[a][b] = rnd(s)
 						var q float64
 						for u := 0; u < r; u++ {
 							for v := 0; v < r; v++ {
 								q += g[a][u] * k[c][u*r+v] * g[b][v]
 							}
 						}
-						U[a][b] = bf(q)
+						U[a][b] = rnd(q)
 					}
 				}
 				for a := 0; a < n; a++ {
@@ -97,7 +99,7 @@ func winoSim(at, g, bt [][]float64, cin, h, wd, p int, seed uint64) (eW, eD floa
 							for v := 0; v < r; v++ {
 								xv := at1(c, ti+i-p+u, tj+j-p+v)
 								ref += xv * k[c][u*r+v]
-								dir += bf(xv) * bf(k[c][u*r+v])
+								dir += rnd(xv) * rnd(k[c][u*r+v])
 							}
 						}
 					}
@@ -127,16 +129,25 @@ func rows(a any) [][]float64 {
 }
 
 func TestBF16WinogradError(t *testing.T) {
+	exact := func(v float64) float64 { return v }
+	for _, c := range []struct {
+		at, g, bt any
+		p         int
+	}{{wino4AT, wino4G, wino4BT, 2}, {winoAT, winoG, winoBT, 2}, {wino43AT, wino43G, wino43BT, 1}} {
+		if eW, eD := winoSim(rows(c.at), rows(c.g), rows(c.bt), 5, 9, 7, c.p, 2, exact); eW > 1e-12 || eD != 0 {
+			t.Errorf("%T: unrounded simulation off by %.2e (direct %.2e)", c.at, eW, eD)
+		}
+	}
 	if os.Getenv("LGM_MEASURE") != "1" {
-		t.Skip("a measurement: set LGM_MEASURE=1 to run it")
+		return
 	}
 	for _, c := range []struct{ cin, h int }{{32, 14}, {64, 7}, {32, 28}} {
-		e4, d := winoSim(rows(wino4AT), rows(wino4G), rows(wino4BT), c.cin, c.h, c.h, 2, 1)
-		e2, _ := winoSim(rows(winoAT), rows(winoG), rows(winoBT), c.cin, c.h, c.h, 2, 1)
+		e4, d := winoSim(rows(wino4AT), rows(wino4G), rows(wino4BT), c.cin, c.h, c.h, 2, 1, bf)
+		e2, _ := winoSim(rows(winoAT), rows(winoG), rows(winoBT), c.cin, c.h, c.h, 2, 1, bf)
 		t.Logf("5×5 cin %d %d×%d: bf16 direct %.2e, bf16 F(4×4,5×5) %.2e, bf16 F(2×2,5×5) %.2e", c.cin, c.h, c.h, d, e4, e2)
 	}
 	for _, c := range []struct{ cin, h int }{{24, 32}, {48, 16}, {96, 8}} {
-		e3, d := winoSim(rows(wino43AT), rows(wino43G), rows(wino43BT), c.cin, c.h, c.h, 1, 1)
+		e3, d := winoSim(rows(wino43AT), rows(wino43G), rows(wino43BT), c.cin, c.h, c.h, 1, 1, bf)
 		t.Logf("3×3 cin %d %d×%d: bf16 direct %.2e, bf16 F(4×4,3×3) %.2e", c.cin, c.h, c.h, d, e3)
 	}
 }

@@ -62,66 +62,58 @@ func claimsSection(groups []*Group) (Section, bool) {
 	t := Table{Header: []string{"ε", "L-GM error (%)", "lowest other error (%)", "(1) L-GM lowest", "L-GM AUROC, likelihood", "best other AUROC", "(2) L-GM separates best"}}
 	held1, held2 := true, true
 	for _, e := range epsAll {
-		errOf := func(g *Group) MeanStd {
-			var vs []float64
-			for _, a := range g.attackAt("fgsm", e) {
-				vs = append(vs, a.Error)
-			}
-			return Summarize(vs)
-		}
-		le := errOf(lgm)
-		var best MeanStd
-		bestName := ""
+		le, la := fgsmErr(lgm, e), fgsmAUROC(lgm, e, false)
+		var best, bestA MeanStd
+		bestName, bestAName := "", ""
 		for _, g := range others {
-			if m := errOf(g); bestName == "" || m.Mean < best.Mean {
+			if m := fgsmErr(g, e); bestName == "" || m.Mean < best.Mean {
 				best, bestName = m, g.First().Head
 			}
-		}
-		c1 := le.Mean < best.Mean
-		held1 = held1 && c1
-		auc := func(g *Group, post bool) MeanStd {
-			var vs []float64
-			for _, a := range g.attackAt("fgsm", e) {
-				v := a.AUROC
-				if post {
-					v = a.AUROCPosterior
-				}
-				if v != nil {
-					vs = append(vs, *v)
-				}
-			}
-			return Summarize(vs)
-		}
-		la := auc(lgm, false)
-		var bestA MeanStd
-		bestA.Mean = math.Inf(-1)
-		bestAName := ""
-		for _, g := range others {
-			for _, post := range []bool{false, true} {
-				if m := auc(g, post); m.N > 0 && m.Mean > bestA.Mean {
-					kind := "likelihood"
-					if post {
-						kind = "posterior"
-					}
+			for _, kind := range []string{"likelihood", "posterior"} {
+				if m := fgsmAUROC(g, e, kind == "posterior"); m.N > 0 && (bestAName == "" || m.Mean > bestA.Mean) {
 					bestA, bestAName = m, g.First().Head+" "+kind
 				}
 			}
 		}
+		c1 := le.Mean < best.Mean
 		c2 := la.N > 0 && bestAName != "" && la.Mean > bestA.Mean
-		held2 = held2 && c2
+		held1, held2 = held1 && c1, held2 && c2
 		t.Rows = append(t.Rows, []string{fmt.Sprintf("%g", e), le.Format(100, 2), fmt.Sprintf("%s (%s)", best.Format(100, 2), bestName),
 			verdict(c1, le, best, 100), la.Format(1, 3), fmt.Sprintf("%s (%s)", bestA.Format(1, 3), bestAName), verdict(c2, la, bestA, 1)})
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "From the FGSM results of the Table 6 runs (%s, %s, %s seeds of softmax, center loss, L-GM), means over seeds. ",
-		seedsWord(tg[0]), seedsWord(tg[1]), seedsWord(lgm))
+	fmt.Fprintf(&b, "From the FGSM results of the Table 6 runs (%d, %d, %d seeds of softmax, center loss, L-GM), means over seeds. ",
+		len(tg[0].Runs), len(tg[1].Runs), len(lgm.Runs))
 	fmt.Fprintf(&b, "(1) L-GM has the lowest error under FGSM at every ε > 0: %s. ", confirmed(held1))
 	fmt.Fprintf(&b, "(2) L-GM's likelihood separates FGSM inputs from clean ones better than softmax's and center loss's scores (their likelihood and their largest posterior): %s. ", confirmed(held2))
 	b.WriteString("A verdict marked \"within std\" rests on a difference smaller than the larger of the two standard deviations over seeds.")
 	return Section{Heading: "The paper's two adversarial claims", Text: b.String(), Tables: []Table{t}}, true
 }
 
-func seedsWord(g *Group) string { return fmt.Sprint(len(g.Runs)) }
+// fgsmErr is the group's FGSM error at eps over its seeds.
+func fgsmErr(g *Group, eps float64) MeanStd {
+	var vs []float64
+	for _, a := range g.attackAt("fgsm", eps) {
+		vs = append(vs, a.Error)
+	}
+	return Summarize(vs)
+}
+
+// fgsmAUROC is the group's FGSM detection AUROC at eps over its seeds, of
+// the likelihood score or (post) of the largest posterior.
+func fgsmAUROC(g *Group, eps float64, post bool) MeanStd {
+	var vs []float64
+	for _, a := range g.attackAt("fgsm", eps) {
+		v := a.AUROC
+		if post {
+			v = a.AUROCPosterior
+		}
+		if v != nil {
+			vs = append(vs, *v)
+		}
+	}
+	return Summarize(vs)
+}
 
 func confirmed(ok bool) string {
 	if ok {

@@ -30,19 +30,12 @@ func formatVersion(bi *debug.BuildInfo, ok bool) string {
 	if v == "" {
 		v = "(devel)"
 	}
-	settings := map[string]string{}
-	for _, s := range bi.Settings {
-		settings[s.Key] = s.Value
-	}
 	var parts []string
-	if rev := settings["vcs.revision"]; rev != "" {
-		if len(rev) > 12 {
-			rev = rev[:12]
-		}
-		if settings["vcs.modified"] == "true" {
+	if rev, t, modified := experiment.VCS(bi); rev != "" {
+		if modified {
 			rev += " with local changes"
 		}
-		if t := settings["vcs.time"]; t != "" {
+		if t != "" {
 			rev += " of " + t
 		}
 		parts = append(parts, "revision "+rev)
