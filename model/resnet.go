@@ -67,7 +67,8 @@ type ResNet20 struct {
 	conv0  *conv
 	bn0    *batchNorm
 	blocks []*basicBlock
-	fc     *linear // nil when D is the last width
+	fc     *linear      // nil when D is the last width
+	bnList []*batchNorm // every batch normalisation in layer order (bns)
 }
 
 var (
@@ -139,6 +140,10 @@ func newResNet20(g *G.ExprGraph, cfg Config, rng *rand.Rand) (*ResNet20, error) 
 	}
 	if cfg.Dim != cin {
 		n.fc = newLinear(g, "net.fc", rng, cin, cfg.Dim)
+	}
+	n.bnList = []*batchNorm{n.bn0}
+	for _, b := range n.blocks {
+		n.bnList = append(n.bnList, b.bn1, b.bn2)
 	}
 	return n, nil
 }
@@ -246,14 +251,9 @@ func (n *ResNet20) Learnables() G.Nodes {
 	return ps
 }
 
-// bns lists the batch normalisations in layer order.
-func (n *ResNet20) bns() []*batchNorm {
-	bs := []*batchNorm{n.bn0}
-	for _, b := range n.blocks {
-		bs = append(bs, b.bn1, b.bn2)
-	}
-	return bs
-}
+// bns lists the batch normalisations in layer order: made once, by the
+// constructor, since SetTraining runs every step and must not allocate.
+func (n *ResNet20) bns() []*batchNorm { return n.bnList }
 
 // Buffers lists each batch normalisation's running mean and variance, in
 // layer order.
@@ -268,11 +268,8 @@ func (n *ResNet20) Buffers() G.Nodes {
 // SetTraining switches every batch normalisation between training mode
 // (batch statistics, running statistics updated) and evaluation mode
 // (running statistics) for the runs that follow.
-// It allocates nothing (the trainer calls it every step).
 func (n *ResNet20) SetTraining(training bool) {
-	n.bn0.state.SetTraining(training)
-	for _, b := range n.blocks {
-		b.bn1.state.SetTraining(training)
-		b.bn2.state.SetTraining(training)
+	for _, b := range n.bns() {
+		b.state.SetTraining(training)
 	}
 }
