@@ -53,6 +53,14 @@ type DataConfig struct {
 	// every epoch (val_loss, val_error), and what train.keep: best-val
 	// chooses by. 0: none (the test set is reported, never chosen by).
 	Val int `yaml:"val,omitempty"`
+	// Name, with dataset folder only, says which data set the folder holds
+	// (cifar10, cifar100, mnist, fashion-mnist; e.g. a JPEG copy of
+	// CIFAR-10): the report then sets the run beside that data set's
+	// published numbers. Training checks the folder against it (image
+	// shape, classes, numbers of images). It is a label, not a setting: it
+	// changes nothing in training, so it may be added to the config.yaml of
+	// a run trained without it, and sweeps and resumes do not compare it.
+	Name string `yaml:"name,omitempty"`
 }
 
 // ModelConfig selects the network.
@@ -120,6 +128,9 @@ const (
 	KeepLast    = "last"
 	KeepBestVal = "best-val"
 )
+
+// folderNames are the data sets a folder may be labelled as (data.name).
+var folderNames = []string{"cifar10", "cifar100", "fashion-mnist", "mnist"}
 
 // Datasets lists the data sets a config may name.
 var Datasets = []string{"cifar10", "cifar100", "fashion-mnist", "folder", "mnist"}
@@ -208,6 +219,13 @@ func (c Config) Marshal() []byte {
 	return out
 }
 
+// Unlabelled is c without its labels (data.name): what decides how a run
+// trains, for comparing a run's config with another.
+func (c Config) Unlabelled() Config {
+	c.Data.Name = ""
+	return c
+}
+
 // ParseConfig decodes a resolved config (as saved in a run) strictly.
 func ParseConfig(raw []byte) (Config, error) {
 	var c Config
@@ -255,6 +273,13 @@ func (c Config) Validate() error {
 	oneOf("data.dataset", c.Data.Dataset, Datasets)
 	if c.Data.Coarse && c.Data.Dataset != "cifar100" {
 		bad("data.coarse", " applies to cifar100 only (data.dataset is %q)", c.Data.Dataset)
+	}
+	if c.Data.Name != "" {
+		if c.Data.Dataset != "folder" {
+			bad("data.name", " labels a folder data set (data.dataset folder); data.dataset %s names its data itself: remove data.name", c.Data.Dataset)
+		} else {
+			oneOf("data.name", c.Data.Name, folderNames)
+		}
 	}
 	oneOf("model.net", c.Model.Net, model.Names)
 	for _, err := range c.Head.lossConfig(10, max(c.Model.Dim, 1)).Validate() {

@@ -50,6 +50,9 @@ func loadData(cfg Config, out io.Writer) (train, test *data.Set, err error) {
 		train, test, err = data.LoadCIFAR100(dir, cfg.Data.Coarse)
 	case "folder":
 		train, test, err = data.LoadImageFolderLimit(dir, imageBudget())
+		if err == nil && cfg.Data.Name != "" {
+			err = checkFolderIs(cfg.Data.Name, dir, train, test)
+		}
 	default:
 		train, test, err = data.LoadIDXDir(dir, ds)
 	}
@@ -126,4 +129,42 @@ func holdOut(cfg Config, train *data.Set) (rest, val *data.Set, err error) {
 		return nil, nil, fmt.Errorf("data.val: %w", err)
 	}
 	return rest, val, nil
+}
+
+// namedShapes are the data sets a folder may be labelled as (data.name),
+// as their official releases hold them.
+var namedShapes = map[string]struct {
+	title                    string
+	c, h, w, classes, nTrain int
+	nTest                    int
+}{
+	"cifar10":       {"CIFAR-10", 3, 32, 32, 10, 50000, 10000},
+	"cifar100":      {"CIFAR-100", 3, 32, 32, 100, 50000, 10000},
+	"mnist":         {"MNIST", 1, 28, 28, 10, 60000, 10000},
+	"fashion-mnist": {"Fashion-MNIST", 1, 28, 28, 10, 60000, 10000},
+}
+
+// checkFolderIs refuses a folder labelled as the data set name (data.name)
+// that does not hold what that data set holds, so that the report never
+// sets a run on other data beside that data set's published numbers.
+func checkFolderIs(name, dir string, train, test *data.Set) error {
+	want, ok := namedShapes[name]
+	if !ok {
+		return fmt.Errorf("data.name %q is not a data set lgm knows the shape of", name)
+	}
+	var diffs []string
+	if train.C != want.c || train.H != want.h || train.W != want.w {
+		diffs = append(diffs, fmt.Sprintf("%d×%d×%d images, not %d×%d×%d", train.C, train.H, train.W, want.c, want.h, want.w))
+	}
+	if train.Classes != want.classes {
+		diffs = append(diffs, fmt.Sprintf("%d classes, not %d", train.Classes, want.classes))
+	}
+	if train.N != want.nTrain || test.N != want.nTest {
+		diffs = append(diffs, fmt.Sprintf("%d training and %d test images, not %d and %d", train.N, test.N, want.nTrain, want.nTest))
+	}
+	if len(diffs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("data.name says %s holds %s, but it has %s: remove data.name (the run is then reported as a folder of its own), or point --data at a full copy of %s",
+		dir, want.title, strings.Join(diffs, " and "), want.title)
 }

@@ -87,6 +87,15 @@ func headSetting(h HeadConfig) (string, float64) {
 }
 
 // groupKey is cfg without what differs between seeds of one experiment.
+// datasetOf is the data set a run trained on, as the report names it: a
+// folder labelled with data.name is that data set.
+func datasetOf(cfg Config) string {
+	if cfg.Data.Name != "" {
+		return cfg.Data.Name
+	}
+	return cfg.Data.Dataset
+}
+
 func groupKey(cfg Config) string {
 	cfg.Seed, cfg.Name, cfg.Data.Dir = 0, "", ""
 	return string(cfg.Marshal())
@@ -139,7 +148,7 @@ func ReadReportRun(ctx context.Context, dir string, opts ReportOptions) (*report
 	if err != nil {
 		return nil, err
 	}
-	r := &report.Run{Name: filepath.Base(filepath.Clean(dir)), Dataset: cfg.Data.Dataset, Net: cfg.Model.Net, Dim: cfg.Model.Dim,
+	r := &report.Run{Name: filepath.Base(filepath.Clean(dir)), Dataset: datasetOf(cfg), Folder: cfg.Data.Name != "", Net: cfg.Model.Net, Dim: cfg.Model.Dim,
 		Head: cfg.Head.Name, Augment: cfg.Data.Augment, Key: groupKey(cfg), Seed: cfg.Seed,
 		Epochs: len(ms), EpochsTotal: cfg.Train.Epochs, Curve: ReportCurve(filepath.Base(dir), ms)}
 	r.Setting, r.Alpha = headSetting(cfg.Head)
@@ -167,7 +176,7 @@ func ReadReportRun(ctx context.Context, dir string, opts ReportOptions) (*report
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
 	r.Calibration = &cal
-	if cfg.Data.Dataset == "cifar100" && out.K >= 5 {
+	if datasetOf(cfg) == "cifar100" && out.K >= 5 {
 		t5 := report.TopKError(probs, out.Labels, 5)
 		r.Top5 = &t5
 	}

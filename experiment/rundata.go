@@ -88,13 +88,17 @@ func checkSameData(ck *Checkpoint, run, from string, train, test *data.Set) erro
 // resume: the checkpoint's config is what runs (and what the file would be
 // rewritten to), so an edit would be silently lost. A missing file is
 // fine: the resume writes it again.
-func checkConfigFile(run, path string, ck *Checkpoint) error {
+//
+// It returns the file's labels (data.name), which a resume keeps: they may
+// be added or changed by hand, as they change nothing in training.
+func checkConfigFile(run, path string, ck *Checkpoint) (labels DataConfig, err error) {
+	labels = ck.Config.Data
 	raw, err := fileio.ReadFile(path, "a config file", fileio.MaxConfigBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return nil
+			return labels, nil
 		}
-		return err
+		return labels, err
 	}
 	// Both decoded the same way, so that keys a newer lgm added to configs
 	// (absent from the file and from the checkpoint's copy) are no edit.
@@ -104,13 +108,13 @@ func checkConfigFile(run, path string, ck *Checkpoint) error {
 	var diffs []string
 	if err := dec.Decode(&now); err != nil {
 		diffs = []string{"it no longer parses: " + oneLine(err.Error())}
-	} else if diffs, err = configDiff(ck.Config.Marshal(), now.Marshal()); err != nil {
-		return err
+	} else if diffs, err = configDiff(ck.Config.Unlabelled().Marshal(), now.Unlabelled().Marshal()); err != nil {
+		return labels, err
 	}
 	if len(diffs) == 0 {
-		return nil
+		return now.Data, nil
 	}
-	return fmt.Errorf("%s was edited after the run's last checkpoint (%s); --resume runs the config saved in the checkpoint, not the file, and would overwrite the file. "+
+	return labels, fmt.Errorf("%s was edited after the run's last checkpoint (%s); --resume runs the config saved in the checkpoint, not the file, and would overwrite the file. "+
 		"To resume as trained, remove %s (the resume writes it again) and run the command again; to train with the edits, start a new run: lgm train --config %s --out NEW_DIR",
 		path, strings.Join(diffs, "; "), path, path)
 }

@@ -156,10 +156,12 @@ func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
 	if err != nil {
 		return setup(err)
 	}
-	if err := checkConfigFile(opts.Out, filepath.Join(opts.Out, ConfigFile), ck); err != nil {
+	labels, err := checkConfigFile(opts.Out, filepath.Join(opts.Out, ConfigFile), ck)
+	if err != nil {
 		return err
 	}
 	cfg := ck.Config
+	cfg.Data.Name = labels.Name
 	if epochs > 0 {
 		cfg.Train.Epochs = epochs
 	}

@@ -45,7 +45,7 @@ func pct(f float64) string { return fmt.Sprintf("%.2f", 100*f) }
 func signed(d float64) string { return fmt.Sprintf("%+.2f", d) }
 
 // Build assembles the report of runs: the runs, the groups' test error
-// beside the paper's numbers, Table 6 in its layout, the detection table,
+// beside the paper's numbers, Tables 3 and 6 in their layouts, the detection table,
 // the paper's two adversarial claims tested (claims.go), the calibration
 // table, and the pictures.
 func Build(runs []*Run, opts Options) (*Document, error) {
@@ -61,6 +61,9 @@ func Build(runs []*Run, opts Options) (*Document, error) {
 	doc.Sections = append(doc.Sections, runsSection(runs))
 	if len(groups) > 0 {
 		doc.Sections = append(doc.Sections, errorSection(groups))
+		if s, ok := table3Section(groups); ok {
+			doc.Sections = append(doc.Sections, s)
+		}
 		if s, ok := table6Section(groups); ok {
 			doc.Sections = append(doc.Sections, s)
 		}
@@ -89,7 +92,11 @@ func runsSection(runs []*Run) Section {
 		if r.Epochs > 0 {
 			errCell = fmt.Sprintf("%s (%d/%d)", pct(r.TestError), int(math.Round(r.TestError*float64(r.TestN))), r.TestN)
 		}
-		t.Rows = append(t.Rows, []string{r.Name, dataName(r), r.Net, fmt.Sprint(r.Dim), r.Head, r.Setting, fmt.Sprint(r.Seed),
+		data := dataName(r)
+		if r.Folder {
+			data += " (folder)"
+		}
+		t.Rows = append(t.Rows, []string{r.Name, data, r.Net, fmt.Sprint(r.Dim), r.Head, r.Setting, fmt.Sprint(r.Seed),
 			fmt.Sprintf("%d/%d", r.Epochs, r.EpochsTotal), errCell})
 	}
 	return Section{Heading: "Runs", Tables: []Table{t}}

@@ -11,6 +11,9 @@ import (
 type Run struct {
 	Name    string // the run directory's name
 	Dataset string
+	// Folder: the data were a folder of images labelled as Dataset
+	// (data.name), e.g. a JPEG copy of CIFAR-10, not its official files.
+	Folder  bool
 	Net     string
 	Dim     int
 	Head    string

@@ -101,7 +101,8 @@ func fileExists(p string) bool {
 }
 
 // sameConfig compares the config.yaml of a run (raw, at path) with the
-// config the sweep would run, ignoring nothing but formatting: both are
+// config the sweep would run, ignoring formatting and labels (data.name,
+// which change nothing in training): both are
 // decoded and written again, then compared key by key. The error names every
 // key that differs.
 func sameConfig(raw []byte, path string, want experiment.Config) error {
@@ -111,7 +112,7 @@ func sameConfig(raw []byte, path string, want experiment.Config) error {
 	if err := dec.Decode(&got); err != nil {
 		return fmt.Errorf("%s: %s; it is not a config this lgm wrote: move the run directory away", path, strings.TrimPrefix(err.Error(), "yaml: "))
 	}
-	g, w := flatten(got.Marshal()), flatten(want.Marshal())
+	g, w := flatten(got.Unlabelled().Marshal()), flatten(want.Unlabelled().Marshal())
 	var diffs []string
 	for _, k := range union(g.keys, w.keys) {
 		gv, gok := g.values[k]

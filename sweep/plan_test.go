@@ -124,3 +124,20 @@ func TestArgs(t *testing.T) {
 		t.Errorf("done: got %v, want nothing", got)
 	}
 }
+
+// TestSameConfigIgnoresLabels: a run trained before its sweep labelled the
+// data (data.name) is the sweep's run; any other difference is named.
+func TestSameConfigIgnoresLabels(t *testing.T) {
+	want := experiment.Default()
+	want.Data.Dataset, want.Data.Name = "folder", "cifar10"
+	got := want
+	got.Data.Name = ""
+	if err := sameConfig(got.Marshal(), "run/config.yaml", want); err != nil {
+		t.Errorf("only the label differs: %v", err)
+	}
+	got.Train.LR = 0.5
+	err := sameConfig(got.Marshal(), "run/config.yaml", want)
+	if err == nil || !strings.Contains(err.Error(), "train.lr is 0.5 there") || strings.Contains(err.Error(), "data.name") {
+		t.Errorf("got %v, want train.lr named and data.name not", err)
+	}
+}
