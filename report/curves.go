@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -162,6 +163,7 @@ func CurvesPlot(runs []Curve) (Picture, error) {
 	for i, r := range runs {
 		names[i] = r.Name
 	}
+	names = legendNames(names)
 	panels := []panel{loss, errs, lr}
 	if len(sched.lines) > 0 {
 		panels = append(panels, sched)
@@ -273,6 +275,33 @@ func (integerTicks) Ticks(lo, hi float64) []plot.Tick {
 		for v := math.Ceil(lo); v <= hi; v++ {
 			out = append(out, plot.Tick{Value: v, Label: fmt.Sprint(v)})
 		}
+	}
+	return out
+}
+
+// legendNames drops the prefix all names share up to a separator ("-", "_"
+// or "."), so that names such as cifar10-resnet20-softmax-s1 and
+// cifar10-resnet20-lgm-s1 fit the legend's strip as softmax-s1 and lgm-s1
+// rather than being cut to the same cifar10-resnet20-….
+func legendNames(names []string) []string {
+	if len(names) < 2 {
+		return names
+	}
+	cut := len(names[0])
+	for _, n := range names[1:] {
+		i := 0
+		for i < cut && i < len(n) && n[i] == names[0][i] {
+			i++
+		}
+		cut = i
+	}
+	cut = strings.LastIndexAny(names[0][:cut], "-_.") + 1
+	out := make([]string, len(names))
+	for i, n := range names {
+		if cut >= len(n) {
+			return names // a name would be empty
+		}
+		out[i] = n[cut:]
 	}
 	return out
 }

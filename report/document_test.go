@@ -212,3 +212,17 @@ func TestReportWithoutAttacks(t *testing.T) {
 		t.Error("two renderings of one report differ")
 	}
 }
+
+func TestLegendNames(t *testing.T) {
+	for _, c := range []struct{ in, want []string }{
+		{[]string{"cifar10-resnet20-softmax-s1", "cifar10-resnet20-lgm-s1", "cifar10-resnet20-softmax-s2"}, []string{"softmax-s1", "lgm-s1", "softmax-s2"}},
+		{[]string{"mnist-lgm-s1", "mnist-lgm-s2"}, []string{"s1", "s2"}}, // the shared "mnist-lgm-s" is cut at its last "-"
+		{[]string{"run-", "run-b"}, []string{"run-", "run-b"}},           // nothing would be left
+		{[]string{"softmax", "lgm"}, []string{"softmax", "lgm"}},         // no shared prefix
+		{[]string{"only-one-run"}, []string{"only-one-run"}},             // a single run keeps its name
+	} {
+		if got := legendNames(c.in); strings.Join(got, ",") != strings.Join(c.want, ",") {
+			t.Errorf("legendNames(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}

@@ -6,7 +6,9 @@
 # (report.png), lgm compare of the runs (compare.md, with every epoch's test
 # error in compare-per-epoch.md), each run's attack results as JSON, and
 # machine.md: the CPU, the lgm revision, the sweep file and the wall time of
-# every run and the builds that trained it, as its metrics.jsonl recorded them.
+# every run and the builds that trained it, as its metrics.jsonl recorded them;
+# and runs/NAME/ with each run's config.yaml and metrics.jsonl (and eval.json),
+# from which lgm report and lgm compare can be drawn again.
 #
 # Usage: scripts/publish-results.sh SWEEP_FILE RUNS_DIR OUT_DIR
 #   e.g. scripts/publish-results.sh sweeps/mnist-table6.yaml /work/runs/mnist/runs docs/results/mnist-table6
@@ -47,6 +49,13 @@ cp "$tmp"/report/*.md "$tmp"/report/*.png "$out"/
 "$bin" compare "${dirs[@]}" --per-epoch --markdown >"$out/compare-per-epoch.md"
 for d in "${dirs[@]}"; do
   for a in "$d"/attack-*.json; do [ -f "$a" ] && cp "$a" "$out/$(basename "$d")-$(basename "$a")"; done
+  # Each run's config and metrics (and eval.json, if one was written with
+  # lgm eval --json > eval.json), so that lgm report and lgm compare can be run
+  # again on runs/* from the repository alone, without the checkpoints.
+  mkdir -p "$out/runs/$(basename "$d")"
+  for f in config.yaml metrics.jsonl eval.json; do
+    [ -f "$d/$f" ] && cp "$d/$f" "$out/runs/$(basename "$d")/$f"
+  done
 done
 
 if command -v chromium >/dev/null 2>&1; then
