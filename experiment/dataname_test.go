@@ -86,8 +86,14 @@ func TestDataNameIsALabel(t *testing.T) {
 	if r.Dataset != "mnist" || !r.Folder {
 		t.Errorf("report run: data set %q, folder %v; want mnist, true", r.Dataset, r.Folder)
 	}
-	if err := Resume(context.Background(), 2, opts); err != nil {
+	var out bytes.Buffer
+	resumed := opts
+	resumed.Stdout = &out
+	if err := Resume(context.Background(), 2, resumed); err != nil {
 		t.Fatalf("resume of a run labelled by hand: %v", err)
+	}
+	if !strings.Contains(out.String(), "on folder (mnist, data.name): 200 train / 70 test images") {
+		t.Errorf("the resume's header does not name the label:\n%s", out.String())
 	}
 	ck, err := OpenCheckpoint(dir)
 	if err != nil {

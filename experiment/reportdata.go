@@ -86,7 +86,6 @@ func headSetting(h HeadConfig) (string, float64) {
 	return strings.Join(parts, ", "), alpha
 }
 
-// groupKey is cfg without what differs between seeds of one experiment.
 // datasetOf is the data set a run trained on, as the report names it: a
 // folder labelled with data.name is that data set.
 func datasetOf(cfg Config) string {
@@ -96,6 +95,7 @@ func datasetOf(cfg Config) string {
 	return cfg.Data.Dataset
 }
 
+// groupKey is cfg without what differs between seeds of one experiment.
 func groupKey(cfg Config) string {
 	cfg.Seed, cfg.Name, cfg.Data.Dir = 0, "", ""
 	return string(cfg.Marshal())

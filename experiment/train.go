@@ -435,8 +435,12 @@ func (t *trainer) run(ctx context.Context) error {
 	if t.val != nil {
 		val = fmt.Sprintf(" / %d validation", t.val.N)
 	}
+	ds := cfg.Data.Dataset
+	if cfg.Data.Name != "" {
+		ds += " (" + cfg.Data.Name + ", data.name)"
+	}
 	fmt.Fprintf(t.out, "%s %s (%s, D=%d, head %s) on %s: %d train%s / %d test images, %d epochs of %d batches of %d\n",
-		verb, cfg.Name, cfg.Model.Net, cfg.Model.Dim, cfg.Head.Name, cfg.Data.Dataset, t.train.N, val, t.test.N, cfg.Train.Epochs, t.batches, s.B)
+		verb, cfg.Name, cfg.Model.Net, cfg.Model.Dim, cfg.Head.Name, ds, t.train.N, val, t.test.N, cfg.Train.Epochs, t.batches, s.B)
 	if p := model.PooledDim(cfg.Model.Net, cfg.Model.Width); p > 0 && p != cfg.Model.Dim {
 		fmt.Fprintf(t.out, "note: %s's pooled feature is %d-D at width %g; a linear layer maps it to D=%d (model.dim %d makes the pooled feature the head's input)\n",
 			cfg.Model.Net, p, cfg.Model.Width, cfg.Model.Dim, p)
