@@ -101,7 +101,7 @@ func table3Table(ds string, rows []*table3Row) Table {
 	c := short(ds)
 	t := Table{
 		Title:  fmt.Sprintf("%s test error (%%) in the layout of the paper's Table 3", map[string]string{"cifar10": "CIFAR-10", "cifar100": "CIFAR-100"}[ds]),
-		Note:   "ours: mean ± std over seeds (how many in brackets), the last epoch; paper: Table 3 (CIFAR-100, the VGG-like 13-layer CNN at full width and 300-odd epochs).",
+		Note:   "ours: mean ± std over seeds (how many in brackets), the last epoch; paper: Table 3 (CIFAR-100, the VGG-like 13-layer CNN at full width; the official example trains 120k iterations of 128, about 300 epochs).",
 		Header: []string{"head", "ours " + c, "ours " + c + "+", "paper C100", "paper C100+"},
 	}
 	for _, row := range rows {
