@@ -30,6 +30,7 @@ type runSummary struct {
 	Head       string  `json:"head"`
 	Dim        int     `json:"dim"`
 	Dataset    string  `json:"dataset"`
+	DataName   string  `json:"data_name,omitempty"` // a folder's label (data.name), e.g. cifar10
 	Seed       uint64  `json:"seed"`
 	Epochs     int     `json:"epochs"`       // finished
 	Of         int     `json:"epochs_total"` // configured
@@ -118,6 +119,7 @@ func summarize(dir string) (runSummary, error) {
 		return r, fmt.Errorf("%s: %w", cfgPath, err)
 	}
 	r.Net, r.Head, r.Dim, r.Dataset, r.Seed, r.Of = cfg.Model.Net, cfg.Head.Name, cfg.Model.Dim, cfg.Data.Dataset, cfg.Seed, cfg.Train.Epochs
+	r.DataName = cfg.Data.Name
 	ms, err := experiment.ReadMetrics(filepath.Join(dir, experiment.MetricsFile))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return r, err
@@ -164,7 +166,11 @@ func printSummary(io streams, runs []runSummary, markdown bool) error {
 			errCell = fmt.Sprintf("%.2f%% (%d/%d)", 100*r.TestError, r.Wrong, r.TestN)
 			speed, secs = fmt.Sprintf("%.0f", r.ImgS), fmt.Sprintf("%.0f", r.Seconds)
 		}
-		rows = append(rows, []string{r.Run, r.Net, fmt.Sprint(r.Dim), r.Head, r.Dataset, fmt.Sprint(r.Seed),
+		data := r.Dataset
+		if r.DataName != "" {
+			data += " (" + r.DataName + ")"
+		}
+		rows = append(rows, []string{r.Run, r.Net, fmt.Sprint(r.Dim), r.Head, data, fmt.Sprint(r.Seed),
 			fmt.Sprintf("%d/%d", r.Epochs, r.Of), errCell, speed, secs})
 	}
 	return table(io, markdown, header, rows)

@@ -97,3 +97,24 @@ func TestCompare(t *testing.T) {
 		}
 	}
 }
+
+// TestCompareNamesAFolderLabel: a folder run labelled data.name shows
+// "folder (cifar10)" in the table and data_name in its JSON.
+func TestCompareNamesAFolderLabel(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "jpg")
+	writeRun(t, dir, "softmax", 1, []float64{0.16}, 60)
+	cfg := experiment.Default()
+	cfg.Seed, cfg.Train.Epochs = 7, 1
+	cfg.Data.Dataset, cfg.Data.Name = "folder", "cifar10"
+	if err := os.WriteFile(filepath.Join(dir, experiment.ConfigFile), cfg.Marshal(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, out, stderr := lgm(t, "compare", dir); !strings.Contains(out, " folder (cifar10) ") {
+		t.Errorf("table lacks the label: %s%s", out, stderr)
+	}
+	_, out, _ := lgm(t, "compare", dir, "--json")
+	var r runSummary
+	if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &r); err != nil || r.Dataset != "folder" || r.DataName != "cifar10" {
+		t.Errorf("JSON %q (%v): want dataset folder, data_name cifar10", out, err)
+	}
+}
