@@ -61,17 +61,8 @@ func TestCheckFolderIs(t *testing.T) {
 func TestDataNameIsALabel(t *testing.T) {
 	cfg := smallConfig()
 	cfg.Data.Dataset = "folder"
-	cfg.Train.Epochs = 1
-	dir := filepath.Join(t.TempDir(), "run")
-	opts := TrainOptions{Out: dir, Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)}
-	if err := Train(context.Background(), cfg, opts); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, ConfigFile)
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts, path, orig := trainOneEpoch(t, cfg)
+	dir := opts.Out
 	labelled := strings.Replace(string(orig), "    dataset: folder\n", "    dataset: folder\n    name: mnist\n", 1)
 	if labelled == string(orig) {
 		t.Fatalf("no data.dataset line in\n%s", orig)

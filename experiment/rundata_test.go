@@ -75,18 +75,8 @@ func TestResumeFromMovedData(t *testing.T) {
 // the checkpoint's config and overwrite the file), listing each change and
 // how to proceed; the file as written, or no file, resumes.
 func TestResumeRefusesHandEditedConfig(t *testing.T) {
-	cfg := smallConfig()
-	cfg.Train.Epochs = 1
-	dir := filepath.Join(t.TempDir(), "run")
-	opts := TrainOptions{Out: dir, Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)}
-	if err := Train(context.Background(), cfg, opts); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, ConfigFile)
-	orig, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	opts, path, orig := trainOneEpoch(t, smallConfig())
+	dir := opts.Out
 	for _, c := range []struct {
 		name, text string
 		want       []string
@@ -138,4 +128,23 @@ func TestEvalImageSizeMismatch(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("got %v, want %q", err, want)
 	}
+}
+
+// trainOneEpoch trains cfg for one epoch on the small synthetic set into a
+// new run directory and returns the options that trained it, the path of
+// its config.yaml and the file as written.
+func trainOneEpoch(t *testing.T, cfg Config) (opts TrainOptions, path string, written []byte) {
+	t.Helper()
+	cfg.Train.Epochs = 1
+	dir := filepath.Join(t.TempDir(), "run")
+	opts = TrainOptions{Out: dir, Train: synthetic("synth/train", 200, 4, 1), Test: synthetic("synth/test", 70, 4, 2)}
+	if err := Train(context.Background(), cfg, opts); err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(dir, ConfigFile)
+	written, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opts, path, written
 }
