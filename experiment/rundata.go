@@ -89,16 +89,16 @@ func checkSameData(ck *Checkpoint, run, from string, train, test *data.Set) erro
 // rewritten to), so an edit would be silently lost. A missing file is
 // fine: the resume writes it again.
 //
-// It returns the file's labels (data.name), which a resume keeps: they may
-// be added or changed by hand, as they change nothing in training.
-func checkConfigFile(run, path string, ck *Checkpoint) (labels DataConfig, err error) {
-	labels = ck.Config.Data
+// It returns the file's label data.name, which a resume keeps: it may be
+// added or changed by hand, as it changes nothing in training.
+func checkConfigFile(run, path string, ck *Checkpoint) (dataName string, err error) {
+	dataName = ck.Config.Data.Name
 	raw, err := fileio.ReadFile(path, "a config file", fileio.MaxConfigBytes)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return labels, nil
+			return dataName, nil
 		}
-		return labels, err
+		return dataName, err
 	}
 	// Both decoded the same way, so that keys a newer lgm added to configs
 	// (absent from the file and from the checkpoint's copy) are no edit.
@@ -109,12 +109,12 @@ func checkConfigFile(run, path string, ck *Checkpoint) (labels DataConfig, err e
 	if err := dec.Decode(&now); err != nil {
 		diffs = []string{"it no longer parses: " + oneLine(err.Error())}
 	} else if diffs, err = configDiff(ck.Config.Unlabelled().Marshal(), now.Unlabelled().Marshal()); err != nil {
-		return labels, err
+		return dataName, err
 	}
 	if len(diffs) == 0 {
-		return now.Data, nil
+		return now.Data.Name, nil
 	}
-	return labels, fmt.Errorf("%s was edited after the run's last checkpoint (%s); --resume runs the config saved in the checkpoint, not the file, and would overwrite the file. "+
+	return dataName, fmt.Errorf("%s was edited after the run's last checkpoint (%s); --resume runs the config saved in the checkpoint, not the file, and would overwrite the file. "+
 		"To resume as trained, remove %s (the resume writes it again) and run the command again; to train with the edits, start a new run: lgm train --config %s --out NEW_DIR",
 		path, strings.Join(diffs, "; "), path, path)
 }

@@ -156,12 +156,12 @@ func Resume(ctx context.Context, epochs int, opts TrainOptions) error {
 	if err != nil {
 		return setup(err)
 	}
-	labels, err := checkConfigFile(opts.Out, filepath.Join(opts.Out, ConfigFile), ck)
+	dataName, err := checkConfigFile(opts.Out, filepath.Join(opts.Out, ConfigFile), ck)
 	if err != nil {
 		return err
 	}
 	cfg := ck.Config
-	cfg.Data.Name = labels.Name
+	cfg.Data.Name = dataName
 	if epochs > 0 {
 		cfg.Train.Epochs = epochs
 	}

@@ -14,10 +14,8 @@ import (
 // paper reports: every L-GM row at or below softmax, and the best L-GM at or
 // below center loss and L-Softmax.
 
-// table3Heads are the rows of the paper's Table 3, in its order.
-var table3Heads = []struct{ head, name string }{
-	{"softmax", "Softmax"}, {"center", "Center"}, {"lsoftmax", "L-Softmax"}, {"lgm", "L-GM"},
-}
+// table3Heads are the heads of the paper's Table 3, in its row order.
+var table3Heads = []string{"softmax", "center", "lsoftmax", "lgm"}
 
 // table3Row is one head setting: its groups without and with augmentation.
 type table3Row struct {
@@ -76,10 +74,8 @@ func table3Rows(groups []*Group, ds string) []*table3Row {
 		}
 	}
 	order := func(head string) int {
-		for i, h := range table3Heads {
-			if h.head == head {
-				return i
-			}
+		if i := slices.Index(table3Heads, head); i >= 0 {
+			return i
 		}
 		return len(table3Heads)
 	}
