@@ -236,10 +236,37 @@ func goTable(name, doc string, a mat) {
 	p("")
 }
 
-// consts collects the distinct constants of the kernels (values other than
-// 0 and ±1); each gets 4 bytes in winoConst<> and a register Z16+index.
+// consts collects the distinct constants of a kernel (values other than 0
+// and ±1). For AVX-512 each gets 4 bytes in the kernel's table <name>C<> and
+// a register Z16+index (broadcast at entry); AVX2 has 16 registers, all taken
+// by the data, so there each gets 32 bytes of the table (8 copies) and is an
+// instruction's memory operand.
 type consts struct {
 	vals []float32
+	name string // the kernel's: its table is <name>C<>
+}
+
+// avx2 says which instruction set the transform kernels are written for:
+// AVX-512 (zmm, 16 lanes) or AVX2 (ymm, 8 lanes: the lower or upper half of
+// the 16 lanes in memory, at the same addresses and strides; the Go side
+// calls an AVX2 kernel twice, 32 bytes apart).
+var avx2 bool
+
+// vr is vector register i of the instruction set.
+func vr(i int) string {
+	if avx2 {
+		return fmt.Sprintf("Y%d", i)
+	}
+	return fmt.Sprintf("Z%d", i)
+}
+
+// op is constant v's operand: its register (AVX-512) or its table entry.
+func (c *consts) op(v float32) string {
+	i := c.index(v)
+	if avx2 {
+		return fmt.Sprintf("%sC<>+%d(SB)", c.name, 32*i)
+	}
+	return fmt.Sprintf("Z%d", 16+i)
 }
 
 func (c *consts) index(v float32) int {
@@ -273,15 +300,15 @@ func combine(cs *consts, dst string, coef []float32, src []string) {
 			p("\tVXORPS %s, %s, %s", dst, dst, dst)
 			p("\tVSUBPS %s, %s, %s", src[k], dst, dst)
 		case first:
-			p("\tVMULPS Z%d, %s, %s", 16+cs.index(c), src[k], dst)
+			p("\tVMULPS %s, %s, %s", cs.op(c), src[k], dst)
 		case c == 1:
 			p("\tVADDPS %s, %s, %s", src[k], dst, dst)
 		case c == -1:
 			p("\tVSUBPS %s, %s, %s", src[k], dst, dst)
 		case c < 0:
-			p("\tVFNMADD231PS Z%d, %s, %s", 16+cs.index(-c), src[k], dst)
+			p("\tVFNMADD231PS %s, %s, %s", cs.op(-c), src[k], dst)
 		default:
-			p("\tVFMADD231PS Z%d, %s, %s", 16+cs.index(c), src[k], dst)
+			p("\tVFMADD231PS %s, %s, %s", cs.op(c), src[k], dst)
 		}
 		first = false
 	}
@@ -412,7 +439,7 @@ func emitProg(cs *consts, prog []step, q, n int) []string {
 		}
 		panic("emitProg: out of registers")
 	}
-	z := func(r int) string { return fmt.Sprintf("Z%d", r) }
+	z := vr
 	for k, s := range prog {
 		var a, b int
 		if s.op != "mul" {
@@ -436,13 +463,13 @@ func emitProg(cs *consts, prog []step, q, n int) []string {
 		case "sub":
 			p("\tVSUBPS %s, %s, %s", z(b), z(a), z(d))
 		case "mul":
-			p("\tVMULPS Z%d, %s, %s", 16+cs.index(float32(s.c)), z(b), z(d))
+			p("\tVMULPS %s, %s, %s", cs.op(float32(s.c)), z(b), z(d))
 		case "fma", "fnma":
 			if d != a {
 				p("\tVMOVAPS %s, %s", z(a), z(d))
 			}
 			ins := map[string]string{"fma": "VFMADD231PS", "fnma": "VFNMADD231PS"}[s.op]
-			p("\t%s Z%d, %s, %s", ins, 16+cs.index(float32(s.c)), z(b), z(d))
+			p("\t%s %s, %s, %s", ins, cs.op(float32(s.c)), z(b), z(d))
 		}
 		// Free the registers of names read for the last time here.
 		for _, name := range []string{s.a, s.b} {
@@ -471,10 +498,20 @@ func emitProg(cs *consts, prog []step, q, n int) []string {
 // kernel emits one transform kernel (kernelPass) with its own table of
 // constants, broadcast into Z16… at entry: a first pass collects them.
 func kernel(name, doc string, l, rm [][]float32, prog []step, inRow, inCol, outRow, outCol stride, srcStep, dstStep int, setup []string, bias bool) {
-	cs := &consts{}
+	cs := &consts{name: name}
 	mark := w.Len()
 	kernelPass(cs, 0, name, doc, l, rm, prog, inRow, inCol, outRow, outCol, srcStep, dstStep, setup, bias)
 	w.Truncate(mark)
+	if avx2 {
+		kernelPass(cs, 0, name, doc, l, rm, prog, inRow, inCol, outRow, outCol, srcStep, dstStep, setup, bias)
+		for i, v := range cs.vals {
+			for k := range 8 {
+				fmt.Fprintf(&data, "DATA %sC<>+%d(SB)/4, $0x%08x // %g\n", name, 32*i+4*k, math.Float32bits(v), v)
+			}
+		}
+		fmt.Fprintf(&data, "GLOBL %sC<>(SB), RODATA|NOPTR, $%d\n", name, 32*max(1, len(cs.vals)))
+		return
+	}
 	if len(cs.vals) > 16 {
 		panic(fmt.Sprintf("%s: %d constants, more than Z16…Z31", name, len(cs.vals)))
 	}
@@ -513,7 +550,7 @@ func kernelPass(cs *consts, nconst int, name, doc string, l, rm [][]float32, pro
 		p("\tVBROADCASTSS %sC<>+%d(SB), Z%d", name, 4*i, 16+i)
 	}
 	if bias {
-		p("\tVBROADCASTSS bias+40(FP), Z15")
+		p("\tVBROADCASTSS bias+40(FP), %s", vr(15))
 	}
 	p("%s_loop:", name)
 	// Column pass: T[i][c] = Σ_k L[i][k]·X[k][c], into the stack buffer.
@@ -523,7 +560,7 @@ func kernelPass(cs *consts, nconst int, name, doc string, l, rm [][]float32, pro
 		p("\tMOVQ R13, R12")
 		var in []string
 		for k := 0; k < q; k++ {
-			reg := fmt.Sprintf("Z%d", k)
+			reg := vr(k)
 			p("\tVMOVUPS %d(R12), %s", c*inCol.imm+k*inRow.imm, reg)
 			if inRow.reg != "" && k < q-1 {
 				p("\tADDQ %s, R12", inRow.reg)
@@ -540,7 +577,7 @@ func kernelPass(cs *consts, nconst int, name, doc string, l, rm [][]float32, pro
 			continue
 		}
 		for i := 0; i < pr; i++ {
-			reg := fmt.Sprintf("Z%d", 8+i%7)
+			reg := vr(8 + i%7)
 			combine(cs, reg, l[i], in)
 			p("\tVMOVUPS %s, %d(SP)", reg, (i*qc+c)*64)
 		}
@@ -551,7 +588,7 @@ func kernelPass(cs *consts, nconst int, name, doc string, l, rm [][]float32, pro
 	for i := 0; i < pr; i++ {
 		var in []string
 		for c := 0; c < qc; c++ {
-			reg := fmt.Sprintf("Z%d", c)
+			reg := vr(c)
 			p("\tVMOVUPS %d(SP), %s", (i*qc+c)*64, reg)
 			in = append(in, reg)
 		}
@@ -561,14 +598,14 @@ func kernelPass(cs *consts, nconst int, name, doc string, l, rm [][]float32, pro
 			outs = emitProg(cs, prog, qc, pc)
 		}
 		for j := 0; j < pc; j++ {
-			reg := fmt.Sprintf("Z%d", 8+j%7)
+			reg := vr(8 + j%7)
 			if prog != nil {
 				reg = outs[j]
 			} else {
 				combine(cs, reg, rm[j], in)
 			}
 			if bias {
-				p("\tVADDPS Z15, %s, %s", reg, reg)
+				p("\tVADDPS %s, %s, %s", vr(15), reg, reg)
 			}
 			p("\tVMOVUPS %s, %d(R12)", reg, j*outCol.imm+i*outRow.imm)
 			if outCol.reg != "" && j < pc-1 {
@@ -712,6 +749,90 @@ func gatherScatter() {
 	p("\tRET")
 }
 
+// gatherScatterAVX2 emits the lane transposes for AVX2 CPUs, blocks of 8
+// values of t with all 16 lanes (the Go side, winoGatherAVX2 and
+// winoScatterAVX2, does the rest of cnt and other masks):
+//
+//	winoGather16AVX2(dst, src *float32, blocks int, idx *int32)
+//	  dst[t·16 + l] = src[t + idx[l]]   for t < 8·blocks, l < 16
+//	winoScatter16AVX2(dst, src *float32, blocks int, idx *int32)
+//	  dst[t + idx[l]] = src[t·16 + l]
+//
+// each half of the lanes (8 of them) as an 8×8 transpose in registers
+// (transpose8: Y0…Y7 into Y8…Y15).
+func gatherScatterAVX2() {
+	p("")
+	p("// func winoGather16AVX2(dst, src *float32, blocks int, idx *int32)")
+	p("TEXT ·winoGather16AVX2(SB), NOSPLIT, $0-32")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ blocks+16(FP), CX")
+	p("\tMOVQ idx+24(FP), AX")
+	p("winoGather16AVX2_loop:")
+	for h := range 2 {
+		for j := range 8 {
+			p("\tMOVLQSX %d(AX), DX", 4*(8*h+j))
+			p("\tVMOVUPS (SI)(DX*4), Y%d", j)
+		}
+		transpose8()
+		for k := range 8 {
+			p("\tVMOVUPS Y%d, %d(DI)", 8+k, 64*k+32*h)
+		}
+	}
+	p("\tADDQ $32, SI")
+	p("\tADDQ $512, DI")
+	p("\tDECQ CX")
+	p("\tJNZ winoGather16AVX2_loop")
+	p("\tVZEROUPPER")
+	p("\tRET")
+
+	p("")
+	p("// func winoScatter16AVX2(dst, src *float32, blocks int, idx *int32)")
+	p("TEXT ·winoScatter16AVX2(SB), NOSPLIT, $0-32")
+	p("\tMOVQ dst+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ blocks+16(FP), CX")
+	p("\tMOVQ idx+24(FP), AX")
+	p("winoScatter16AVX2_loop:")
+	for h := range 2 {
+		for k := range 8 {
+			p("\tVMOVUPS %d(SI), Y%d", 64*k+32*h, k)
+		}
+		transpose8()
+		for j := range 8 {
+			p("\tMOVLQSX %d(AX), DX", 4*(8*h+j))
+			p("\tVMOVUPS Y%d, (DI)(DX*4)", 8+j)
+		}
+	}
+	p("\tADDQ $512, SI")
+	p("\tADDQ $32, DI")
+	p("\tDECQ CX")
+	p("\tJNZ winoScatter16AVX2_loop")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// transpose8 emits the transpose of the 8×8 floats in Y0…Y7 (row i in Yi)
+// into Y8…Y15 (column j in Y8+j): unpacks of pairs of floats, shuffles of
+// pairs, then the 128-bit halves exchanged.
+func transpose8() {
+	for i := range 4 {
+		p("\tVUNPCKLPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 8+2*i)
+		p("\tVUNPCKHPS Y%d, Y%d, Y%d", 2*i+1, 2*i, 9+2*i)
+	}
+	for i := range 2 {
+		a := 8 + 4*i
+		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", a+2, a, 4*i)
+		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", a+2, a, 4*i+1)
+		p("\tVSHUFPS $0x44, Y%d, Y%d, Y%d", a+3, a+1, 4*i+2)
+		p("\tVSHUFPS $0xEE, Y%d, Y%d, Y%d", a+3, a+1, 4*i+3)
+	}
+	for i := range 4 {
+		p("\tVPERM2F128 $0x20, Y%d, Y%d, Y%d", 4+i, i, 8+i)
+		p("\tVPERM2F128 $0x31, Y%d, Y%d, Y%d", 4+i, i, 12+i)
+	}
+}
+
 // countMask sets K1 to the CX (< 16) low bits, the rows of a last block.
 func countMask() {
 	p("\tMOVQ $1, BX")
@@ -794,15 +915,19 @@ func family(prefix string, at, g, bt mat, prog []step) {
 		panic("times")
 	}
 	tile := 64 * m // bytes from one tile to the next along a row of 16-lane values
-	kernel(prefix+"InputAVX512", fmt.Sprintf("V = Bᵀ·d·B for cnt tiles: d[k][l] at src + k·s1 + l·64, V[i·%d+j] at dst + (i·%d+j)·s2; src advances %d bytes a tile, dst 64.", n, n, tile),
+	isa := "AVX512"
+	if avx2 {
+		isa = "AVX2"
+	}
+	kernel(prefix+"Input"+isa, fmt.Sprintf("V = Bᵀ·d·B for cnt tiles: d[k][l] at src + k·s1 + l·64, V[i·%d+j] at dst + (i·%d+j)·s2; src advances %d bytes a tile, dst 64.", n, n, tile),
 		btf, btf, prog, reg("R8"), imm(64), reg("R10"), reg("R9"), tile, 64, times("R9", "R10", n), false)
-	kernel(prefix+"OutputAVX512", fmt.Sprintf("Y = Aᵀ·M·A + bias for cnt tiles: M[k·%d+l] at src + (k·%d+l)·s1, Y[i][j] at dst + i·s2 + j·64; src advances 64 bytes a tile, dst %d.", n, n, tile),
+	kernel(prefix+"Output"+isa, fmt.Sprintf("Y = Aᵀ·M·A + bias for cnt tiles: M[k·%d+l] at src + (k·%d+l)·s1, Y[i][j] at dst + i·s2 + j·64; src advances 64 bytes a tile, dst %d.", n, n, tile),
 		atf, atf, nil, reg("R10"), reg("R8"), reg("R9"), imm(64), 64, tile, times("R8", "R10", n), true)
-	kernel(prefix+"KernelAVX512", fmt.Sprintf("U = G·g·Gᵀ for cnt groups of 16 kernels: g[k][l] at src + (k·%d+l)·s1, U[i·%d+j] at dst + (i·%d+j)·s2; src and dst advance 64 bytes.", r, n, n),
+	kernel(prefix+"Kernel"+isa, fmt.Sprintf("U = G·g·Gᵀ for cnt groups of 16 kernels: g[k][l] at src + (k·%d+l)·s1, U[i·%d+j] at dst + (i·%d+j)·s2; src and dst advance 64 bytes.", r, n, n),
 		gf, gf, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64, append(times("R8", "R10", r), times("R9", "R11", n)...), false)
-	kernel(prefix+"GradOutputAVX512", fmt.Sprintf("dM = A·dY·Aᵀ for cnt tiles: dY[k][l] at src + k·s1 + l·64, dM[i·%d+j] at dst + (i·%d+j)·s2; src advances %d bytes a tile, dst 64.", n, n, tile),
+	kernel(prefix+"GradOutput"+isa, fmt.Sprintf("dM = A·dY·Aᵀ for cnt tiles: dY[k][l] at src + k·s1 + l·64, dM[i·%d+j] at dst + (i·%d+j)·s2; src advances %d bytes a tile, dst 64.", n, n, tile),
 		a, a, nil, reg("R8"), imm(64), reg("R10"), reg("R9"), tile, 64, times("R9", "R10", n), false)
-	kernel(prefix+"GradKernelAVX512", fmt.Sprintf("dg = Gᵀ·dU·G for cnt groups of 16: dU[k·%d+l] at src + (k·%d+l)·s1, dg[i][j] at dst + (i·%d+j)·s2; src and dst advance 64 bytes.", n, n, r),
+	kernel(prefix+"GradKernel"+isa, fmt.Sprintf("dg = Gᵀ·dU·G for cnt groups of 16: dU[k·%d+l] at src + (k·%d+l)·s1, dg[i][j] at dst + (i·%d+j)·s2; src and dst advance 64 bytes.", n, n, r),
 		gt, gt, nil, reg("R10"), reg("R8"), reg("R11"), reg("R9"), 64, 64, append(times("R8", "R10", n), times("R9", "R11", r)...), false)
 }
 
@@ -846,6 +971,11 @@ func main() {
 	family("wino4", at4, g4, bt4, bt4Prog)
 	family("wino43", at3, g3, bt3, nil)
 	gatherScatter()
+	avx2 = true
+	family("wino", at2, g2, bt2, btProg)
+	family("wino4", at4, g4, bt4, bt4Prog)
+	family("wino43", at3, g3, bt3, nil)
+	gatherScatterAVX2()
 	p("")
 	w.Write(data.Bytes())
 	if err := os.WriteFile("wino_amd64.s", w.Bytes(), 0o644); err != nil {

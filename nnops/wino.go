@@ -3,6 +3,7 @@ package nnops
 import (
 	"os"
 	"strconv"
+	"unsafe"
 
 	"github.com/lgm-dev/lgm/internal/gemm"
 )
@@ -65,18 +66,130 @@ type winoConv struct {
 	ytLen   int // floats of yt (dw: dyt) after it
 }
 
-// winoFns are the AVX-512 kernels of one variant (wino_amd64.s).
+// winoFns are the transform kernels of one variant (wino_amd64.s).
 type winoFns struct {
 	input, gradOutput, kernel, gradKernel func(src, dst *float32, cnt int, s1, s2 uintptr)
 	output                                func(src, dst *float32, cnt int, s1, s2 uintptr, bias float32)
 }
 
+// The kernels of the variants F(2×2, 5×5), F(4×4, 5×5) and F(4×4, 3×3), and
+// the lane transposes, for the instruction set in use (setWinoISA).
 var (
-	wino2Fns = winoFns{winoInputAVX512, winoGradOutputAVX512, winoKernelAVX512, winoGradKernelAVX512, winoOutputAVX512}
-	wino4Fns = winoFns{wino4InputAVX512, wino4GradOutputAVX512, wino4KernelAVX512, wino4GradKernelAVX512, wino4OutputAVX512}
-	// F(4×4, 3×3)
-	wino43Fns = winoFns{wino43InputAVX512, wino43GradOutputAVX512, wino43KernelAVX512, wino43GradKernelAVX512, wino43OutputAVX512}
+	wino2Fns, wino4Fns, wino43Fns winoFns
+	winoGather, winoScatter       func(dst, src *float32, cnt int, idx *int32, mask uint64)
 )
+
+// winoISA is the instruction set of the Winograd kernels: "avx512" (zmm,
+// the 16 lanes of a group in one register), "avx2" (ymm: each kernel runs
+// twice, on lanes 0–7 and 8–15, 32 bytes apart in the same layout; the lane
+// transposes in blocks of 8 × 8) or "" (neither: no Winograd path). The best
+// the CPU has; LGM_WINO_ISA=avx2 takes AVX2 on an AVX-512 CPU (A/B
+// measurements, and the tests run both where they can).
+var winoISA string
+
+func init() { setWinoISA(defaultWinoISA()) }
+
+func defaultWinoISA() string {
+	switch {
+	case os.Getenv("LGM_WINO_ISA") == "avx2" && hasWinoAVX2:
+		return "avx2"
+	case hasWinoAVX512:
+		return "avx512"
+	case hasWinoAVX2:
+		return "avx2"
+	}
+	return ""
+}
+
+// winoISAs are the instruction sets this CPU can run the kernels with.
+func winoISAs() []string {
+	var s []string
+	if hasWinoAVX512 {
+		s = append(s, "avx512")
+	}
+	if hasWinoAVX2 {
+		s = append(s, "avx2")
+	}
+	return s
+}
+
+// setWinoISA selects the kernels of isa (one of winoISAs, or "") for the
+// convolutions built after it and returns isa.
+func setWinoISA(isa string) string {
+	switch isa {
+	case "avx512":
+		wino2Fns = winoFns{winoInputAVX512, winoGradOutputAVX512, winoKernelAVX512, winoGradKernelAVX512, winoOutputAVX512}
+		wino4Fns = winoFns{wino4InputAVX512, wino4GradOutputAVX512, wino4KernelAVX512, wino4GradKernelAVX512, wino4OutputAVX512}
+		wino43Fns = winoFns{wino43InputAVX512, wino43GradOutputAVX512, wino43KernelAVX512, wino43GradKernelAVX512, wino43OutputAVX512}
+		winoGather, winoScatter = winoGather16, winoScatter16
+	case "avx2":
+		wino2Fns = winoFns{halves(winoInputAVX2), halves(winoGradOutputAVX2), halves(winoKernelAVX2), halves(winoGradKernelAVX2), halvesBias(winoOutputAVX2)}
+		wino4Fns = winoFns{halves(wino4InputAVX2), halves(wino4GradOutputAVX2), halves(wino4KernelAVX2), halves(wino4GradKernelAVX2), halvesBias(wino4OutputAVX2)}
+		wino43Fns = winoFns{halves(wino43InputAVX2), halves(wino43GradOutputAVX2), halves(wino43KernelAVX2), halves(wino43GradKernelAVX2), halvesBias(wino43OutputAVX2)}
+		winoGather, winoScatter = winoGatherAVX2, winoScatterAVX2
+	}
+	winoISA = isa
+	return isa
+}
+
+// halves runs an 8-lane AVX2 kernel on both halves of the 16 lanes.
+func halves(k func(src, dst *float32, cnt int, s1, s2 uintptr)) func(src, dst *float32, cnt int, s1, s2 uintptr) {
+	return func(src, dst *float32, cnt int, s1, s2 uintptr) {
+		k(src, dst, cnt, s1, s2)
+		k(floatsOn(src, 8), floatsOn(dst, 8), cnt, s1, s2)
+	}
+}
+
+func halvesBias(k func(src, dst *float32, cnt int, s1, s2 uintptr, bias float32)) func(src, dst *float32, cnt int, s1, s2 uintptr, bias float32) {
+	return func(src, dst *float32, cnt int, s1, s2 uintptr, bias float32) {
+		k(src, dst, cnt, s1, s2, bias)
+		k(floatsOn(src, 8), floatsOn(dst, 8), cnt, s1, s2, bias)
+	}
+}
+
+// floatsOn is p + n floats.
+func floatsOn(p *float32, n int) *float32 { return (*float32)(unsafe.Add(unsafe.Pointer(p), 4*n)) }
+
+// winoGatherAVX2 is winoGather16 (wino_amd64.s) for AVX2 CPUs: dst[t·16 +
+// l] = src[t + idx[l]] for the lanes l in mask, else 0, t < cnt. With all 16
+// lanes, blocks of 8 values of t by winoGather16AVX2; the rest here.
+func winoGatherAVX2(dst, src *float32, cnt int, idx *int32, mask uint64) {
+	t := 0
+	if mask == 0xffff && cnt >= 8 {
+		winoGather16AVX2(dst, src, cnt/8, idx)
+		t = cnt &^ 7
+	}
+	d := unsafe.Slice(dst, 16*cnt)
+	ix := (*[16]int32)(unsafe.Pointer(idx))
+	for ; t < cnt; t++ {
+		row := d[16*t : 16*t+16]
+		for l := range row {
+			row[l] = 0
+			if mask>>l&1 != 0 {
+				row[l] = *floatsOn(src, t+int(ix[l]))
+			}
+		}
+	}
+}
+
+// winoScatterAVX2 is winoScatter16 for AVX2 CPUs: dst[t + idx[l]] =
+// src[t·16 + l] for the lanes l in mask, t < cnt.
+func winoScatterAVX2(dst, src *float32, cnt int, idx *int32, mask uint64) {
+	t := 0
+	if mask == 0xffff && cnt >= 8 {
+		winoScatter16AVX2(dst, src, cnt/8, idx)
+		t = cnt &^ 7
+	}
+	s := unsafe.Slice(src, 16*cnt)
+	ix := (*[16]int32)(unsafe.Pointer(idx))
+	for ; t < cnt; t++ {
+		for l, v := range s[16*t : 16*t+16] {
+			if mask>>l&1 != 0 {
+				*floatsOn(dst, t+int(ix[l])) = v
+			}
+		}
+	}
+}
 
 // winoTileFor is the output tile side m of F(m×m, 5×5) for geometry g: 4,
 // whose 8×8 tiles need 64 products per 16 outputs (2.25× fewer than the 36
@@ -105,7 +218,7 @@ func winoTileFor(g geom) int {
 var winoM, _ = strconv.Atoi(os.Getenv("LGM_WINO_M"))
 
 // winoOn switches the Winograd path on (for 5×5 and 3×3 stride-1
-// convolutions on AVX-512). LGM_WINO=0 turns it off, LGM_WINO3=0 only for
+// convolutions on AVX-512 and AVX2 CPUs). LGM_WINO=0 turns it off, LGM_WINO3=0 only for
 // 3×3 kernels, for A/B measurements.
 var (
 	winoOn  = os.Getenv("LGM_WINO") != "0"
@@ -151,7 +264,7 @@ var winoMinC = 16
 // the gathers' and scatters' int32 indices).
 func useWino(g geom, cout int) bool {
 	const maxImg = (1<<31 - 1) / 16
-	return winoOn && !bf16.Load() && hasWinoAVX512 && (g.k == 5 || g.k == 3 && wino3On) && g.s == 1 && g.p <= g.k-1 && g.oh > 0 && g.ow > 0 && g.c >= winoMinC &&
+	return winoOn && !bf16.Load() && winoISA != "" && (g.k == 5 || g.k == 3 && wino3On) && g.s == 1 && g.p <= g.k-1 && g.oh > 0 && g.ow > 0 && g.c >= winoMinC &&
 		g.c*g.h*g.w <= maxImg && cout*g.oh*g.ow <= maxImg
 }
 
@@ -226,7 +339,7 @@ func (wc *winoConv) prepare(w, b []float32) {
 	for o0 := 0; o0 < cout; o0 += 16 {
 		mask := uint64(1)<<min(16, cout-o0) - 1
 		for c := 0; c < cin; c++ {
-			winoGather16(&wc.wt[0], &w[(o0*cin+c)*wc.rr], wc.rr, &wc.wIdx[0], mask)
+			winoGather(&wc.wt[0], &w[(o0*cin+c)*wc.rr], wc.rr, &wc.wIdx[0], mask)
 			wc.kernel(&wc.wt[0], &wc.ut[c*cp+o0], 1, 64, uintptr(cin*cp*4))
 		}
 	}
@@ -308,7 +421,7 @@ func (wc *winoConv) gatherInput(xt []float32, n0 int, mask uint64) {
 			clear(row[:p*16])
 			clear(row[(p+w)*16:])
 			src := &wc.xd[((n0*wc.c+c)*h+ih)*w]
-			winoGather16(&row[p*16], src, w, &wc.imgIdx[0], mask)
+			winoGather(&row[p*16], src, w, &wc.imgIdx[0], mask)
 		}
 	}
 }
@@ -321,7 +434,7 @@ func (wc *winoConv) scatterOutput(yt []float32, n0 int, mask uint64) {
 	for o := 0; o < wc.cout; o++ {
 		for r := 0; r < oh; r++ {
 			src := &yt[(o*wc.m*wc.th+r)*ytRow]
-			winoScatter16(&wc.out[((n0*wc.cout+o)*oh+r)*ow], src, ow, &wc.outIdx[0], mask)
+			winoScatter(&wc.out[((n0*wc.cout+o)*oh+r)*ow], src, ow, &wc.outIdx[0], mask)
 		}
 	}
 }
@@ -364,7 +477,7 @@ func (wc *winoConv) runGradW(x, dy, dw []float32) {
 	wc.wt = grow32(wc.wt, wc.rr*16)
 	for p0 := 0; p0 < np; p0 += 16 {
 		wc.gradKernel(&du[p0], &wc.wt[0], 1, uintptr(pl*4), 64)
-		winoScatter16(&dw[p0*wc.rr], &wc.wt[0], wc.rr, &wc.kIdx[0], uint64(1)<<min(16, np-p0)-1)
+		winoScatter(&dw[p0*wc.rr], &wc.wt[0], wc.rr, &wc.kIdx[0], uint64(1)<<min(16, np-p0)-1)
 	}
 	putScratch(wc.sc)
 	wc.xd, wc.out, wc.sc = nil, nil, nil
@@ -419,7 +532,7 @@ func (wc *winoConv) gatherGrad(dyt []float32, n0 int, mask uint64) {
 				clear(row)
 				continue
 			}
-			winoGather16(&row[0], &wc.out[((n0*wc.cout+o)*oh+r)*ow], ow, &wc.outIdx[0], mask)
+			winoGather(&row[0], &wc.out[((n0*wc.cout+o)*oh+r)*ow], ow, &wc.outIdx[0], mask)
 			clear(row[ow*16:])
 		}
 	}

@@ -148,43 +148,42 @@ func winoCases() []winoCase {
 // records its float32 error beside that of the GEMM path on the same data:
 // max |y − y64| / max |y64|.
 func TestWinoConv(t *testing.T) {
-	if !hasWinoAVX512 {
-		t.Skip("no AVX-512")
-	}
-	defer func(m int) { winoM = m }(winoM)
-	for _, c := range winoCases() {
-		for _, nbm := range [][2]int{{0, 2}, {1, 2}, {3, 2}, {0, 4}, {1, 4}, {3, 4}} {
-			nb := nbm[0]
-			winoM = nbm[1]
-			name := fmt.Sprintf("%+v/nb=%d/m=%d", c, nb, winoM)
-			k := c.kernel()
-			g := newGeom(c.cin, c.h, c.w, k, 1, c.p)
-			rng := newRand(uint64(c.b*1000 + c.cin*10 + c.p))
-			x := uniform(rng, c.b*c.cin*c.h*c.w)
-			w := uniform(rng, c.cout*c.cin*k*k)
-			b := uniform(rng, c.cout)
-			want := convRef(to64(x), to64(w), to64(b), c.b, c.cin, c.h, c.w, c.cout, k, 1, c.p)
-			old := winoNB
-			winoNB = nb
-			wc := newWinoConv(g, c.b, c.cout)
-			winoNB = old
-			got := make([]float32, len(want))
-			for i := range got {
-				got[i] = float32(math.NaN()) // every output must be written
-			}
-			wc.run(x, w, b, got)
-			winoOn = false
-			base := newGemmConv(g, c.b, c.cout)
-			winoOn = true
-			ref := make([]float32, len(want))
-			base.run(x, w, b, ref)
-			errW, errG := relErr(got, want), relErr(ref, want)
-			t.Logf("%s: winograd %.2e, gemm %.2e", name, errW, errG)
-			if !(errW < 1e-5) {
-				t.Errorf("%s: max relative error %.2e (gemm path %.2e)", name, errW, errG)
+	eachWinoISA(t, func(t *testing.T) {
+		defer func(m int) { winoM = m }(winoM)
+		for _, c := range winoCases() {
+			for _, nbm := range [][2]int{{0, 2}, {1, 2}, {3, 2}, {0, 4}, {1, 4}, {3, 4}} {
+				nb := nbm[0]
+				winoM = nbm[1]
+				name := fmt.Sprintf("%+v/nb=%d/m=%d", c, nb, winoM)
+				k := c.kernel()
+				g := newGeom(c.cin, c.h, c.w, k, 1, c.p)
+				rng := newRand(uint64(c.b*1000 + c.cin*10 + c.p))
+				x := uniform(rng, c.b*c.cin*c.h*c.w)
+				w := uniform(rng, c.cout*c.cin*k*k)
+				b := uniform(rng, c.cout)
+				want := convRef(to64(x), to64(w), to64(b), c.b, c.cin, c.h, c.w, c.cout, k, 1, c.p)
+				old := winoNB
+				winoNB = nb
+				wc := newWinoConv(g, c.b, c.cout)
+				winoNB = old
+				got := make([]float32, len(want))
+				for i := range got {
+					got[i] = float32(math.NaN()) // every output must be written
+				}
+				wc.run(x, w, b, got)
+				winoOn = false
+				base := newGemmConv(g, c.b, c.cout)
+				winoOn = true
+				ref := make([]float32, len(want))
+				base.run(x, w, b, ref)
+				errW, errG := relErr(got, want), relErr(ref, want)
+				t.Logf("%s: winograd %.2e, gemm %.2e", name, errW, errG)
+				if !(errW < 1e-5) {
+					t.Errorf("%s: max relative error %.2e (gemm path %.2e)", name, errW, errG)
+				}
 			}
 		}
-	}
+	})
 }
 
 // relErr is max |got − want| / max |want|.
@@ -237,36 +236,35 @@ func convGradWRef(x, dy []float64, c winoCase) []float64 {
 // TestWinoGradW checks runGradW against convGradWRef, with 1 and 2
 // workers: max |dw − dw64| / max |dw64|.
 func TestWinoGradW(t *testing.T) {
-	if !hasWinoAVX512 {
-		t.Skip("no AVX-512")
-	}
-	defer SetThreads(Threads())
-	defer func(m int) { winoM = m }(winoM)
-	for _, c := range winoCases() {
-		for _, thm := range [][2]int{{1, 2}, {2, 2}, {1, 4}, {2, 4}} {
-			th := thm[0]
-			SetThreads(th)
-			winoM = thm[1]
-			name := fmt.Sprintf("%+v/threads=%d/m=%d", c, th, winoM)
-			g := newGeom(c.cin, c.h, c.w, c.kernel(), 1, c.p)
-			rng := newRand(uint64(c.b*1000 + c.cin*10 + c.p + 7))
-			x := uniform(rng, c.b*c.cin*c.h*c.w)
-			dy := uniform(rng, c.b*c.cout*g.oh*g.ow)
-			want := convGradWRef(to64(x), to64(dy), c)
-			wc := newWinoConv(g, c.b, c.cout)
-			got := make([]float32, len(want))
-			for i := range got {
-				got[i] = float32(math.NaN())
-			}
-			wc.runGradW(x, dy, got)
-			wc.runGradW(x, dy, got) // a second run: the sums start again from zero
-			err := relErr(got, want)
-			t.Logf("%s: %.2e", name, err)
-			if !(err < 1e-5) {
-				t.Errorf("%s: max relative error %.2e", name, err)
+	eachWinoISA(t, func(t *testing.T) {
+		defer SetThreads(Threads())
+		defer func(m int) { winoM = m }(winoM)
+		for _, c := range winoCases() {
+			for _, thm := range [][2]int{{1, 2}, {2, 2}, {1, 4}, {2, 4}} {
+				th := thm[0]
+				SetThreads(th)
+				winoM = thm[1]
+				name := fmt.Sprintf("%+v/threads=%d/m=%d", c, th, winoM)
+				g := newGeom(c.cin, c.h, c.w, c.kernel(), 1, c.p)
+				rng := newRand(uint64(c.b*1000 + c.cin*10 + c.p + 7))
+				x := uniform(rng, c.b*c.cin*c.h*c.w)
+				dy := uniform(rng, c.b*c.cout*g.oh*g.ow)
+				want := convGradWRef(to64(x), to64(dy), c)
+				wc := newWinoConv(g, c.b, c.cout)
+				got := make([]float32, len(want))
+				for i := range got {
+					got[i] = float32(math.NaN())
+				}
+				wc.runGradW(x, dy, got)
+				wc.runGradW(x, dy, got) // a second run: the sums start again from zero
+				err := relErr(got, want)
+				t.Logf("%s: %.2e", name, err)
+				if !(err < 1e-5) {
+					t.Errorf("%s: max relative error %.2e", name, err)
+				}
 			}
 		}
-	}
+	})
 }
 
 // TestConv2dWino runs the convolution cases with 5×5 and 3×3 kernels and stride 1
@@ -274,45 +272,44 @@ func TestWinoGradW(t *testing.T) {
 // that is a convolution, dw): the forward against convRef and the gradients
 // against central differences, as TestConv2d.
 func TestConv2dWino(t *testing.T) {
-	if !hasWinoAVX512 {
-		t.Skip("no AVX-512")
-	}
-	old := winoMinC
-	winoMinC = 1
-	defer func() { winoMinC = old }()
-	var cs []convCase
-	for _, c := range append(convCases(),
-		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 2},
-		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 0},
-		convCase{b: 2, cin: 2, h: 11, w: 6, cout: 17, k: 5, s: 1, p: 1, noBias: true},
-		convCase{b: 17, cin: 3, h: 7, w: 7, cout: 5, k: 5, s: 1, p: 2},
-		convCase{b: 1, cin: 18, h: 7, w: 7, cout: 20, k: 5, s: 1, p: 2},
-		convCase{b: 2, cin: 21, h: 6, w: 6, cout: 10, k: 5, s: 1, p: 2}, // Cin ≥ 16: Winograd by default too
-		convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 3, s: 1, p: 1},
-		convCase{b: 2, cin: 2, h: 11, w: 6, cout: 17, k: 3, s: 1, p: 0, noBias: true},
-		convCase{b: 17, cin: 3, h: 8, w: 8, cout: 5, k: 3, s: 1, p: 1},
-		convCase{b: 2, cin: 18, h: 8, w: 8, cout: 16, k: 3, s: 1, p: 1}, // Cin ≥ 16
-	) {
-		if (c.k == 5 || c.k == 3) && c.s == 1 {
-			cs = append(cs, c)
+	eachWinoISA(t, func(t *testing.T) {
+		old := winoMinC
+		winoMinC = 1
+		defer func() { winoMinC = old }()
+		var cs []convCase
+		for _, c := range append(convCases(),
+			convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 2},
+			convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 5, s: 1, p: 0},
+			convCase{b: 2, cin: 2, h: 11, w: 6, cout: 17, k: 5, s: 1, p: 1, noBias: true},
+			convCase{b: 17, cin: 3, h: 7, w: 7, cout: 5, k: 5, s: 1, p: 2},
+			convCase{b: 1, cin: 18, h: 7, w: 7, cout: 20, k: 5, s: 1, p: 2},
+			convCase{b: 2, cin: 21, h: 6, w: 6, cout: 10, k: 5, s: 1, p: 2}, // Cin ≥ 16: Winograd by default too
+			convCase{b: 2, cin: 3, h: 13, w: 17, cout: 9, k: 3, s: 1, p: 1},
+			convCase{b: 2, cin: 2, h: 11, w: 6, cout: 17, k: 3, s: 1, p: 0, noBias: true},
+			convCase{b: 17, cin: 3, h: 8, w: 8, cout: 5, k: 3, s: 1, p: 1},
+			convCase{b: 2, cin: 18, h: 8, w: 8, cout: 16, k: 3, s: 1, p: 1}, // Cin ≥ 16
+		) {
+			if (c.k == 5 || c.k == 3) && c.s == 1 {
+				cs = append(cs, c)
+			}
 		}
-	}
-	// The forward's tolerance is 1e-4 instead of 1e-5: Winograd's float32
-	// error is a multiple of the direct sum's (the input transform scales a
-	// tile by up to (Σ|Bᵀ row|)² before the products, the output transform
-	// sums them back), and F(4×4, 5×5), the default, is 6.7e-5 off at an
-	// output of 0.98 in the 525-tap case (Cin = 21); TestWinoConv measures
-	// ≤ 5.8e-6 of the largest output (F(2×2): ≤ 1.7e-6, its worst case here
-	// 1.5e-5 at 0.36). The gradient checks keep their tolerances.
-	testConv2dTol(t, cs, 1e-4)
+		// The forward's tolerance is 1e-4 instead of 1e-5: Winograd's float32
+		// error is a multiple of the direct sum's (the input transform scales a
+		// tile by up to (Σ|Bᵀ row|)² before the products, the output transform
+		// sums them back), and F(4×4, 5×5), the default, is 6.7e-5 off at an
+		// output of 0.98 in the 525-tap case (Cin = 21); TestWinoConv measures
+		// ≤ 5.8e-6 of the largest output (F(2×2): ≤ 1.7e-6, its worst case here
+		// 1.5e-5 at 0.36). The gradient checks keep their tolerances.
+		testConv2dTol(t, cs, 1e-4)
+	})
 }
 
 // BenchmarkWinoKernels times the transform kernels alone on cache-resident
 // data, per tile (16 lanes): a row of 14 tiles into V with the LeNet++
 // conv1_2 layout (32 channels, rows of 128 columns).
 func BenchmarkWinoKernels(b *testing.B) {
-	if !hasWinoAVX512 {
-		b.Skip("no AVX-512")
+	if winoISA == "" {
+		b.Skip("no AVX-512 or AVX2")
 	}
 	const tiles, cin, ldv = 14, 32, 128
 	wp := 2*tiles + 4
@@ -321,13 +318,13 @@ func BenchmarkWinoKernels(b *testing.B) {
 	yt := make([]float32, 2*wp*16)
 	b.Run("input", func(b *testing.B) {
 		for b.Loop() {
-			winoInputAVX512(&src[0], &v[0], tiles, uintptr(wp*64), uintptr((cin*ldv+winoPosPad)*4))
+			wino2Fns.input(&src[0], &v[0], tiles, uintptr(wp*64), uintptr((cin*ldv+winoPosPad)*4))
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tiles), "ns/tile")
 	})
 	b.Run("output", func(b *testing.B) {
 		for b.Loop() {
-			winoOutputAVX512(&v[0], &yt[0], tiles, uintptr((cin*ldv+winoPosPad)*4), uintptr(wp*64), 0)
+			wino2Fns.output(&v[0], &yt[0], tiles, uintptr((cin*ldv+winoPosPad)*4), uintptr(wp*64), 0)
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tiles), "ns/tile")
 	})
@@ -338,77 +335,91 @@ func BenchmarkWinoKernels(b *testing.B) {
 	v4 := make([]float32, 64*(cin*ldv4+winoPosPad))
 	b.Run("input4", func(b *testing.B) {
 		for b.Loop() {
-			wino4InputAVX512(&src4[0], &v4[0], t4, uintptr(wp4*64), uintptr((cin*ldv4+winoPosPad)*4))
+			wino4Fns.input(&src4[0], &v4[0], t4, uintptr(wp4*64), uintptr((cin*ldv4+winoPosPad)*4))
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*t4), "ns/tile")
 	})
 	b.Run("gradOutput", func(b *testing.B) {
 		for b.Loop() {
-			winoGradOutputAVX512(&yt[0], &v[0], tiles, uintptr(wp*64), uintptr((cin*ldv+winoPosPad)*4))
+			wino2Fns.gradOutput(&yt[0], &v[0], tiles, uintptr(wp*64), uintptr((cin*ldv+winoPosPad)*4))
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*tiles), "ns/tile")
 	})
 }
 
-// TestWinoGatherScatter checks winoGather16 and winoScatter16 against their
+// TestWinoGatherScatter checks winoGather and winoScatter against their
 // definitions for every cnt from 1 to 40 (blocks of 16 and tails), with all
 // 16 lanes (the transposing path) and with some (the gather/scatter path).
 func TestWinoGatherScatter(t *testing.T) {
-	if !hasWinoAVX512 {
-		t.Skip("no AVX-512")
-	}
-	const stride = 53 // floats between lanes' rows: not a multiple of 16
-	var idx [16]int32
-	for l := range idx {
-		idx[l] = int32(l*stride + l%3)
-	}
-	rng := newRand(5)
-	for _, mask := range []uint64{0xffff, 0x7fff, 0x0001, 0x8421} {
-		for cnt := 1; cnt <= 40; cnt++ {
-			plane := make([]float32, 16*stride+2*40+8)
-			for i := range plane {
-				plane[i] = float32(rng.Float64())
-			}
-			// Gather: the lanes not in mask are zero, nothing past cnt rows written.
-			dst := make([]float32, (cnt+1)*16)
-			for i := range dst {
-				dst[i] = -7
-			}
-			winoGather16(&dst[0], &plane[1], cnt, &idx[0], mask)
-			for tt := 0; tt <= cnt; tt++ {
-				for l := 0; l < 16; l++ {
-					want := float32(-7)
-					if tt < cnt {
-						want = 0
-						if mask>>l&1 == 1 {
-							want = plane[1+tt+int(idx[l])]
+	eachWinoISA(t, func(t *testing.T) {
+		const stride = 53 // floats between lanes' rows: not a multiple of 16
+		var idx [16]int32
+		for l := range idx {
+			idx[l] = int32(l*stride + l%3)
+		}
+		rng := newRand(5)
+		for _, mask := range []uint64{0xffff, 0x7fff, 0x0001, 0x8421} {
+			for cnt := 1; cnt <= 40; cnt++ {
+				plane := make([]float32, 16*stride+2*40+8)
+				for i := range plane {
+					plane[i] = float32(rng.Float64())
+				}
+				// Gather: the lanes not in mask are zero, nothing past cnt rows written.
+				dst := make([]float32, (cnt+1)*16)
+				for i := range dst {
+					dst[i] = -7
+				}
+				winoGather(&dst[0], &plane[1], cnt, &idx[0], mask)
+				for tt := 0; tt <= cnt; tt++ {
+					for l := 0; l < 16; l++ {
+						want := float32(-7)
+						if tt < cnt {
+							want = 0
+							if mask>>l&1 == 1 {
+								want = plane[1+tt+int(idx[l])]
+							}
+						}
+						if got := dst[tt*16+l]; got != want {
+							t.Fatalf("gather mask %#x cnt %d: dst[%d][%d] = %v, want %v", mask, cnt, tt, l, got, want)
 						}
 					}
-					if got := dst[tt*16+l]; got != want {
-						t.Fatalf("gather mask %#x cnt %d: dst[%d][%d] = %v, want %v", mask, cnt, tt, l, got, want)
+				}
+				// Scatter: only the lanes in mask and the first cnt values written.
+				src := make([]float32, cnt*16)
+				for i := range src {
+					src[i] = float32(rng.Float64()) + 2
+				}
+				out := append([]float32(nil), plane...)
+				want := append([]float32(nil), plane...)
+				for tt := 0; tt < cnt; tt++ {
+					for l := 0; l < 16; l++ {
+						if mask>>l&1 == 1 {
+							want[1+tt+int(idx[l])] = src[tt*16+l]
+						}
 					}
 				}
-			}
-			// Scatter: only the lanes in mask and the first cnt values written.
-			src := make([]float32, cnt*16)
-			for i := range src {
-				src[i] = float32(rng.Float64()) + 2
-			}
-			out := append([]float32(nil), plane...)
-			want := append([]float32(nil), plane...)
-			for tt := 0; tt < cnt; tt++ {
-				for l := 0; l < 16; l++ {
-					if mask>>l&1 == 1 {
-						want[1+tt+int(idx[l])] = src[tt*16+l]
+				winoScatter(&out[1], &src[0], cnt, &idx[0], mask)
+				for i := range want {
+					if out[i] != want[i] {
+						t.Fatalf("scatter mask %#x cnt %d: out[%d] = %v, want %v", mask, cnt, i, out[i], want[i])
 					}
-				}
-			}
-			winoScatter16(&out[1], &src[0], cnt, &idx[0], mask)
-			for i := range want {
-				if out[i] != want[i] {
-					t.Fatalf("scatter mask %#x cnt %d: out[%d] = %v, want %v", mask, cnt, i, out[i], want[i])
 				}
 			}
 		}
+	})
+}
+
+// eachWinoISA runs f once for each instruction set this CPU runs the
+// Winograd kernels with (AVX-512 and AVX2 on an AVX-512 CPU), as a subtest
+// named by it, and skips without one.
+func eachWinoISA(t *testing.T, f func(t *testing.T)) {
+	isas := winoISAs()
+	if len(isas) == 0 {
+		t.Skip("no AVX-512 or AVX2: no Winograd kernels")
+	}
+	defer setWinoISA(winoISA)
+	for _, isa := range isas {
+		setWinoISA(isa)
+		t.Run(isa, f)
 	}
 }
