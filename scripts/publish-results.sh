@@ -8,7 +8,9 @@
 # machine.md: the CPU, the lgm revision, the sweep file and the wall time of
 # every run and the builds that trained it, as its metrics.jsonl recorded them;
 # and runs/NAME/ with each run's config.yaml and metrics.jsonl (and eval.json),
-# from which lgm report and lgm compare can be drawn again.
+# from which lgm report and lgm compare can be drawn again. Runs published
+# into OUT_DIR before whose run directories are not here (a sweep finished
+# over several machines) are kept, from their copies in OUT_DIR/runs.
 #
 # Usage: scripts/publish-results.sh SWEEP_FILE RUNS_DIR OUT_DIR
 #   e.g. scripts/publish-results.sh sweeps/mnist-table6.yaml /work/runs/mnist/runs docs/results/mnist-table6
@@ -35,28 +37,45 @@ go build -o "$bin" ./cmd/lgm
 mkdir -p "$out"
 out=$(realpath "$out")
 
-# The run directories of the sweep, in the sweep's order, that have finished
-# (the sweep's own dry run says which: "done"); the others are left out and named.
+# The runs of the sweep, in the sweep's order, that have finished (the sweep's
+# own dry run says which: "done"): each one's config.yaml, metrics.jsonl and
+# eval.json (if one was written with lgm eval --json > eval.json) are copied to
+# OUT_DIR/runs/NAME, and everything below is drawn from those copies, so that
+# lgm report and lgm compare can be run again from the repository alone. A run
+# published before whose run directory is gone or not finished here (a sweep
+# finished over several machines) is kept from its copy and named; the others
+# are left out and named. The report and the comparisons see each run by its
+# name alone (a link in a scratch folder), not by the path it has here.
+mkdir -p "$tmp/runs"
 dirs=()
 while read -r name state; do
-  if [ "$state" = done ]; then dirs+=("$runs/$name"); else echo "publish-results.sh: $name is $state: left out" >&2; fi
+  pub=$out/runs/$name
+  if [ "$state" = done ]; then
+    mkdir -p "$pub"
+    rm -f "$pub/eval.json"
+    for f in config.yaml metrics.jsonl eval.json; do
+      [ -f "$runs/$name/$f" ] && cp "$runs/$name/$f" "$pub/$f"
+    done
+    for a in "$runs/$name"/attack-*.json; do [ -f "$a" ] && cp "$a" "$out/$name-$(basename "$a")"; done
+    ln -s "$runs/$name" "$tmp/runs/$name" # the run itself: its checkpoint and attack files feed the report
+    dirs+=("$name")
+  elif [ -f "$pub/metrics.jsonl" ]; then
+    echo "publish-results.sh: $name is $state here: kept as published before ($pub)" >&2
+    ln -s "$pub" "$tmp/runs/$name"
+    dirs+=("$name")
+  else
+    echo "publish-results.sh: $name is $state: left out" >&2
+  fi
 done < <("$bin" sweep "$sweep" --dry-run --out "$runs" | awk '/^[^ ]/ && $2 ~ /^(done|new|resume|restart|running-elsewhere)$/ {print $1, $2}')
-[ ${#dirs[@]} -gt 0 ] || { echo "publish-results.sh: no finished runs in $runs" >&2; exit 1; }
+[ ${#dirs[@]} -gt 0 ] || { echo "publish-results.sh: no finished or published runs for $runs" >&2; exit 1; }
 
-"$bin" report "${dirs[@]}" --out "$tmp/report" --title "$(basename "$out")"
+(
+  cd "$tmp/runs"
+  "$bin" report "${dirs[@]}" --out "$tmp/report" --title "$(basename "$out")"
+  "$bin" compare "${dirs[@]}" --markdown >"$out/compare.md"
+  "$bin" compare "${dirs[@]}" --per-epoch --markdown >"$out/compare-per-epoch.md"
+)
 cp "$tmp"/report/*.md "$tmp"/report/*.png "$out"/
-"$bin" compare "${dirs[@]}" --markdown >"$out/compare.md"
-"$bin" compare "${dirs[@]}" --per-epoch --markdown >"$out/compare-per-epoch.md"
-for d in "${dirs[@]}"; do
-  for a in "$d"/attack-*.json; do [ -f "$a" ] && cp "$a" "$out/$(basename "$d")-$(basename "$a")"; done
-  # Each run's config and metrics (and eval.json, if one was written with
-  # lgm eval --json > eval.json), so that lgm report and lgm compare can be run
-  # again on runs/* from the repository alone, without the checkpoints.
-  mkdir -p "$out/runs/$(basename "$d")"
-  for f in config.yaml metrics.jsonl eval.json; do
-    [ -f "$d/$f" ] && cp "$d/$f" "$out/runs/$(basename "$d")/$f"
-  done
-done
 
 if command -v chromium >/dev/null 2>&1; then
   chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking \
@@ -82,7 +101,7 @@ fi
   echo "| run | epochs | wall time (train + eval, h) | builds that trained it (metrics.jsonl; \`lgm version\` prints a binary's) |"
   echo "|---|---|---|---|"
   for d in "${dirs[@]}"; do
-    python3 - "$d" <<'PY'
+    python3 - "$tmp/runs/$d" <<'PY'
 import json, os, sys
 d = sys.argv[1]
 rows = [json.loads(l) for l in open(os.path.join(d, "metrics.jsonl")) if l.strip()]
