@@ -496,30 +496,27 @@ func emitProg(cs *consts, prog []step, q, n int) []string {
 // dstStep bytes. The strides name the registers R8 (= s1), R9 (= s2) and
 // R10, R11 (multiples of them set up by setup).
 // kernel emits one transform kernel (kernelPass) with its own table of
-// constants, broadcast into Z16… at entry: a first pass collects them.
+// constants (AVX-512: broadcast into Z16… at entry): a first pass collects them.
 func kernel(name, doc string, l, rm [][]float32, prog []step, inRow, inCol, outRow, outCol stride, srcStep, dstStep int, setup []string, bias bool) {
 	cs := &consts{name: name}
 	mark := w.Len()
 	kernelPass(cs, 0, name, doc, l, rm, prog, inRow, inCol, outRow, outCol, srcStep, dstStep, setup, bias)
 	w.Truncate(mark)
+	// AVX-512 holds the constants in Z16…Z31; AVX2 reads them from the table,
+	// one 32-byte vector (8 copies) each.
+	nconst, copies := len(cs.vals), 1
 	if avx2 {
-		kernelPass(cs, 0, name, doc, l, rm, prog, inRow, inCol, outRow, outCol, srcStep, dstStep, setup, bias)
-		for i, v := range cs.vals {
-			for k := range 8 {
-				fmt.Fprintf(&data, "DATA %sC<>+%d(SB)/4, $0x%08x // %g\n", name, 32*i+4*k, math.Float32bits(v), v)
-			}
-		}
-		fmt.Fprintf(&data, "GLOBL %sC<>(SB), RODATA|NOPTR, $%d\n", name, 32*max(1, len(cs.vals)))
-		return
+		nconst, copies = 0, 8
+	} else if nconst > 16 {
+		panic(fmt.Sprintf("%s: %d constants, more than Z16…Z31", name, nconst))
 	}
-	if len(cs.vals) > 16 {
-		panic(fmt.Sprintf("%s: %d constants, more than Z16…Z31", name, len(cs.vals)))
-	}
-	kernelPass(cs, len(cs.vals), name, doc, l, rm, prog, inRow, inCol, outRow, outCol, srcStep, dstStep, setup, bias)
+	kernelPass(cs, nconst, name, doc, l, rm, prog, inRow, inCol, outRow, outCol, srcStep, dstStep, setup, bias)
 	for i, v := range cs.vals {
-		fmt.Fprintf(&data, "DATA %sC<>+%d(SB)/4, $0x%08x // %g\n", name, 4*i, math.Float32bits(v), v)
+		for k := range copies {
+			fmt.Fprintf(&data, "DATA %sC<>+%d(SB)/4, $0x%08x // %g\n", name, 4*(copies*i+k), math.Float32bits(v), v)
+		}
 	}
-	fmt.Fprintf(&data, "GLOBL %sC<>(SB), RODATA|NOPTR, $%d\n", name, 4*max(1, len(cs.vals)))
+	fmt.Fprintf(&data, "GLOBL %sC<>(SB), RODATA|NOPTR, $%d\n", name, 4*copies*max(1, len(cs.vals)))
 }
 
 func kernelPass(cs *consts, nconst int, name, doc string, l, rm [][]float32, prog []step, inRow, inCol, outRow, outCol stride, srcStep, dstStep int, setup []string, bias bool) {

@@ -114,8 +114,8 @@ func winoISAs() []string {
 }
 
 // setWinoISA selects the kernels of isa (one of winoISAs, or "") for the
-// convolutions built after it and returns isa.
-func setWinoISA(isa string) string {
+// convolutions built after it.
+func setWinoISA(isa string) {
 	switch isa {
 	case "avx512":
 		wino2Fns = winoFns{winoInputAVX512, winoGradOutputAVX512, winoKernelAVX512, winoGradKernelAVX512, winoOutputAVX512}
@@ -129,7 +129,6 @@ func setWinoISA(isa string) string {
 		winoGather, winoScatter = winoGatherAVX2, winoScatterAVX2
 	}
 	winoISA = isa
-	return isa
 }
 
 // halves runs an 8-lane AVX2 kernel on both halves of the 16 lanes.
