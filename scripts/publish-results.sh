@@ -40,12 +40,14 @@ out=$(realpath "$out")
 # The runs of the sweep, in the sweep's order, that have finished (the sweep's
 # own dry run says which: "done"): each one's config.yaml, metrics.jsonl and
 # eval.json (if one was written with lgm eval --json > eval.json) are copied to
-# OUT_DIR/runs/NAME, and everything below is drawn from those copies, so that
-# lgm report and lgm compare can be run again from the repository alone. A run
+# OUT_DIR/runs/NAME, so that lgm report and lgm compare can be run again from
+# the repository alone; the report below reads the run directory itself (its
+# checkpoint gives the calibration, its attack files the attack tables). A run
 # published before whose run directory is gone or not finished here (a sweep
-# finished over several machines) is kept from its copy and named; the others
-# are left out and named. The report and the comparisons see each run by its
-# name alone (a link in a scratch folder), not by the path it has here.
+# finished over several machines) is drawn from its copy in OUT_DIR/runs
+# (config and metrics only: no calibration or attack rows) and named; the
+# others are left out and named. The report and the comparisons see each run
+# by its name alone (a link in a scratch folder), not by the path it has here.
 mkdir -p "$tmp/runs"
 dirs=()
 while read -r name state; do
