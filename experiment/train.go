@@ -86,6 +86,9 @@ type Metrics struct {
 	// Build is the lgm binary that finished the epoch (Build()): a run
 	// resumed by another build says so epoch by epoch.
 	Build string `json:"build,omitempty"`
+	// CPU is the processor that trained the epoch and the kernels lgm chose
+	// on it (CPUInfo.String): a run resumed on another machine says so.
+	CPU string `json:"cpu,omitempty"`
 }
 
 // DivergedError reports a non-finite loss.
@@ -556,7 +559,7 @@ func (t *trainer) runEpoch(ctx context.Context) error {
 		Terms:     make(map[string]float64, len(st.SumTerms)),
 		TestError: res.Error, TestN: res.N, Schedule: maps.Clone(t.schedule), // the head reuses its map
 		ImgS: float64(st.Seen) / st.Seconds, EvalImgS: res.ImgS, Seconds: st.Seconds + float64(res.N)/res.ImgS,
-		Build: Build(),
+		Build: Build(), CPU: HostCPU().String(),
 	}
 	for name, v := range st.SumTerms {
 		m.Terms[name] = v / float64(t.batches)

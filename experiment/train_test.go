@@ -63,6 +63,9 @@ func TestTrainLossFalls(t *testing.T) {
 		if m.Build == "" || m.Build != Build() {
 			t.Errorf("line %d: build %q, want this binary's %q", i, m.Build, Build())
 		}
+		if want := HostCPU().String(); m.CPU != want {
+			t.Errorf("line %d: cpu %q, want this machine's %q", i, m.CPU, want)
+		}
 	}
 	// The step decay: lr 0.01 for epochs 1-2, 0.007 for epoch 3.
 	if ms[0].LR != 0.01 || ms[1].LR != 0.01 || math.Abs(ms[2].LR-0.007) > 1e-12 {

@@ -76,6 +76,9 @@ for line in open(sys.argv[1]):
     who, threads, js = line.split(" ", 2)
     rows.setdefault((who, int(threads)), []).append(json.loads(js))
 print(f"{sys.argv[2]}, batch {sys.argv[3]}, median of {sys.argv[4]} alternating rounds")
+cpu = next((rs[0].get("cpu") for (who, _), rs in rows.items() if who == "lgm"), None)
+if cpu:  # as lgm sees it: the model, its family and model numbers, the kernels lgm chose
+    print(f"CPU: {cpu['model']}" + (f" ({cpu['id']})" if cpu.get("id") else "") + f", lgm kernels: {' '.join(cpu['features']) or 'portable Go'}")
 print(f"{'threads':>7} {'who':>12} {'train img/s':>12} {'eval img/s':>11} {'peak MB':>8}")
 med = {}
 for (who, t), rs in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):

@@ -45,7 +45,8 @@ out=$(realpath "$out")
 # checkpoint gives the calibration, its attack files the attack tables). A run
 # published before whose run directory is gone or not finished here (a sweep
 # finished over several machines) is drawn from its copy in OUT_DIR/runs
-# (config and metrics only: no calibration or attack rows) and named; the
+# and its attack summaries OUT_DIR/NAME-attack-*.json (no checkpoint: no
+# calibration rows, no attack score curves) and named; the
 # others are left out and named. The report and the comparisons see each run
 # by its name alone (a link in a scratch folder), not by the path it has here.
 mkdir -p "$tmp/runs"
@@ -63,7 +64,9 @@ while read -r name state; do
     dirs+=("$name")
   elif [ -f "$pub/metrics.jsonl" ]; then
     echo "publish-results.sh: $name is $state here: kept as published before ($pub)" >&2
-    ln -s "$pub" "$tmp/runs/$name"
+    mkdir "$tmp/runs/$name" # its published files, and its published attack summaries under their run-directory names
+    for f in "$pub"/*; do ln -s "$f" "$tmp/runs/$name/"; done
+    for a in "$out/$name"-attack-*.json; do [ -f "$a" ] && ln -s "$a" "$tmp/runs/$name/${a#"$out/$name-"}"; done
     dirs+=("$name")
   else
     echo "publish-results.sh: $name is $state: left out" >&2
@@ -90,32 +93,32 @@ fi
 {
   echo "# Machine and runs"
   echo
-  echo "- CPU: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
+  echo "- CPU that drew this report: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores (the CPUs that trained each run are in the table, where its metrics.jsonl recorded them)"
   rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-  mine=() # what this script is writing is not an uncommitted change of the build
-  rel=$(realpath --relative-to=. "$out")
-  case $rel in ..*) ;; *) mine=(":(exclude)$rel") ;; esac
-  [ -z "$(git status --porcelain -- . "${mine[@]}" 2>/dev/null)" ] || rev="$rev (with uncommitted changes)"
+  # Only changes to what goes into the binary make it another build: Go
+  # sources, assembly, go.mod and go.sum (not docs, nor what this writes).
+  [ -z "$(git status --porcelain -- '*.go' '*.s' go.mod go.sum 2>/dev/null)" ] || rev="$rev (with uncommitted changes to its sources)"
   echo "- lgm: this report drawn by a build of revision $rev of this repository (the runs were trained by whichever build ran the sweep), $(go version | cut -d' ' -f3)"
   echo "- sweep file: \`$1\`"
   echo "- published: $(date -u +%Y-%m-%d)"
   echo
-  echo "| run | epochs | wall time (train + eval, h) | builds that trained it (metrics.jsonl; \`lgm version\` prints a binary's) |"
-  echo "|---|---|---|---|"
+  echo "| run | epochs | wall time (train + eval, h) | builds that trained it (metrics.jsonl; \`lgm version\` prints a binary's) | CPUs that trained it |"
+  echo "|---|---|---|---|---|"
   for d in "${dirs[@]}"; do
     python3 - "$tmp/runs/$d" <<'PY'
 import json, os, sys
 d = sys.argv[1]
 rows = [json.loads(l) for l in open(os.path.join(d, "metrics.jsonl")) if l.strip()]
-builds = []
-for r in rows:
-    b = r.get("build") or "not recorded"
-    if not builds or builds[-1][0] != b:
-        builds.append([b, r["epoch"], r["epoch"]])
-    else:
-        builds[-1][2] = r["epoch"]
-spans = ", ".join(f"{b} (epoch {lo})" if lo == hi else f"{b} (epochs {lo}–{hi})" for b, lo, hi in builds)
-print(f"| {os.path.basename(d)} | {len(rows)} | {sum(r.get('seconds', 0) for r in rows) / 3600:.1f} | {spans} |")
+def spans(key):  # "v (epochs lo–hi), ..." for each stretch of epochs with one value
+    out = []
+    for r in rows:
+        v = r.get(key) or "not recorded"
+        if not out or out[-1][0] != v:
+            out.append([v, r["epoch"], r["epoch"]])
+        else:
+            out[-1][2] = r["epoch"]
+    return ", ".join(f"{v} (epoch {lo})" if lo == hi else f"{v} (epochs {lo}–{hi})" for v, lo, hi in out)
+print(f"| {os.path.basename(d)} | {len(rows)} | {sum(r.get('seconds', 0) for r in rows) / 3600:.1f} | {spans('build')} | {spans('cpu')} |")
 PY
   done
 } >"$out/machine.md"

@@ -83,7 +83,7 @@ With --json, one object:
 				return json.NewEncoder(io.out).Encode(res)
 			}
 			fmt.Fprintf(io.out, "%s batch %d, %d thread(s), median of %d steps: train %.1f img/s (%.1f GFLOP/s), eval %.1f img/s (%.1f GFLOP/s), peak memory %.0f MB, %s on %s\n",
-				res.Net, res.Batch, res.Threads, res.Steps, res.TrainImgS, res.GFLOPS.Train, res.EvalImgS, res.GFLOPS.Eval, res.PeakRSSMB, res.Precision, res.CPU.Model)
+				res.Net, res.Batch, res.Threads, res.Steps, res.TrainImgS, res.GFLOPS.Train, res.EvalImgS, res.GFLOPS.Eval, res.PeakRSSMB, res.Precision, res.CPU)
 			if res.GEMM != nil {
 				printGEMMProfile(io, res.GEMM)
 			}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lgm-dev/lgm/experiment"
 )
 
 // TestScriptsHaveUsage: every script in scripts/ prints a usage line for
@@ -75,6 +77,10 @@ func TestPublishResults(t *testing.T) {
 	if code, _, stderr := lgm(t, cmd...); code != exitOK {
 		t.Fatalf("lgm %v: exit %d, %s", cmd, code, stderr)
 	}
+	run := filepath.Join(runs, "mnist-softmax-s1")
+	if code, _, stderr := lgm(t, "attack", run, "--eps", "0,0.1", "--limit", "10", "--threads", "1"); code != exitOK {
+		t.Fatalf("lgm attack: exit %d, %s", code, stderr)
+	}
 	publish := func(out string) (string, error) {
 		b, err := exec.Command(bash, "../../scripts/publish-results.sh", file, runs, out).CombinedOutput()
 		return string(b), err
@@ -89,12 +95,24 @@ func TestPublishResults(t *testing.T) {
 		if !strings.Contains(string(cmp), "| mnist-softmax-s1 |") || strings.Contains(string(cmp), tmp) {
 			t.Errorf("%s: compare.md does not name the run by its name alone:\n%s", when, cmp)
 		}
+		// The attack summary is published beside the runs and feeds the
+		// report's attack tables, also when the run directory is not here.
+		if _, err := os.Stat(filepath.Join(out, "mnist-softmax-s1-attack-fgsm.json")); err != nil {
+			t.Errorf("%s: %v", when, err)
+		}
+		if rep, _ := os.ReadFile(filepath.Join(out, "report.md")); !strings.Contains(string(rep), "## Adversarial detection") {
+			t.Errorf("%s: report.md has no attack section:\n%s", when, rep)
+		}
+		// machine.md names the CPU that trained the run, as metrics.jsonl has it.
+		if m, _ := os.ReadFile(filepath.Join(out, "machine.md")); !strings.Contains(string(m), experiment.HostCPU().String()+" (epoch 1) |") {
+			t.Errorf("%s: machine.md does not name the CPU %q that trained the run:\n%s", when, experiment.HostCPU().String(), m)
+		}
 	}
 	if msg, err := publish(out); err != nil {
 		t.Fatalf("publish: %v\n%s", err, msg)
 	}
 	check("published")
-	if err := os.Rename(filepath.Join(runs, "mnist-softmax-s1"), filepath.Join(tmp, "moved")); err != nil {
+	if err := os.Rename(run, filepath.Join(tmp, "moved")); err != nil {
 		t.Fatal(err)
 	}
 	msg, err := publish(out)
