@@ -44,6 +44,9 @@ func microAVX2(k int, a *float32, sa int, b *float32, sb int, c *float32, ldc in
 func transpose8AVX2(d *float32, w int, src *float32, ld int, blocks int)
 
 //go:noescape
+func transpose6AVX2(d *float32, src *float32, ld int, blocks int)
+
+//go:noescape
 func transpose8Gather(d *float32, w int, src *float32, offs *int, bpr, rows, skip int)
 
 //go:noescape
@@ -98,6 +101,7 @@ var avx2Kernel = &kernel{
 	micro:      microAVX2,
 	vec:        16,
 	transpose8: transpose8AVX2,
+	transpose6: transpose6AVX2,
 }
 
 // archKernels lists the kernels this CPU and OS can run, best first.

@@ -47,6 +47,9 @@ type kernel struct {
 	// transpose8, when set, packs 8 rows: d[p*w+i] = src[i*ld+p] for
 	// i < 8 and p < 8*blocks (an assembly 8×8 block transpose).
 	transpose8 func(d *float32, w int, src *float32, ld int, blocks int)
+	// transpose6, when set, packs a whole 6-row sliver of A (MR = 6):
+	// d[p*6+i] = src[i*ld+p] for i < 6 and p < 8*blocks, d contiguous.
+	transpose6 func(d *float32, src *float32, ld int, blocks int)
 	// transpose8g, when set, is transpose8 with the rows at byte offsets
 	// offs[0..7] from src, over rows of bpr blocks skip bytes apart.
 	transpose8g func(d *float32, w int, src *float32, offs *int, bpr, rows, skip int)
@@ -631,6 +634,20 @@ func interleave(kr *kernel, d []float32, w int, src []float32, ld, off, n, kb in
 		if q < kb {
 			interleave8(d[i+q*w:], w, src, ld, off+i*ld+q, kb-q)
 		}
+	}
+	if i == 0 && n == 6 && w == 6 && kr.transpose6 != nil && kb >= 8 {
+		// A whole MR = 6 sliver (the avx2 kernel's): 8×8 block transposes
+		// instead of interleave4 and two columns one element at a time.
+		_ = src[off+5*ld : off+5*ld+kb] // bounds of the 6 rows, as above
+		q := kb / 8 * 8
+		kr.transpose6(&d[0], &src[off], ld, q/8)
+		for p := q; p < kb; p++ {
+			dd := d[p*6 : p*6+6 : p*6+6]
+			for r := range dd {
+				dd[r] = src[off+r*ld+p]
+			}
+		}
+		i = 6
 	}
 	for ; i+4 <= n; i += 4 {
 		interleave4(d[i:], w, src, ld, off+i*ld, kb)

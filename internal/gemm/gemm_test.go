@@ -314,3 +314,58 @@ func TestInPlaceStride(t *testing.T) {
 		t.Errorf("InPlaceStride(5000) = %d: rows over 16 KiB apart are never read in place, want 5000", ld)
 	}
 }
+
+// TestTranspose6: the 6-row sliver packing of the kernels that have one
+// (avx2) against the definition, writing nothing past its 6·8·blocks
+// elements; and packA through it against interleave4 and the scalar loop,
+// bit for bit.
+func TestTranspose6(t *testing.T) {
+	var kr *kernel
+	for _, k := range available {
+		if k.transpose6 != nil {
+			kr = k
+		}
+	}
+	if kr == nil {
+		t.Skip("no kernel with a 6-row transpose on this CPU")
+	}
+	r := rand.New(rand.NewPCG(6, 6))
+	for _, blocks := range []int{0, 1, 2, 5} {
+		for _, pad := range []int{0, 3, 17} {
+			ld := 8*blocks + pad
+			src := randSlice(r, 6*ld+8)
+			const canary = 12345.5
+			d := make([]float32, 48*blocks+16)
+			for i := range d {
+				d[i] = canary
+			}
+			if blocks > 0 {
+				kr.transpose6(&d[0], &src[0], ld, blocks)
+			}
+			for i, v := range d {
+				want := float32(canary)
+				if i < 48*blocks {
+					p, row := i/6, i%6
+					want = src[row*ld+p]
+				}
+				if math.Float32bits(v) != math.Float32bits(want) {
+					t.Fatalf("blocks %d, ld %d: d[%d] = %v, want %v", blocks, ld, i, v, want)
+				}
+			}
+		}
+	}
+	// interleave with and without it agree (kb not a multiple of 8 too).
+	for _, kb := range []int{8, 13, 64, 70} {
+		ld := kb + 5
+		src := randSlice(r, 6*ld)
+		got, want := make([]float32, 6*kb), make([]float32, 6*kb)
+		interleave(kr, got, 6, src, ld, 0, 6, kb)
+		plain := &kernel{name: kr.name, mr: kr.mr, transpose8: kr.transpose8} // without transpose6
+		interleave(plain, want, 6, src, ld, 0, 6, kb)
+		for i := range got {
+			if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+				t.Fatalf("kb %d: packed[%d] = %v, want %v", kb, i, got[i], want[i])
+			}
+		}
+	}
+}

@@ -40,6 +40,7 @@ func main() {
 	bf16Packing()
 	avx2()
 	transpose8()
+	transpose6()
 	transpose8Gather()
 	copy8Gather()
 	peak()
@@ -445,6 +446,51 @@ func transpose8() {
 	p("\tDECQ CX")
 	p("\tJNE transpose8_loop")
 	p("transpose8_done:")
+	p("\tVZEROUPPER")
+	p("\tRET")
+}
+
+// transpose6 emits the 6-row interleave of the avx2 kernel's A slivers
+// (MR = 6): d[p*6+i] = src[i*ld+p] for i < 6, p < 8*blocks, d contiguous.
+// Each 8×8 block transposes 6 rows and two zero rows; column p's 8 lanes
+// are stored whole at d+24p bytes, their last two (zeros) overwritten by
+// column p+1, and the last column's first 6 lanes as 4 + 2, so nothing is
+// written past d[48*blocks].
+func transpose6() {
+	p("")
+	p("// func transpose6AVX2(d *float32, src *float32, ld int, blocks int)")
+	p("TEXT ·transpose6AVX2(SB), NOSPLIT, $0-32")
+	p("\tMOVQ d+0(FP), DI")
+	p("\tMOVQ src+8(FP), SI")
+	p("\tMOVQ ld+16(FP), R8")
+	p("\tSHLQ $2, R8")
+	p("\tLEAQ (R8)(R8*2), R9")
+	p("\tLEAQ (SI)(R8*4), R10")
+	p("\tMOVQ blocks+24(FP), CX")
+	p("\tTESTQ CX, CX")
+	p("\tJEQ transpose6_done")
+	p("transpose6_loop:")
+	p("\tVMOVUPS (SI), Y0")
+	p("\tVMOVUPS (SI)(R8*1), Y1")
+	p("\tVMOVUPS (SI)(R8*2), Y2")
+	p("\tVMOVUPS (SI)(R9*1), Y3")
+	p("\tVMOVUPS (R10), Y4")
+	p("\tVMOVUPS (R10)(R8*1), Y5")
+	p("\tVXORPS Y6, Y6, Y6")
+	p("\tVXORPS Y7, Y7, Y7")
+	transpose8x8()
+	for c := 0; c < 7; c++ {
+		p("\tVMOVUPS Y%d, %d(DI)", 8+c, 24*c)
+	}
+	p("\tVMOVUPS X15, 168(DI)")
+	p("\tVEXTRACTF128 $1, Y15, X15")
+	p("\tVMOVLPS X15, 184(DI)")
+	p("\tADDQ $192, DI")
+	p("\tADDQ $32, SI")
+	p("\tADDQ $32, R10")
+	p("\tDECQ CX")
+	p("\tJNE transpose6_loop")
+	p("transpose6_done:")
 	p("\tVZEROUPPER")
 	p("\tRET")
 }
