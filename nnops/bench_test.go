@@ -167,6 +167,40 @@ func BenchmarkMaxPool(b *testing.B) {
 	}
 }
 
+// BenchmarkMaxPoolForward: the forward alone on VGG-like's first pooling
+// (width 0.25: 16 planes of 32×32 an image), with the AVX2 2×2 kernel and
+// with the Go path, one thread (CPU time).
+func BenchmarkMaxPoolForward(b *testing.B) {
+	xs := tensor.Shape{benchBatch, 16, 32, 32}
+	op := &maxPoolOp{geom: newGeom(1, 32, 32, 2, 2, 0), planes: benchBatch * 16, xShape: xs, yShape: tensor.Shape{benchBatch, 16, 16, 16}, opBase: newBase()}
+	x := benchValue(1, xs...)
+	for _, simd := range []bool{false, true} {
+		name := "go"
+		if simd {
+			name = "avx2"
+		}
+		b.Run(name, func(b *testing.B) {
+			if simd && !useSIMD {
+				b.Skip("no AVX2")
+			}
+			defer func(v bool) { useSIMD = v }(useSIMD)
+			useSIMD = simd
+			withThreads(b, 1, func(b *testing.B) {
+				if _, err := op.Do(x); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				cpu0 := cpuTime()
+				for b.Loop() {
+					op.Do(x)
+				}
+				reportRate(b, benchBatch, 0, cpu0)
+			})
+		})
+	}
+}
+
 func BenchmarkPReLU(b *testing.B) {
 	xs := tensor.Shape{benchBatch, 32, 28, 28}
 	ps := newPReLUShape(xs, tensor.Shape{32})

@@ -117,7 +117,11 @@ func (op *maxPoolOp) item(_, i int) {
 		y := op.out[p*ohw : (p+1)*ohw]
 		am := op.argmax[p*ohw : (p+1)*ohw]
 		for oh := 0; oh < op.oh; oh++ {
-			for ow := 0; ow < op.ow; ow++ {
+			ow := 0
+			if op.k == 2 && op.s == 2 && useSIMD {
+				ow = max2x2Row(x, y[oh*op.ow:(oh+1)*op.ow], am[oh*op.ow:(oh+1)*op.ow], 2*oh*op.w, op.w)
+			}
+			for ; ow < op.ow; ow++ {
 				first := oh*op.s*op.w + ow*op.s
 				var at int
 				if op.k == 2 {
@@ -130,6 +134,31 @@ func (op *maxPoolOp) item(_, i int) {
 			}
 		}
 	}
+}
+
+// max2x2Row pools the 2×2 stride-2 windows of one output row whose first
+// window starts at x[first] (rows w apart) into y and am with the AVX2
+// kernel, 8 windows at a time, exactly as max2x2 would. A block of 8 holding
+// a NaN goes to max2x2. It returns how many windows it did (a multiple of
+// 8); the caller does the rest.
+func max2x2Row(x, y []float32, am []int32, first, w int) int {
+	n := len(y) / 8 * 8
+	if n == 0 {
+		return 0
+	}
+	_ = x[first+w+2*n-1] // the kernel reads 2n floats of both rows
+	_ = am[n-1]
+	for j := 0; j < n; {
+		j += 8 * max2x2AVX2(&x[first+2*j], w, (n-j)/8, &y[j], &am[j], first+2*j)
+		if j < n { // a NaN in windows j..j+7
+			for e := j; e < j+8; e++ {
+				at := max2x2(x, first+2*e, w)
+				y[e], am[e] = x[at], int32(at)
+			}
+			j += 8
+		}
+	}
+	return n
 }
 
 // maxWindow returns the index in x of the maximum of the k×k window whose

@@ -129,3 +129,56 @@ func TestMaxPool2dErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPool2x2SIMD: the AVX2 2×2 stride-2 path against the Go path and
+// maxPoolRef, bit for bit in y and exact in the arg-max, on planes wide
+// enough for its blocks of 8 windows (and odd widths, with tails), over
+// values drawn from a small set so that ties, −0 against +0 and ±Inf are
+// common, with NaNs (of either sign: order keys would not find them all) in
+// some planes.
+func TestMaxPool2x2SIMD(t *testing.T) {
+	if !useSIMD {
+		t.Skip("no AVX2 here")
+	}
+	nan, inf := float32(math.NaN()), float32(math.Inf(1))
+	negZero := float32(math.Copysign(0, -1))
+	set := []float32{-1, negZero, 0, 1, 2, inf, -inf, 0.5}
+	rng := newRand(7)
+	for _, c := range []poolCase{{2, 3, 4, 16, 2, 2}, {1, 2, 5, 17, 2, 2}, {2, 2, 6, 32, 2, 2}, {1, 3, 3, 41, 2, 2}, {1, 1, 2, 50, 2, 2}} {
+		for _, nanRate := range []float64{0, 0.02} {
+			n := c.b * c.c * c.h * c.w
+			data := make([]float32, n)
+			for i := range data {
+				data[i] = set[rng.IntN(len(set))]
+				if rng.Float64() < nanRate { // NaNs of both signs and several payloads
+					data[i] = []float32{nan, -nan, math.Float32frombits(0x7f800001), math.Float32frombits(0xffc00123)}[rng.IntN(4)]
+				}
+			}
+			run := func(simd bool) ([]float32, []int32) {
+				defer func(v bool) { useSIMD = v }(useSIMD)
+				useSIMD = simd
+				g := newGeom(1, c.h, c.w, 2, 2, 0)
+				op := &maxPoolOp{geom: g, planes: c.b * c.c, xShape: tensor.Shape{c.b, c.c, c.h, c.w},
+					yShape: tensor.Shape{c.b, c.c, g.oh, g.ow}, opBase: newBase()}
+				x := tensor.New(tensor.WithShape(c.b, c.c, c.h, c.w), tensor.WithBacking(append([]float32(nil), data...)))
+				y, err := op.UsePreallocDo(nil, x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return append([]float32(nil), y.(*tensor.Dense).Float32s()...), append([]int32(nil), op.argmax...)
+			}
+			ys, as := run(true)
+			yg, ag := run(false)
+			_, arg := maxPoolRef(to64(data), c.b*c.c, c.h, c.w, 2, 2)
+			hw, ohw := c.h*c.w, len(ys)/(c.b*c.c)
+			for i := range ys {
+				if math.Float32bits(ys[i]) != math.Float32bits(yg[i]) || as[i] != ag[i] {
+					t.Fatalf("%v, NaN rate %g: output %d: AVX2 %v at %d, Go %v at %d", c, nanRate, i, ys[i], as[i], yg[i], ag[i])
+				}
+				if want := arg[i] - i/ohw*hw; int(as[i]) != want {
+					t.Fatalf("%v, NaN rate %g: output %d: arg-max %d, reference %d", c, nanRate, i, as[i], want)
+				}
+			}
+		}
+	}
+}

@@ -44,3 +44,6 @@ func preluGradXAVX2(x, dy, dx *float32, n int, a float32)
 
 //go:noescape
 func preluGradASumAVX2(x, dy *float32, n int) float32
+
+//go:noescape
+func max2x2AVX2(x *float32, w int, blocks int, y *float32, am *int32, first int) (done int)

@@ -79,8 +79,8 @@ ssloop:
 	JNZ       ssloop
 
 	REDUCE_SUMS
-	MOVSD X0, s1+24(FP)
-	MOVSD X1, s2+32(FP)
+	VMOVSD X0, s1+24(FP)
+	VMOVSD X1, s2+32(FP)
 	VZEROUPPER
 	RET
 
@@ -103,8 +103,8 @@ gsloop:
 	JNZ          gsloop
 
 	REDUCE_SUMS
-	MOVSD X0, s1+32(FP)
-	MOVSD X1, s2+40(FP)
+	VMOVSD X0, s1+32(FP)
+	VMOVSD X1, s2+40(FP)
 	VZEROUPPER
 	RET
 
@@ -245,8 +245,8 @@ gmloop:
 	JNZ          gmloop
 
 	REDUCE_SUMS
-	MOVSD X0, s1+40(FP)
-	MOVSD X1, s2+48(FP)
+	VMOVSD X0, s1+40(FP)
+	VMOVSD X1, s2+48(FP)
 	VZEROUPPER
 	RET
 
@@ -358,5 +358,120 @@ paloop:
 	VMOVSHDUP    X0, X1
 	VADDSS       X1, X0, X0
 	VMOVSS       X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// max2x2AVX2's constants: the magnitude mask of the order keys, each
+// lane's window offset in the order VSHUFPS leaves the windows in (0, 1,
+// 4, 5 | 2, 3, 6, 7; window j starts 2j floats in), and the offset step of
+// a block of 8 windows (16 floats), 8 copies.
+DATA max2x2abs<>+0(SB)/4, $0x7fffffff
+GLOBL max2x2abs<>(SB), RODATA|NOPTR, $4
+DATA max2x2offs<>+0(SB)/4, $0
+DATA max2x2offs<>+4(SB)/4, $2
+DATA max2x2offs<>+8(SB)/4, $8
+DATA max2x2offs<>+12(SB)/4, $10
+DATA max2x2offs<>+16(SB)/4, $4
+DATA max2x2offs<>+20(SB)/4, $6
+DATA max2x2offs<>+24(SB)/4, $12
+DATA max2x2offs<>+28(SB)/4, $14
+GLOBL max2x2offs<>(SB), RODATA|NOPTR, $32
+DATA max2x2step<>+0(SB)/4, $16
+DATA max2x2step<>+4(SB)/4, $16
+DATA max2x2step<>+8(SB)/4, $16
+DATA max2x2step<>+12(SB)/4, $16
+DATA max2x2step<>+16(SB)/4, $16
+DATA max2x2step<>+20(SB)/4, $16
+DATA max2x2step<>+24(SB)/4, $16
+DATA max2x2step<>+28(SB)/4, $16
+GLOBL max2x2step<>(SB), RODATA|NOPTR, $32
+
+// MAX2X2_KEY sets k to the order key of the floats in v (key in
+// maxpool.go: sign-magnitude to two's complement, so that −0 and +0 tie);
+// Y13 holds the magnitude mask, Y8 is clobbered.
+#define MAX2X2_KEY(v, k) \
+	VPSRAD $31, v, Y8; \
+	VPAND  Y13, v, k; \
+	VPXOR  Y8, k, k; \
+	VPSUBD Y8, k, k
+
+// func max2x2AVX2(x *float32, w int, blocks int, y *float32, am *int32, first int) (done int)
+//
+// Up to blocks blocks of 8 consecutive 2×2 stride-2 windows of one output
+// row: window j's top-left is x[2j], its bottom row w floats on. Writes
+// y[j] (the chosen element) and am[j] = first + 2j + (0, 1, w or w+1), the
+// first of the largest in row-major order as max2x2 chooses. Stops before a
+// block holding a NaN (left to the Go path) and returns the blocks done.
+TEXT ·max2x2AVX2(SB), NOSPLIT, $0-56
+	MOVQ x+0(FP), SI
+	MOVQ w+8(FP), R8
+	LEAQ (SI)(R8*4), R9
+	MOVQ blocks+16(FP), CX
+	MOVQ y+24(FP), DI
+	MOVQ am+32(FP), DX
+	MOVQ first+40(FP), AX
+	XORQ BX, BX
+	VPBROADCASTD max2x2abs<>(SB), Y13
+	VMOVQ AX, X9
+	VPBROADCASTD X9, Y9
+	VPADDD max2x2offs<>(SB), Y9, Y9
+	MOVL $1, R10
+	VMOVQ R10, X14
+	VPBROADCASTD X14, Y14
+	VMOVQ R8, X15
+	VPBROADCASTD X15, Y15
+	TESTQ CX, CX
+	JEQ max2x2_done
+
+max2x2_loop:
+	VMOVUPS (SI), Y0
+	VMOVUPS 32(SI), Y1
+	VMOVUPS (R9), Y2
+	VMOVUPS 32(R9), Y3
+	VCMPPS    $3, Y1, Y0, Y4 // unordered: a NaN in either
+	VCMPPS    $3, Y3, Y2, Y5
+	VORPS     Y5, Y4, Y4
+	VMOVMSKPS Y4, R11
+	TESTL     R11, R11
+	JNE       max2x2_done
+	VSHUFPS $0x88, Y1, Y0, Y4 // a: top left of each window
+	VSHUFPS $0xDD, Y1, Y0, Y5 // b: top right
+	VSHUFPS $0x88, Y3, Y2, Y6 // c: bottom left
+	VSHUFPS $0xDD, Y3, Y2, Y7 // d: bottom right
+	MAX2X2_KEY(Y4, Y0)
+	MAX2X2_KEY(Y5, Y1)
+	MAX2X2_KEY(Y6, Y2)
+	MAX2X2_KEY(Y7, Y3)
+
+	// Y0: best key, Y10: its element, Y11: its offset in the window.
+	VPCMPGTD  Y0, Y1, Y12
+	VPMAXSD   Y1, Y0, Y0
+	VBLENDVPS Y12, Y5, Y4, Y10
+	VPAND     Y14, Y12, Y11
+	VPCMPGTD  Y0, Y2, Y12
+	VPMAXSD   Y2, Y0, Y0
+	VBLENDVPS Y12, Y6, Y10, Y10
+	VBLENDVPS Y12, Y15, Y11, Y11
+	VPCMPGTD  Y0, Y3, Y12
+	VBLENDVPS Y12, Y7, Y10, Y10
+	VPADDD    Y14, Y15, Y8
+	VBLENDVPS Y12, Y8, Y11, Y11
+	VPADDD    Y9, Y11, Y11
+
+	VPERMPD $0xD8, Y10, Y10 // windows back in order 0..7
+	VPERMQ  $0xD8, Y11, Y11
+	VMOVUPS Y10, (DI)
+	VMOVDQU Y11, (DX)
+	VPADDD  max2x2step<>(SB), Y9, Y9
+	ADDQ $64, SI
+	ADDQ $64, R9
+	ADDQ $32, DI
+	ADDQ $32, DX
+	INCQ BX
+	CMPQ BX, CX
+	JLT  max2x2_loop
+
+max2x2_done:
+	MOVQ BX, done+48(FP)
 	VZEROUPPER
 	RET
