@@ -402,6 +402,20 @@ func transpose8x8() {
 	}
 }
 
+// loadRows emits the loads of 8 floats from each of the first n of 8 rows
+// into Y0..Y7 (row i at SI + i*R8 bytes, with R9 = 3*R8 and R10 = SI +
+// 4*R8), and zeros for the rest.
+func loadRows(n int) {
+	addr := []string{"(SI)", "(SI)(R8*1)", "(SI)(R8*2)", "(SI)(R9*1)", "(R10)", "(R10)(R8*1)", "(R10)(R8*2)", "(R10)(R9*1)"}
+	for i := range 8 {
+		if i < n {
+			p("\tVMOVUPS %s, Y%d", addr[i], i)
+		} else {
+			p("\tVXORPS Y%d, Y%d, Y%d", i, i, i)
+		}
+	}
+}
+
 // transpose8 emits the 8-row interleave used to pack transposed operands:
 // d[p*w+i] = src[i*ld+p] for i < 8, p < 8*blocks, one 8×8 block at a time
 // with the AVX unpack/shuffle/permute transpose.
@@ -422,14 +436,7 @@ func transpose8() {
 	p("\tTESTQ CX, CX")
 	p("\tJEQ transpose8_done")
 	p("transpose8_loop:")
-	p("\tVMOVUPS (SI), Y0")
-	p("\tVMOVUPS (SI)(R8*1), Y1")
-	p("\tVMOVUPS (SI)(R8*2), Y2")
-	p("\tVMOVUPS (SI)(R9*1), Y3")
-	p("\tVMOVUPS (R10), Y4")
-	p("\tVMOVUPS (R10)(R8*1), Y5")
-	p("\tVMOVUPS (R10)(R8*2), Y6")
-	p("\tVMOVUPS (R10)(R9*1), Y7")
+	loadRows(8)
 	transpose8x8()
 	p("\tLEAQ (DI)(R11*4), R13")
 	p("\tVMOVUPS Y8, (DI)")
@@ -470,14 +477,7 @@ func transpose6() {
 	p("\tTESTQ CX, CX")
 	p("\tJEQ transpose6_done")
 	p("transpose6_loop:")
-	p("\tVMOVUPS (SI), Y0")
-	p("\tVMOVUPS (SI)(R8*1), Y1")
-	p("\tVMOVUPS (SI)(R8*2), Y2")
-	p("\tVMOVUPS (SI)(R9*1), Y3")
-	p("\tVMOVUPS (R10), Y4")
-	p("\tVMOVUPS (R10)(R8*1), Y5")
-	p("\tVXORPS Y6, Y6, Y6")
-	p("\tVXORPS Y7, Y7, Y7")
+	loadRows(6)
 	transpose8x8()
 	for c := 0; c < 7; c++ {
 		p("\tVMOVUPS Y%d, %d(DI)", 8+c, 24*c)
