@@ -92,6 +92,19 @@ func (n Norm) Apply(s *Set) {
 	}
 }
 
+// Normalised returns s normalised by n and leaves s as it was: a set of
+// 8-bit pixels shares them (n is applied as examples are read), a set of
+// float images gets a normalised copy of them. So a set can be handed to
+// several trainings or evaluations in one process. It panics as Apply does.
+func (n Norm) Normalised(s *Set) *Set {
+	c := *s
+	if s.Images != nil {
+		c.Images = slices.Clone(s.Images)
+	}
+	n.Apply(&c)
+	return &c
+}
+
 // Validate checks that n has exactly c means and c standard deviations, all
 // finite, and every standard deviation > 0.
 func (n Norm) Validate(c int) error {

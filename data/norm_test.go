@@ -156,3 +156,39 @@ func TestNormValidate(t *testing.T) {
 	s := randomSet(1, 2, 3, 2, 2)
 	mustPanic(t, "Apply with wrong channels", "want 3 of each", func() { Norm{[]float32{0}, []float32{1}}.Apply(s) })
 }
+
+// TestNormalised checks that Normalised gives what Apply does and leaves
+// the set it was given as it was, for float images and for 8-bit pixels.
+func TestNormalised(t *testing.T) {
+	n := Norm{Mean: []float32{0.5, -1}, Std: []float32{2, 0.25}}
+	floats := &Set{Name: "f", Images: []float32{1, 2, 3, 4, 5, 6, 7, 8}, Labels: []int{0, 1}, N: 2, C: 2, H: 1, W: 2, Classes: 2}
+	pixels := &Set{Name: "p", Pixels: []uint8{0, 51, 102, 153, 204, 255, 10, 20}, Labels: []int{0, 1}, N: 2, C: 2, H: 1, W: 2, Classes: 2}
+	for _, s := range []*Set{floats, pixels} {
+		before := make([]float32, s.N*s.ImageSize())
+		for i := range s.N {
+			s.Values(i, before[i*s.ImageSize():(i+1)*s.ImageSize()])
+		}
+		got := n.Normalised(s)
+		got2 := n.Normalised(s) // twice: s is still unnormalised
+		want := *s
+		if s.Images != nil {
+			want.Images = append([]float32(nil), s.Images...)
+		}
+		n.Apply(&want)
+		for i := range s.N {
+			a, b, c, orig := make([]float32, s.ImageSize()), make([]float32, s.ImageSize()), make([]float32, s.ImageSize()), make([]float32, s.ImageSize())
+			got.Values(i, a)
+			got2.Values(i, b)
+			want.Values(i, c)
+			s.Values(i, orig)
+			for k := range a {
+				if a[k] != c[k] || b[k] != c[k] {
+					t.Errorf("%s example %d value %d: Normalised gives %v and %v, Apply %v", s.Name, i, k, a[k], b[k], c[k])
+				}
+				if orig[k] != before[i*s.ImageSize()+k] {
+					t.Errorf("%s example %d value %d: the set given to Normalised changed from %v to %v", s.Name, i, k, before[i*s.ImageSize()+k], orig[k])
+				}
+			}
+		}
+	}
+}

@@ -110,15 +110,13 @@ var (
 	}
 )
 
-// normalise applies n to every set, checking it fits their channel count.
-func normalise(n data.Norm, sets ...*data.Set) error {
-	for _, s := range sets {
-		if err := n.Validate(s.C); err != nil {
-			return fmt.Errorf("%s: %w", s.Name, err)
-		}
-		n.Apply(s)
+// normalised is s normalised by n (data.Norm.Normalised: s itself is left as
+// it was), after checking that n fits its channel count.
+func normalised(n data.Norm, s *data.Set) (*data.Set, error) {
+	if err := n.Validate(s.C); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Name, err)
 	}
-	return nil
+	return n.Normalised(s), nil
 }
 
 // holdOut splits the validation images cfg names (data.val) off the

@@ -109,7 +109,7 @@ func openRunSetup(path string, opts RunOptions) (*session, *data.Set, error) {
 	if err := checkImageSize(ck, path, from, set); err != nil {
 		return nil, nil, err
 	}
-	if err := normalise(data.Norm{Mean: ck.Norm.Mean, Std: ck.Norm.Std}, set); err != nil {
+	if set, err = normalised(data.Norm{Mean: ck.Norm.Mean, Std: ck.Norm.Std}, set); err != nil {
 		return nil, nil, err
 	}
 	ss, err := newSession(cfg, shape{B: cfg.Train.Batch, C: set.C, H: set.H, W: set.W, K: set.Classes}, false)

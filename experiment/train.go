@@ -310,11 +310,16 @@ func newTrainer(cfg Config, opts TrainOptions, ck *Checkpoint) (*trainer, error)
 	if ck != nil {
 		t.norm = data.Norm{Mean: ck.Norm.Mean, Std: ck.Norm.Std}
 	}
-	if err := normalise(t.norm, tr, te); err != nil {
+	var err error
+	if tr, err = normalised(t.norm, tr); err != nil {
 		return nil, err
 	}
+	if te, err = normalised(t.norm, te); err != nil {
+		return nil, err
+	}
+	t.train, t.test = tr, te
 	if t.val != nil {
-		if err := normalise(t.norm, t.val); err != nil {
+		if t.val, err = normalised(t.norm, t.val); err != nil {
 			return nil, err
 		}
 	}
