@@ -2,12 +2,15 @@ package experiment
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lgm-dev/lgm/report"
 )
 
 // synthOpts are the synthetic sets trainSmall trains on.
@@ -179,5 +182,95 @@ func TestReadReportRun(t *testing.T) {
 	write("attack-fgsm.csv", "index,label,eps\n1,2,3\n")
 	if _, err := ReadReportRun(context.Background(), dir, ReportOptions{}); err == nil || !strings.Contains(err.Error(), `no column "prediction"`) {
 		t.Errorf("a scores file without its columns: got %v, want an error naming the column", err)
+	}
+}
+
+// TestReportRunFromEvalFile checks that a run without its checkpoint gets
+// the calibration its eval.json recorded, and only when that file is of the
+// final checkpoint on the test set.
+func TestReportRunFromEvalFile(t *testing.T) {
+	cfg := smallConfig()
+	cfg.Train.Epochs = 1
+	dir := trainSmall(t, cfg)
+	o := synthOpts()
+	ctx := context.Background()
+	opts := ReportOptions{Inspect: true, Train: o.Train, Test: o.Test}
+	withCk, err := ReadReportRun(ctx, dir, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := EvalCalibrated(ctx, dir, RunOptions{Train: o.Train, Test: o.Test})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := withCk.Calibration
+	if c == nil || len(c.Bins) == 0 || e.Split != "test" || e.MCE == nil || e.ECE != c.ECE || *e.MCE != c.MCE || e.NLL != c.NLL || e.Brier != c.Brier || e.N != withCk.TestN {
+		t.Fatalf("lgm eval's figures %+v (MCE %v) differ from the report's calibration %+v", e, e.MCE, c)
+	}
+	raw, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evalPath := filepath.Join(dir, EvalFile)
+	if err := os.WriteFile(evalPath, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, CheckpointFile)); err != nil {
+		t.Fatal(err)
+	}
+	read := func() (*report.Run, string) {
+		t.Helper()
+		var log strings.Builder
+		o := opts
+		o.Log = &log
+		r, err := ReadReportRun(ctx, dir, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r, log.String()
+	}
+	r, _ := read()
+	if f := r.Calibration; f == nil || len(f.Bins) != 0 || f.ECE != c.ECE || f.MCE != c.MCE || f.NLL != c.NLL || f.Brier != c.Brier || f.N != e.N {
+		t.Fatalf("without the checkpoint: got calibration %+v, want the eval.json's %+v without bins", f, e)
+	}
+
+	// A file of an older lgm eval: no split, no MCE.
+	var old map[string]any
+	if err := json.Unmarshal(raw, &old); err != nil {
+		t.Fatal(err)
+	}
+	delete(old, "mce")
+	delete(old, "split")
+	writeJSON := func(v any) {
+		t.Helper()
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(evalPath, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeJSON(old)
+	if r, _ := read(); r.Calibration == nil || !math.IsNaN(r.Calibration.MCE) || r.Calibration.NLL != c.NLL {
+		t.Errorf("an eval.json without mce: got %+v, want its NLL and a NaN MCE", r.Calibration)
+	}
+
+	// Not the final checkpoint on the test set: not used, and the log says why.
+	old["wrong"] = e.Wrong + 1
+	writeJSON(old)
+	if r, log := read(); r.Calibration != nil || !strings.Contains(log, "not the final checkpoint") {
+		t.Errorf("an eval.json with another count: got calibration %+v and log %q, want none and the reason", r.Calibration, log)
+	}
+	old["wrong"], old["split"] = e.Wrong, "train"
+	writeJSON(old)
+	if r, log := read(); r.Calibration != nil || !strings.Contains(log, "train split") {
+		t.Errorf("an eval.json of the train split: got calibration %+v and log %q, want none and the reason", r.Calibration, log)
+	}
+	if err := os.WriteFile(evalPath, []byte("wrong 12\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ReadReportRun(ctx, dir, opts); err == nil || !strings.Contains(err.Error(), evalPath) {
+		t.Errorf("an eval.json that is not JSON: got %v, want an error naming it", err)
 	}
 }

@@ -163,7 +163,19 @@ func ReadReportRun(ctx context.Context, dir string, opts ReportOptions) (*report
 		return r, nil
 	}
 	if _, err := os.Stat(filepath.Join(dir, CheckpointFile)); err != nil {
-		return r, nil // nothing to inspect: the report says what it has
+		// Nothing to inspect (a published run): the calibration its
+		// eval.json recorded, if that is of the final checkpoint.
+		e, ok, err := ReadEvalFile(dir)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			var why string
+			if r.Calibration, why = calibrationOfEval(e, ms); why != "" {
+				logf(opts.Log, "%s: no checkpoint, and its %s is not used for the calibration: %s", dir, EvalFile, why)
+			}
+		}
+		return r, nil
 	}
 	logf(opts.Log, "%s: running the checkpoint over the %s set", dir, splitName(opts.Split))
 	out, err := Inspect(ctx, dir, RunOptions{DataDir: opts.Data, Split: opts.Split, Train: opts.Train, Test: opts.Test})

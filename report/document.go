@@ -251,12 +251,13 @@ func calibrationSection(groups []*Group) (Section, bool) {
 	if top5 {
 		t.Header = append(t.Header, "top-5 error (%)")
 	}
-	found := false
+	found, fromFile := false, false
 	for _, g := range groups {
 		var ece, mce, nll, brier, t5 []float64
 		for _, r := range g.Runs {
 			if c := r.Calibration; c != nil {
 				ece, mce, nll, brier = append(ece, c.ECE), append(mce, c.MCE), append(nll, c.NLL), append(brier, c.Brier)
+				fromFile = fromFile || len(c.Bins) == 0
 			}
 			if r.Top5 != nil {
 				t5 = append(t5, *r.Top5)
@@ -277,8 +278,11 @@ func calibrationSection(groups []*Group) (Section, bool) {
 	if !found {
 		return Section{}, false
 	}
-	return Section{Heading: "Calibration", Tables: []Table{t},
-		Text: fmt.Sprintf("Of the posteriors (softmax of the margin-free logits) on the whole test set: ECE over %d equal-width bins of the largest posterior, MCE, the mean negative log-likelihood of the true class and the multi-class Brier score; mean ± std over seeds.", CalibrationBins)}, true
+	text := fmt.Sprintf("Of the posteriors (softmax of the margin-free logits) on the whole test set: ECE over %d equal-width bins of the largest posterior, MCE, the mean negative log-likelihood of the true class and the multi-class Brier score; mean ± std over seeds.", CalibrationBins)
+	if fromFile {
+		text += " Runs without their checkpoint here give the figures their eval.json recorded (lgm eval --json of the final checkpoint); they have no bins for the reliability diagram, and no MCE where the file has none (–, and – for a group's mean when one of its runs has none)."
+	}
+	return Section{Heading: "Calibration", Tables: []Table{t}, Text: text}, true
 }
 
 // fileName makes s usable in a file name.
@@ -376,7 +380,7 @@ func figureSections(groups []*Group, opts Options) ([]Section, error) {
 	var conf []Figure
 	for _, g := range groups {
 		r := g.First()
-		if r.Calibration != nil {
+		if r.Calibration != nil && len(r.Calibration.Bins) > 0 { // a published run's eval.json has no bins
 			cals = append(cals, NamedCalibration{Name: g.Label(), Calibration: *r.Calibration})
 		}
 		for _, s := range r.Scores {

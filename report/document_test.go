@@ -226,3 +226,67 @@ func TestLegendNames(t *testing.T) {
 		}
 	}
 }
+
+// TestCalibrationFromEvalFiles checks the calibration rows of runs whose
+// figures came from eval.json (no bins, MCE NaN where the file had none):
+// the table shows their ECE, NLL and Brier and – for the missing MCE, and
+// the reliability diagram leaves them out (none at all when every run is one).
+func TestCalibrationFromEvalFiles(t *testing.T) {
+	fromFile := func(runs []*Run, i int, mce float64) {
+		runs[i].Calibration = &Calibration{N: 10000, ECE: 0.0412, MCE: mce, NLL: 0.5227, Brier: 0.2327}
+	}
+	render := func(runs []*Run) (string, map[string][]byte) {
+		t.Helper()
+		doc, err := Build(runs, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, _, files, err := doc.Render()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(md), files
+	}
+	// section is the calibration section of md.
+	section := func(md string) string {
+		_, s, _ := strings.Cut(md, "## Calibration")
+		s, _, _ = strings.Cut(s, "\n## ")
+		return s
+	}
+
+	runs := reportRuns(false)
+	fromFile(runs, 2, math.NaN()) // softmax: an old eval.json
+	md, _ := render(runs)
+	if got := strings.Join(mdRow(section(md), "mnist", "lenetpp", "100", "softmax"), "|"); got != "mnist|lenetpp|100|softmax|1|0.80|4.12|–|0.5227|0.2327" {
+		t.Errorf("softmax's calibration row from eval.json: got %q", got)
+	}
+	if !strings.Contains(section(md), "eval.json") || !strings.Contains(md, "calibration.png") {
+		t.Errorf("report.md should say where the softmax row came from and keep the lgm runs' diagram:\n%s", md)
+	}
+	// One lgm seed from a file with MCE, the other from its checkpoint: the
+	// group's MCE is the mean of both.
+	runs = reportRuns(false)
+	fromFile(runs, 1, 0.2)
+	md, _ = render(runs)
+	c := runs[0].Calibration
+	if got, want := mdRow(section(md), "mnist", "lenetpp", "100", "lgm (α = 1)")[7], Summarize([]float64{c.MCE, 0.2}).Format(100, 2); got != want {
+		t.Errorf("lgm's MCE over a checkpoint and an eval.json with MCE: got %q, want %q", got, want)
+	}
+
+	runs = reportRuns(false)
+	for i := range runs {
+		fromFile(runs, i, math.NaN())
+	}
+	md, files := render(runs)
+	if _, ok := files["calibration.png"]; ok || strings.Contains(md, "calibration.png") || !strings.Contains(md, "## Calibration") {
+		t.Errorf("runs with eval.json figures only: want the calibration table and no reliability diagram, got files %v", keys(files))
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lgm-dev/lgm/experiment"
+	"github.com/lgm-dev/lgm/report"
 )
 
 type evalOptions struct {
@@ -33,7 +34,7 @@ image of the test set. The run's config is read from its checkpoint.`,
 			if err := useThreads(o.threads); err != nil {
 				return err
 			}
-			res, err := evalCalibrated(cmd.Context(), args[0], experiment.RunOptions{DataDir: o.data, Split: o.split,
+			res, err := experiment.EvalCalibrated(cmd.Context(), args[0], experiment.RunOptions{DataDir: o.data, Split: o.split,
 				Progress: io.err, Terminal: isTerminal(io.err), LineEvery: time.Minute})
 			if err != nil {
 				return err
@@ -42,11 +43,11 @@ image of the test set. The run's config is read from its checkpoint.`,
 				return json.NewEncoder(io.out).Encode(res)
 			}
 			fmt.Fprintf(io.out, "%s error %.2f%% (%d of %d images wrong; error %v)\n", o.split, 100*res.Error, res.Wrong, res.N, res.Error)
-			fmt.Fprintf(io.out, "calibration: ECE %.2f%% (15 bins), NLL %.4f, Brier %.4f\n", 100*res.ECE, res.NLL, res.Brier)
+			fmt.Fprintf(io.out, "calibration: ECE %.2f%%, MCE %.2f%% (%d bins), NLL %.4f, Brier %.4f\n", 100*res.ECE, 100*(*res.MCE), report.CalibrationBins, res.NLL, res.Brier)
 			return nil
 		},
 	}
-	cmd.Flags().BoolVar(&o.json, "json", false, `print one JSON object: {"wrong", "n", "error", "img_s", "nll", "ece", "brier"}`)
+	cmd.Flags().BoolVar(&o.json, "json", false, `print one JSON object: {"wrong", "n", "error", "img_s", "split", "nll", "ece", "mce", "brier"}; kept as eval.json beside a run, lgm report reads its calibration when the checkpoint is gone`)
 	cmd.Flags().StringVar(&o.split, "split", "test", "split to evaluate: test | val | train (val: the images a run with data.val held out; train: those it trained on)")
 	cmd.Flags().StringVar(&o.data, "data", "", "`folder` of the data set, if it moved since training")
 	threadsFlag(cmd.Flags(), &o.threads)

@@ -199,8 +199,8 @@ func drawKind(ctx context.Context, kind string, dirs []string, o *plotOptions) (
 			if err != nil {
 				return nil, err
 			}
-			if r.Calibration == nil {
-				return nil, fmt.Errorf("%s: no checkpoint to evaluate yet", dir)
+			if r.Calibration == nil || (kind == "calibration" && len(r.Calibration.Bins) == 0) || (kind == "confusion" && r.Confusion == nil) {
+				return nil, fmt.Errorf("%s: no checkpoint to evaluate (its eval.json, if any, has the calibration's figures but not the bins or confusion matrix: lgm report shows those)", dir)
 			}
 			if kind == "confusion" {
 				pic, err := report.ConfusionPlot("Confusion matrix: "+r.Name, r.Confusion, r.Classes)

@@ -43,17 +43,23 @@ func TestPlotReportEval(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("eval: exit %d: %s", code, stderr)
 	}
-	var res map[string]float64
+	var res map[string]any
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("eval --json printed %q: %v", out, err)
 	}
-	for _, k := range []string{"wrong", "n", "error", "img_s", "nll", "ece", "brier"} {
-		if _, ok := res[k]; !ok {
-			t.Errorf("eval --json: no %q in %s", k, out)
+	num := map[string]float64{}
+	for _, k := range []string{"wrong", "n", "error", "img_s", "nll", "ece", "mce", "brier"} {
+		v, ok := res[k].(float64)
+		if !ok {
+			t.Errorf("eval --json: no number %q in %s", k, out)
 		}
+		num[k] = v
 	}
-	if res["ece"] < 0 || res["ece"] > 1 || res["brier"] < 0 || res["brier"] > 2 || res["nll"] < 0 {
-		t.Errorf("eval --json: got ece %v, brier %v, nll %v; want in [0, 1], [0, 2], >= 0", res["ece"], res["brier"], res["nll"])
+	if res["split"] != "test" {
+		t.Errorf("eval --json: split %v, want \"test\"", res["split"])
+	}
+	if num["ece"] < 0 || num["ece"] > num["mce"] || num["mce"] > 1 || num["brier"] < 0 || num["brier"] > 2 || num["nll"] < 0 {
+		t.Errorf("eval --json: got ece %v, mce %v, brier %v, nll %v; want 0 ≤ ece ≤ mce ≤ 1, brier in [0, 2], nll ≥ 0", num["ece"], num["mce"], num["brier"], num["nll"])
 	}
 
 	for i, test := range []struct {
