@@ -164,5 +164,5 @@ func benchTrainer(cfg Config) (*trainer, *data.Set, error) {
 		t.idx[i] = i
 	}
 	t.batches = 1 << 30 // schedules see a long run
-	return t, set, nil
+	return t, t.train, nil // the normalised copy the trainer trains on
 }
