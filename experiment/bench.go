@@ -163,6 +163,6 @@ func benchTrainer(cfg Config) (*trainer, *data.Set, error) {
 	for i := range t.idx {
 		t.idx[i] = i
 	}
-	t.batches = 1 << 30 // schedules see a long run
+	t.batches = 1 << 30    // schedules see a long run
 	return t, t.train, nil // the normalised copy the trainer trains on
 }

@@ -44,6 +44,10 @@ type Calibration struct {
 	Bins []Bin
 }
 
+// Binned says whether c has the bins of a reliability diagram: Calibrate's
+// result has them; the figures a published run's eval.json recorded do not.
+func (c *Calibration) Binned() bool { return len(c.Bins) > 0 }
+
 // ProbFloor is the smallest posterior NLL takes the log of.
 const ProbFloor = 1e-12
 

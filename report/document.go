@@ -257,7 +257,7 @@ func calibrationSection(groups []*Group) (Section, bool) {
 		for _, r := range g.Runs {
 			if c := r.Calibration; c != nil {
 				ece, mce, nll, brier = append(ece, c.ECE), append(mce, c.MCE), append(nll, c.NLL), append(brier, c.Brier)
-				fromFile = fromFile || len(c.Bins) == 0
+				fromFile = fromFile || !c.Binned()
 			}
 			if r.Top5 != nil {
 				t5 = append(t5, *r.Top5)
@@ -380,7 +380,7 @@ func figureSections(groups []*Group, opts Options) ([]Section, error) {
 	var conf []Figure
 	for _, g := range groups {
 		r := g.First()
-		if r.Calibration != nil && len(r.Calibration.Bins) > 0 { // a published run's eval.json has no bins
+		if r.Calibration != nil && r.Calibration.Binned() { // a published run's eval.json has no bins
 			cals = append(cals, NamedCalibration{Name: g.Label(), Calibration: *r.Calibration})
 		}
 		for _, s := range r.Scores {

@@ -199,7 +199,7 @@ func drawKind(ctx context.Context, kind string, dirs []string, o *plotOptions) (
 			if err != nil {
 				return nil, err
 			}
-			if r.Calibration == nil || (kind == "calibration" && len(r.Calibration.Bins) == 0) || (kind == "confusion" && r.Confusion == nil) {
+			if r.Calibration == nil || (kind == "calibration" && !r.Calibration.Binned()) || (kind == "confusion" && r.Confusion == nil) {
 				return nil, fmt.Errorf("%s: no checkpoint to evaluate (its eval.json, if any, has the calibration's figures but not the bins or confusion matrix: lgm report shows those)", dir)
 			}
 			if kind == "confusion" {
