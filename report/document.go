@@ -380,8 +380,11 @@ func figureSections(groups []*Group, opts Options) ([]Section, error) {
 	var conf []Figure
 	for _, g := range groups {
 		r := g.First()
-		if r.Calibration != nil && r.Calibration.Binned() { // a published run's eval.json has no bins
-			cals = append(cals, NamedCalibration{Name: g.Label(), Calibration: *r.Calibration})
+		for _, run := range g.Runs { // the first seed with bins to draw
+			if c := run.Calibration; c != nil && c.Binned() {
+				cals = append(cals, NamedCalibration{Name: g.Label(), Calibration: *c})
+				break
+			}
 		}
 		for _, s := range r.Scores {
 			s.Name = fmt.Sprintf("%s %s", r.Head, s.Method)

@@ -273,6 +273,15 @@ func TestCalibrationFromEvalFiles(t *testing.T) {
 		t.Errorf("lgm's MCE over a checkpoint and an eval.json with MCE: got %q, want %q", got, want)
 	}
 
+	// The group's first seed from a file, its second with bins, softmax from
+	// a file: the diagram draws the lgm group from its second seed.
+	runs = reportRuns(false)
+	fromFile(runs, 0, math.NaN())
+	fromFile(runs, 2, math.NaN())
+	if _, files := render(runs); files["calibration.png"] == nil {
+		t.Errorf("a group whose second seed has bins: want a reliability diagram, got files %v", keys(files))
+	}
+
 	runs = reportRuns(false)
 	for i := range runs {
 		fromFile(runs, i, math.NaN())
